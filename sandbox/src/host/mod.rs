@@ -1,0 +1,1 @@
+//! host (work in progress).

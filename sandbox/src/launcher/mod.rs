@@ -1,0 +1,1 @@
+//! launcher (work in progress).
