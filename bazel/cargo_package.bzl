@@ -14,17 +14,27 @@ EDITION = "2024"
 VERSION = "0.1.0"
 
 def cargo_bin_env(bins):
-    """Run-time `CARGO_BIN_EXE_<name>` variables, as Cargo sets them for integration tests.
+    """Run-time `CARGO_BIN_EXE_<name>` variables, for code that resolves them at run time.
 
     Args:
         bins: dict of binary name to label.
 
     Returns:
         A dict for `env`: each value is the binary's rlocation path (e.g. `_main/bwrap/bwrap`),
-        to be resolved against `$RUNFILES_DIR` or `$TEST_SRCDIR`. Cargo instead sets an absolute
-        path at compile time, so tests read the run-time variable when `option_env!` is empty.
+        resolved against `$RUNFILES_DIR` or `$TEST_SRCDIR` (the conformance suite and the
+        sandbox launcher's Bazel candidate read it so).
     """
     return {"CARGO_BIN_EXE_" + name: "$(rlocationpath %s)" % label for name, label in bins.items()}
+
+def _compile_time_bin_env(test_name, bins):
+    """Compile-time `CARGO_BIN_EXE_<name>`, as Cargo sets it: an absolute path.
+
+    It lies under /tmp/bazel-runfiles/<package>/<test>, which bazel/runfiles_link.sh (run
+    under every test) links to the test's runfiles, so `env!("CARGO_BIN_EXE_<name>")` works
+    from any working directory.
+    """
+    prefix = "/tmp/bazel-runfiles/%s/%s/_main/" % (native.package_name(), test_name)
+    return {"CARGO_BIN_EXE_" + name: prefix + "$(rootpath %s)" % label for name, label in bins.items()}
 
 def _crate_name(name):
     return name.replace("-", "_")
@@ -38,6 +48,22 @@ def _integration_test_roots():
         roots[src.split("/")[1]] = src
     return roots
 
+def _bin_roots(bins, package):
+    """Binaries as Cargo sees them: `bins` ([[bin]] entries) plus the auto-discovered
+    src/main.rs (named after the package), src/bin/<name>.rs and src/bin/<name>/main.rs."""
+    roots = dict(bins)
+    found = {}
+    for src in native.glob(["src/main.rs"], allow_empty = True):
+        found[package] = src
+    for src in native.glob(["src/bin/*.rs"], allow_empty = True):
+        found[src[len("src/bin/"):-len(".rs")]] = src
+    for src in native.glob(["src/bin/*/main.rs"], allow_empty = True):
+        found[src.split("/")[2]] = src
+    for bin_name, src in found.items():
+        if bin_name not in roots and src not in roots.values():
+            roots[bin_name] = src
+    return roots
+
 def cargo_package(
         name,
         bins = {},
@@ -45,27 +71,32 @@ def cargo_package(
         lib_rustc_env_files = [],
         test_bins = {},
         test_data = [],
+        test_env = {},
         no_harness = [],
         visibility = ["//visibility:public"]):
     """Declares the library, binaries, unit tests and integration tests of one Cargo package.
 
     Targets (in the calling package):
       * `lib`: the library, if `src/lib.rs` exists (crate name = the package name);
-      * one `rust_binary` per entry of `bins` and per `src/bin/<name>.rs`;
+      * one `rust_binary` per binary Cargo would build: `bins`, plus src/main.rs (named after
+        the package), src/bin/<name>.rs and src/bin/<name>/main.rs;
       * `<target>_unit_test`: the `#[cfg(test)]` tests of the library and of each binary;
       * `<name>_test`: one `rust_test` per integration test `tests/<name>.rs` or
         `tests/<name>/main.rs` (every other file under `tests/` is available to it as a module),
-        with the package's binaries and `test_bins` in its runfiles and `CARGO_BIN_EXE_<bin>`
-        set to their rlocation paths, and `CARGO_MANIFEST_DIR` (set by rules_rust at run time)
-        pointing at the package relative to the working directory.
+        with the package's binaries and `test_bins` in its runfiles, `CARGO_BIN_EXE_<bin>` set
+        for each at compile time (an absolute path, like Cargo) and at run time (an rlocation
+        path), and `CARGO_MANIFEST_DIR` (set by rules_rust at run time) pointing at the package
+        relative to the working directory.
 
     Args:
         name: the Cargo package name.
-        bins: `[[bin]]` targets of Cargo.toml, name -> path of the crate root.
+        bins: `[[bin]]` targets of Cargo.toml whose name or path Cargo would not discover,
+            name -> path of the crate root.
         lib_rustc_env: extra compile-time environment of the library (and its unit tests).
         lib_rustc_env_files: files of KEY=VALUE lines added to the library's environment.
         test_bins: more binaries for the integration tests, name -> label.
         test_data: more run-time files for the integration tests.
+        test_env: more run-time environment for the integration tests.
         no_harness: integration tests declared with `harness = false` in Cargo.toml.
         visibility: of the library and binaries.
     """
@@ -78,12 +109,7 @@ def cargo_package(
         proc_macro_deps = all_crate_deps(proc_macro = True),
     )
     pkg_env = {"CARGO_PKG_NAME": name}
-
-    all_bins = dict(bins)
-    for src in native.glob(["src/bin/*.rs"], allow_empty = True):
-        bin_name = src[len("src/bin/"):-len(".rs")]
-        if bin_name not in all_bins and src not in all_bins.values():
-            all_bins[bin_name] = src
+    all_bins = _bin_roots(bins, name)
 
     lib_deps = []
     if native.glob(["src/lib.rs"], allow_empty = True):
@@ -127,16 +153,17 @@ def cargo_package(
     run_bins = {b: ":" + b for b in all_bins} | test_bins
     test_srcs = native.glob(["tests/**/*.rs"], allow_empty = True)
     for test_name, root in _integration_test_roots().items():
+        target = test_name + "_test"
         rust_test(
-            name = test_name + "_test",
+            name = target,
             crate_name = _crate_name(test_name),
             crate_root = root,
             srcs = test_srcs,
             edition = EDITION,
             version = VERSION,
-            rustc_env = pkg_env,
+            rustc_env = pkg_env | _compile_time_bin_env(target, run_bins),
             data = run_bins.values() + test_data,
-            env = cargo_bin_env(run_bins),
+            env = cargo_bin_env(run_bins) | test_env,
             use_libtest_harness = test_name not in no_harness,
             deps = lib_deps + all_crate_deps(normal = True, normal_dev = True),
             proc_macro_deps = all_crate_deps(proc_macro = True, proc_macro_dev = True),
