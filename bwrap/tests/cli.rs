@@ -37,7 +37,7 @@ fn version_names_upstream_and_this_implementation() {
     let out = run(Caller::Root, &["--version"]);
     assert_eq!(out.status.code(), Some(0));
     let text = stdout(&out);
-    assert!(text.starts_with("bubblewrap 0.11.1 "), "{text}");
+    assert!(text.starts_with("bubblewrap 0.12.0 "), "{text}");
     assert!(text.contains("bwrap-rs"), "{text}");
 }
 

@@ -2,7 +2,7 @@
 //! launchers can detect features with `bwrap --help | grep -- '--argv0 '`.
 
 /// Upstream release whose command-line contract this implementation follows.
-pub const UPSTREAM_VERSION: &str = "0.11.1";
+pub const UPSTREAM_VERSION: &str = "0.12.0";
 
 /// Every option, with its argument names and a one-line description, in upstream's order.
 const OPTIONS: &[(&str, &str)] = &[
@@ -188,6 +188,11 @@ const OPTIONS: &[(&str, &str)] = &[
     ("--perms OCTAL", "Mode of the next file-creating option"),
     ("--size BYTES", "Size of the next --tmpfs"),
     ("--chmod OCTAL PATH", "Change the mode of existing PATH"),
+    (
+        "--not-a-security-boundary",
+        "Tolerate failures of some setup steps (e.g. submount flags);",
+    ),
+    ("", "only for sandboxes that are not a security boundary"),
 ];
 
 /// The usage text; `argv0` is printed exactly as the program was invoked.
@@ -216,7 +221,7 @@ mod tests {
         let text = usage("/x/bwrap");
         assert!(text.starts_with("usage: /x/bwrap [OPTIONS...] [--] COMMAND [ARGS...]\n\n"));
         let lines: Vec<_> = text.lines().filter(|l| l.starts_with("    --")).collect();
-        assert_eq!(lines.len(), 67);
+        assert_eq!(lines.len(), 68);
         assert!(
             lines
                 .iter()

@@ -48,11 +48,12 @@ pub enum Op {
         kind: BindKind,
         optional: bool,
     },
-    /// `--bind-fd` / `--ro-bind-fd`.
+    /// `--bind-fd` / `--ro-bind-fd`; `resolved` is the fd's host path, filled in before setup.
     BindFd {
         fd: RawFd,
         dest: OsString,
         read_only: bool,
+        resolved: OsString,
     },
     /// `--remount-ro`.
     RemountRo { dest: OsString },
@@ -145,6 +146,8 @@ pub struct Config {
     pub new_session: bool,
     pub die_with_parent: bool,
     pub as_pid_1: bool,
+    /// `--not-a-security-boundary`: mount flags that cannot be applied are skipped with a warning.
+    pub not_a_security_boundary: bool,
     pub cap_changes: Vec<CapChange>,
     pub argv0: Option<OsString>,
     /// `--dev` was used: devpts needs uid 0 mapped in the first user namespace.

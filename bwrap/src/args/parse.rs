@@ -190,6 +190,7 @@ impl Parser {
             "--new-session" => cfg.new_session = true,
             "--die-with-parent" => cfg.die_with_parent = true,
             "--as-pid-1" => cfg.as_pid_1 = true,
+            "--not-a-security-boundary" => cfg.not_a_security_boundary = true,
             "--clearenv" => clear_env(),
             "--chdir" => {
                 let dir = a.take(1)[0].clone();
@@ -398,6 +399,7 @@ impl Parser {
                         fd,
                         dest: a.take(2)[1].clone(),
                         read_only,
+                        resolved: OsString::new(),
                     },
                     2,
                 )

@@ -113,10 +113,8 @@ pub fn after_pivot(launch: &Launch, requested: CapSet) {
 }
 
 fn drop_to(launch: &Launch, requested: CapSet) {
-    if launch.real_uid != 0 {
+    if launch.real_uid != 0 || !launch.cfg.cap_changes.is_empty() {
         caps::set(requested, requested);
-    } else if !launch.cfg.cap_changes.is_empty() {
-        caps::set(requested, 0);
     }
     // SAFETY: PR_SET_DUMPABLE takes an integer argument.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1u64, 0u64, 0u64, 0u64) };

@@ -25,10 +25,30 @@ pub const ATTR_NODEV: u64 = 0x4;
 const OPEN_TREE_CLONE: libc::c_uint = 1;
 const AT_RECURSIVE: libc::c_uint = 0x8000;
 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-const MOVE_MOUNT_T_SYMLINKS: libc::c_uint = 0x10;
 
 /// Set once the kernel answered ENOSYS to the new mount API.
 static LEGACY: AtomicBool = AtomicBool::new(false);
+
+/// `--not-a-security-boundary`: keep a bind whose flags could not be applied.
+static FAIL_OPEN: AtomicBool = AtomicBool::new(false);
+
+/// Makes failures to apply mount flags warnings instead of errors.
+pub fn set_fail_open(on: bool) {
+    FAIL_OPEN.store(on, Ordering::Relaxed);
+}
+
+/// Whether a failure to apply flags may be tolerated (after warning about it).
+fn tolerate(what: &Path, errno: Errno) -> bool {
+    let tolerated = FAIL_OPEN.load(Ordering::Relaxed) && errno != Errno::ENOSYS;
+    if tolerated {
+        crate::diag::warn(&format!(
+            "Unable to apply mount flags on {}: {}",
+            what.display(),
+            crate::diag::strerror(errno)
+        ));
+    }
+    tolerated
+}
 
 #[repr(C)]
 struct MountAttr {
@@ -76,7 +96,7 @@ fn setattr(dirfd: i32, path: &CString, flags: libc::c_uint, attrs: u64) -> Resul
 
 fn move_mount(tree: &OwnedFd, dest: &Path) -> Result<(), Errno> {
     let dest = cpath(dest)?;
-    let flags = MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS;
+    let flags = MOVE_MOUNT_F_EMPTY_PATH;
     // SAFETY: the paths are NUL-terminated; `tree` is a detached mount tree fd we own.
     let ret = unsafe {
         libc::syscall(
@@ -104,12 +124,11 @@ pub fn bind(src: &Path, dest: &Path, attrs: u64) -> Result<(), Errno> {
 
 fn bind_new_api(src: &Path, dest: &Path, attrs: u64) -> Result<(), Errno> {
     let tree = open_tree(src)?;
-    setattr(
-        tree.as_raw_fd(),
-        &CString::default(),
-        libc::AT_EMPTY_PATH as u32 | AT_RECURSIVE,
-        attrs,
-    )?;
+    let flags = libc::AT_EMPTY_PATH as u32 | AT_RECURSIVE;
+    match setattr(tree.as_raw_fd(), &CString::default(), flags, attrs) {
+        Err(e) if !tolerate(dest, e) => return Err(e),
+        _ => {}
+    }
     move_mount(&tree, dest)
 }
 
@@ -126,6 +145,7 @@ fn bind_legacy(src: &Path, dest: &Path, attrs: u64) -> Result<(), Errno> {
     for (index, mount_point) in mountinfo::mounts_below(&real)?.iter().enumerate() {
         match remount_keeping_flags(mount_point, attrs) {
             Err(Errno::EACCES) if index > 0 => {}
+            Err(e) if tolerate(mount_point, e) => {}
             result => result?,
         }
     }

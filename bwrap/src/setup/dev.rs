@@ -1,14 +1,13 @@
 //! `--dev`: a minimal `/dev` on a tmpfs.
 
 use super::bind::ATTR_NOSUID;
-use super::fsutil::{ensure_dir, ensure_file};
-use super::ops::{bind_or_die, make_parents, make_symlink, mount_tmpfs};
-use crate::diag::{die_errno, die_mount, show};
+use super::fsutil::ensure_file;
+use super::ops::{MountPoint, bind_or_die, make_mount_point, make_symlink, mount_tmpfs};
+use crate::diag::{die_errno, die_mount};
 use nix::mount::{MsFlags, mount};
 use nix::sys::stat::Mode;
 use nix::unistd::mkdir;
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// Device nodes bound from the host, devices allowed.
@@ -33,10 +32,7 @@ fn bind_device(host: &Path, node: &Path) {
 /// Builds the new `/dev` at `target` (the sandbox path `dest`); `tty` is the caller's
 /// terminal on stdout, exposed as `console`.
 pub fn mount_dev(target: &Path, dest: &OsStr, tty: Option<&Path>) {
-    make_parents(target, dest, None);
-    if let Err(e) = ensure_dir(target, 0o755) {
-        die_errno(&format!("Can't mkdir {}", show(dest.as_bytes())), e);
-    }
+    make_mount_point(target, dest, MountPoint::Dir, None);
     mount_tmpfs(target, 0o755, None);
     for node in NODES {
         bind_device(&Path::new("/oldroot/dev").join(node), &target.join(node));

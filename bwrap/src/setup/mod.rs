@@ -11,6 +11,7 @@ mod overlay;
 mod procfs;
 mod resolve;
 
+pub use bind::set_fail_open;
 pub use resolve::resolve_sources;
 
 use crate::args::Config;

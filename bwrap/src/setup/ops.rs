@@ -38,20 +38,52 @@ pub fn make_parents(dest: &Path, shown: &OsStr, perms: Option<u32>) {
     }
 }
 
-/// Makes the mount point for a bind of `src`: a directory (0755) or an empty file (0444).
-fn make_mount_point(src: &Path, dest: &Path, shown: &OsStr) {
+/// What kind of mount point an op needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum MountPoint {
+    Dir,
+    File,
+}
+
+/// Creates the mount point `dest` (sandbox path `shown`): parents with `parent_perms`, then
+/// a directory (0755) or an empty file (0444) unless one is there. A symlink is refused,
+/// since mounting on it would place the mount wherever it points.
+pub fn make_mount_point(dest: &Path, shown: &OsStr, kind: MountPoint, parent_perms: Option<u32>) {
+    make_parents(dest, shown, parent_perms);
+    let shown = show(shown.as_bytes());
+    match lstat(dest) {
+        Ok(st) => {
+            let fmt = st.st_mode & libc::S_IFMT;
+            if fmt == libc::S_IFLNK {
+                die(&format!("Can't mount on symlink destination {shown}"));
+            }
+            if kind == MountPoint::Dir && fmt != libc::S_IFDIR {
+                die(&format!("Destination is not a directory {shown}"));
+            }
+            if kind == MountPoint::File && fmt == libc::S_IFDIR {
+                die(&format!("Destination is not a file {shown}"));
+            }
+        }
+        Err(_) => {
+            let created = match kind {
+                MountPoint::Dir => ensure_dir(dest, 0o755),
+                MountPoint::File => ensure_file(dest, 0o444),
+            };
+            if let Err(e) = created {
+                die_errno(&format!("Can't create file {shown}"), e);
+            }
+        }
+    }
+}
+
+/// The mount point kind matching the host source `src`.
+fn mount_point_for(src: &Path) -> MountPoint {
     let st =
         stat(src).unwrap_or_else(|e| die_errno(&format!("Can't get type of source {}", p(src)), e));
-    make_parents(dest, shown, None);
     if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-        if let Err(e) = ensure_dir(dest, 0o755) {
-            die_errno(&format!("Can't mkdir {}", show(shown.as_bytes())), e);
-        }
-    } else if let Err(e) = ensure_file(dest, 0o444) {
-        die_errno(
-            &format!("Can't create file at {}", show(shown.as_bytes())),
-            e,
-        );
+        MountPoint::Dir
+    } else {
+        MountPoint::File
     }
 }
 
@@ -151,9 +183,9 @@ fn bind_data(fd: RawFd, dest: &Path, shown: &OsStr, perms: u32, read_only: bool)
     let _ = unlink(&tmp_path);
 }
 
-fn bind_fd(fd: RawFd, dest: &Path, shown: &OsStr, read_only: bool) {
-    let src = PathBuf::from(format!("/oldroot/proc/self/fd/{fd}"));
-    make_mount_point(&src, dest, shown);
+fn bind_fd(fd: RawFd, resolved: &OsStr, dest: &Path, shown: &OsStr, read_only: bool) {
+    let src = in_oldroot(resolved);
+    make_mount_point(dest, shown, mount_point_for(&src), None);
     let ro = if read_only { ATTR_RDONLY } else { 0 };
     bind_or_die(&src, dest, ATTR_NOSUID | ATTR_NODEV | ro);
     let same = match (fstat(super::fsutil::borrow(fd)), lstat(dest)) {
@@ -173,14 +205,15 @@ pub fn run(op: &Op, host: &HostContext) {
             src, dest, kind, ..
         } => {
             let (src, target) = (in_oldroot(src), in_newroot(dest));
-            make_mount_point(&src, &target, dest);
+            make_mount_point(&target, dest, mount_point_for(&src), None);
             bind_or_die(&src, &target, bind_attrs(*kind));
         }
         Op::BindFd {
             fd,
             dest,
             read_only,
-        } => bind_fd(*fd, &in_newroot(dest), dest, *read_only),
+            resolved,
+        } => bind_fd(*fd, resolved, &in_newroot(dest), dest, *read_only),
         Op::RemountRo { dest } => {
             let target = in_newroot(dest);
             match bind::remount_read_only(&target) {
@@ -198,10 +231,7 @@ pub fn run(op: &Op, host: &HostContext) {
         Op::Dev { dest } => dev::mount_dev(&in_newroot(dest), dest, host.stdout_tty.as_deref()),
         Op::Tmpfs { dest, perms, size } => {
             let target = in_newroot(dest);
-            make_parents(&target, dest, *perms);
-            if let Err(e) = ensure_dir(&target, 0o755) {
-                die_errno(&format!("Can't mkdir {}", show(dest.as_bytes())), e);
-            }
+            make_mount_point(&target, dest, MountPoint::Dir, *perms);
             mount_tmpfs(&target, perms.unwrap_or(0o755), *size);
         }
         Op::Mqueue { dest } => {
@@ -277,10 +307,7 @@ pub fn run(op: &Op, host: &HostContext) {
             dest,
         } => {
             let target = in_newroot(dest);
-            make_parents(&target, dest, None);
-            if let Err(e) = ensure_dir(&target, 0o755) {
-                die_errno(&format!("Can't mkdir {}", show(dest.as_bytes())), e);
-            }
+            make_mount_point(&target, dest, MountPoint::Dir, None);
             overlay::mount_overlay(sources, kind, &target);
         }
     }

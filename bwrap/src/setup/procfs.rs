@@ -2,14 +2,12 @@
 //! either way the kernel knobs under it are covered read-only.
 
 use super::bind::{ATTR_NODEV, ATTR_NOSUID, ATTR_RDONLY};
-use super::fsutil::ensure_dir;
-use super::ops::{bind_or_die, make_parents};
-use crate::diag::{die_errno, die_mount, show};
+use super::ops::{MountPoint, bind_or_die, make_mount_point};
+use crate::diag::{die_errno, die_mount};
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 use nix::unistd::{AccessFlags, access};
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// Entries of /proc that must not stay writable in the sandbox.
@@ -17,10 +15,7 @@ const COVERED: &[&str] = &["sys", "sysrq-trigger", "irq", "bus"];
 
 /// Mounts /proc at `target` (sandbox path `dest`).
 pub fn mount_proc(target: &Path, dest: &OsStr, new_pid_ns: bool) {
-    make_parents(target, dest, None);
-    if let Err(e) = ensure_dir(target, 0o755) {
-        die_errno(&format!("Can't mkdir {}", show(dest.as_bytes())), e);
-    }
+    make_mount_point(target, dest, MountPoint::Dir, None);
     if new_pid_ns {
         let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
         if let Err(e) = mount(Some("proc"), target, Some("proc"), flags, None::<&str>) {

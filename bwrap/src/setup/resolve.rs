@@ -65,6 +65,20 @@ pub fn resolve_sources(ops: &[Op]) -> Vec<Op> {
                     dest: dest.clone(),
                 }
             }
+            Op::BindFd {
+                fd,
+                dest,
+                read_only,
+                ..
+            } => {
+                let resolved = must_resolve(&OsString::from(format!("/proc/self/fd/{fd}")));
+                Op::BindFd {
+                    fd: *fd,
+                    dest: dest.clone(),
+                    read_only: *read_only,
+                    resolved,
+                }
+            }
             other => other.clone(),
         };
         resolved.push(op);
