@@ -63,7 +63,6 @@ pub fn run(launch: &Launch, child: Pid) -> ! {
     let channels = &launch.channels;
     for fd in [
         Some(channels.go_ahead_read),
-        channels.status_write,
         channels.exec_report_write,
         channels.pid_report_write,
     ]
@@ -141,7 +140,7 @@ fn wait_for_command(launch: &Launch, sandbox: Pid) -> i32 {
             return exit_code(status);
         }
         let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
-        if let Some(fd) = launch.channels.status_read {
+        if let Some(fd) = launch.channels.status {
             fds.push(PollFd::new(borrow(fd), PollFlags::POLLIN));
         }
         match poll(&mut fds, PollTimeout::NONE) {
@@ -149,7 +148,7 @@ fn wait_for_command(launch: &Launch, sandbox: Pid) -> i32 {
             Err(e) => die_errno("poll", e),
         }
         let _ = signals.read_signal();
-        if let Some(fd) = launch.channels.status_read {
+        if let Some(fd) = launch.channels.status {
             let mut value = [0u8; 8];
             if let Ok(8) = nix::unistd::read(borrow(fd), &mut value) {
                 return (u64::from_ne_bytes(value) - 1) as i32;
