@@ -138,6 +138,7 @@ pub fn run() -> ! {
     .into_raw_fd();
     let host = setup::HostContext {
         new_pid_ns: cfg.unshare.pid || cfg.pidns_fd.is_some(),
+        proc_fd,
         stdout_tty,
     };
     let channels = Channels::new(&cfg);
