@@ -76,7 +76,12 @@ pub fn run(launch: &Launch, child: Pid) -> ! {
     } else {
         child
     };
-    let ids = crate::ns::created_namespace_ids(cfg, sandbox);
+    let reporting = cfg.info_fd.is_some() || cfg.json_status_fd.is_some();
+    let ids = if reporting {
+        crate::ns::created_namespace_ids(cfg, sandbox)
+    } else {
+        Vec::new()
+    };
     if launch.real_uid == 0 {
         crate::process::caps::set(0, 0);
     }
