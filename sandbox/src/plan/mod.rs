@@ -10,6 +10,8 @@ mod metadata;
 mod order;
 mod symlink;
 
+use symlink::Followed;
+
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -128,8 +130,8 @@ pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanErr
             "network mode `proxy` is not implemented by this sandbox; fix: use \"restricted\" (no network) or \"enabled\"".into(),
         ));
     }
-    let rules = collect_rules(resolved, options)?;
-    let emitted = order::emit(resolved.root, &rules, options)?;
+    let (rules, links) = collect_rules(resolved, options)?;
+    let emitted = order::emit(resolved.root, &rules, &links, options)?;
     let mut args: Vec<OsString> = ["--new-session", "--die-with-parent"]
         .map(OsString::from)
         .to_vec();
@@ -152,7 +154,12 @@ pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanErr
 }
 
 /// Resolves entries on the host, adds metadata and glob rules, and sorts them by depth.
-fn collect_rules(resolved: &Resolved, options: &PlanOptions) -> Result<Vec<Rule>, PlanError> {
+/// Also returns the symlinks followed on the way to policy entries, so that the logical
+/// paths (`/lib64 -> usr/lib64`) exist where the base does not show them.
+fn collect_rules(
+    resolved: &Resolved,
+    options: &PlanOptions,
+) -> Result<(Vec<Rule>, Vec<Followed>), PlanError> {
     let mut writable: Vec<PathBuf> = resolved
         .entries
         .iter()
@@ -163,11 +170,15 @@ fn collect_rules(resolved: &Resolved, options: &PlanOptions) -> Result<Vec<Rule>
         writable.push(PathBuf::from("/"));
     }
     let mut rules: HashMap<PathBuf, Rule> = HashMap::new();
+    let mut links = Vec::new();
     for entry in &resolved.entries {
-        let path = symlink::secure_path(&entry.path, &writable, &entry.origin)?;
+        let path =
+            symlink::secure_path_with_links(&entry.path, &writable, &entry.origin, &mut links)?;
         add(&mut rules, path, entry.access, &entry.origin);
     }
-    for root in &writable {
+    links.sort();
+    links.dedup();
+    for root in writable.iter().filter(|w| w.is_dir()) {
         for path in metadata::protected_paths(root, &writable)? {
             // An explicit policy entry on the same path decides instead.
             if !rules.contains_key(&path) {
@@ -196,7 +207,7 @@ fn collect_rules(resolved: &Resolved, options: &PlanOptions) -> Result<Vec<Rule>
             .cmp(&depth(&b.path))
             .then_with(|| a.path.cmp(&b.path))
     });
-    Ok(rules)
+    Ok((rules, links))
 }
 
 /// Adds a rule, keeping the stronger access when the path is already there.

@@ -22,6 +22,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::metadata::PROTECTED_NAMES;
+use super::symlink::Followed;
 use super::{PlanError, PlanOptions, ProcMode, Rule};
 use crate::policy::Access;
 
@@ -50,8 +51,14 @@ struct State<'a> {
     remount: Vec<PathBuf>,
 }
 
-/// Emits the filesystem operations for `rules` (sorted by depth) over a base of `root`.
-pub fn emit(root: Access, rules: &[Rule], options: &PlanOptions) -> Result<Emitted, PlanError> {
+/// Emits the filesystem operations for `rules` (sorted by depth) over a base of `root`,
+/// recreating each symlink in `links` whose directory the view does not show.
+pub fn emit(
+    root: Access,
+    rules: &[Rule],
+    links: &[Followed],
+    options: &PlanOptions,
+) -> Result<Emitted, PlanError> {
     let mut st = State {
         options,
         args: Vec::new(),
@@ -119,6 +126,15 @@ pub fn emit(root: Access, rules: &[Rule], options: &PlanOptions) -> Result<Emitt
                 st.remount.push(rule.path.clone());
             }
             Access::None => st.empty_file(&rule.path, Some("000")),
+        }
+    }
+    for (link, target) in links {
+        let parent = link.parent().unwrap_or(Path::new("/"));
+        let shown = effective.get(parent).copied().or_else(|| enclosing(parent));
+        if shown.map_or(root, |j| rules[j].access) == Access::None
+            && !effective.contains_key(link.as_path())
+        {
+            st.push(&["--symlink".as_ref(), target.as_os_str(), link.as_os_str()]);
         }
     }
     for dir in std::mem::take(&mut st.remount) {
