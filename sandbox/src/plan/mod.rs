@@ -20,7 +20,7 @@ pub use crate::policy::NetworkMode;
 use crate::policy::{Access, Resolved, depth};
 pub use glob::{COLLAPSE_MIN_ENTRIES, MAX_GLOB_MATCHES};
 pub use metadata::PROTECTED_NAMES;
-pub use order::{DEV_SHM_SIZE, EMPTY_FILE_FD};
+pub use order::DEV_SHM_SIZE;
 
 /// How the command sees `/proc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,6 +42,9 @@ pub struct PlanOptions {
     pub known_placeholders: HashSet<PathBuf>,
     /// Extra host paths to hide from the command (the placeholder registry).
     pub hidden: Vec<PathBuf>,
+    /// An empty host file with mode 000, bound read-only over denied files and missing
+    /// carve-outs (one file for every mask, so no descriptors are needed).
+    pub empty_file: PathBuf,
 }
 
 /// One rule of the plan after host resolution.
@@ -70,9 +73,6 @@ pub struct Plan {
     pub rules: Vec<Rule>,
     /// How `/proc` is provided.
     pub proc: ProcMode,
-    /// Whether the arguments read an empty file from [`EMPTY_FILE_FD`] (`--ro-bind-data`),
-    /// which the launcher must then provide (open on `/dev/null`).
-    pub uses_empty_fd: bool,
 }
 
 /// Why a plan could not be built. Every variant names the path it is about.
@@ -149,7 +149,6 @@ pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanErr
         placeholders: emitted.placeholders,
         rules,
         proc: options.proc,
-        uses_empty_fd: emitted.uses_empty_fd,
     })
 }
 
