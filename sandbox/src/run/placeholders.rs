@@ -119,10 +119,10 @@ impl Registry {
         OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0)
+            .mode(0o000)
             .open(&temp)
             .map_err(fail(&temp, "create"))?;
-        fs::set_permissions(&temp, std::os::unix::fs::PermissionsExt::from_mode(0))
+        fs::set_permissions(&temp, std::os::unix::fs::PermissionsExt::from_mode(0o000))
             .map_err(fail(&temp, "chmod"))?;
         fs::rename(&temp, &path).map_err(fail(&path, "create"))?;
         Ok(path)
