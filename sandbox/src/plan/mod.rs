@@ -118,18 +118,10 @@ pub enum PlanError {
         /// [`MAX_GLOB_MATCHES`].
         cap: usize,
     },
-    /// The policy asks for something this sandbox cannot enforce.
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 /// Builds the plan for a resolved policy.
 pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanError> {
-    if resolved.network == NetworkMode::Proxy {
-        return Err(PlanError::Unsupported(
-            "network mode `proxy` is not implemented by this sandbox; fix: use \"restricted\" (no network) or \"enabled\"".into(),
-        ));
-    }
     let (rules, links) = collect_rules(resolved, options)?;
     let emitted = order::emit(resolved.root, &rules, &links, options)?;
     let mut args: Vec<OsString> = ["--new-session", "--die-with-parent"]
