@@ -2,7 +2,14 @@
 //! containers. Each probe reads the real kernel; problems come back as [`Warning`]s that
 //! name the cause and the fix.
 
+pub mod apparmor;
 pub mod child;
+pub mod container;
+pub mod doctor;
+pub mod landlock;
+pub mod probe;
+pub mod procfs;
+pub mod seccomp;
 pub mod userns;
 pub mod wsl;
 

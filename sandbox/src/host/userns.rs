@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::Warning;
-use super::child::run_with_timeout;
+use super::probe::{Trial, trial};
 
 /// How long the probe may take before it is abandoned without a warning.
 pub const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -26,32 +26,30 @@ pub const NAMESPACE_FAILURES: &[&str] = &[
 /// The AppArmor profile shipped with the project, for Ubuntu 24.04 and later.
 pub const APPARMOR_PROFILE: &str = "sandbox/apparmor/agent-sandbox-bwrap";
 
+/// Tries `bwrap --unshare-user --unshare-net --ro-bind / / true`.
+pub fn check(bwrap: Command) -> Trial {
+    trial(
+        bwrap,
+        &["--unshare-user", "--unshare-net", "--ro-bind", "/", "/"],
+        PROBE_TIMEOUT,
+    )
+}
+
+/// Whether a failed trial's message is a known user-namespace failure.
+pub fn is_namespace_failure(message: &str) -> bool {
+    NAMESPACE_FAILURES.iter().any(|m| message.contains(m))
+}
+
 /// Runs the probe with `bwrap` (a command whose program is set) and returns a warning if
 /// it shows that user namespaces are unavailable.
-pub fn probe_with(mut bwrap: Command) -> Option<Warning> {
-    bwrap.args([
-        "--unshare-user",
-        "--unshare-net",
-        "--ro-bind",
-        "/",
-        "/",
-        "true",
-    ]);
-    let out = run_with_timeout(&mut bwrap, PROBE_TIMEOUT).ok()?;
-    if out.status?.success() {
-        return None;
+pub fn probe_with(bwrap: Command) -> Option<Warning> {
+    match check(bwrap) {
+        Trial::Failed(message) if is_namespace_failure(&message) => Some(Warning::new(
+            &format!("bwrap cannot create user namespaces here ({message})"),
+            &remedy(),
+        )),
+        _ => None,
     }
-    let message = NAMESPACE_FAILURES
-        .iter()
-        .find(|m| out.stderr.contains(*m))
-        .and_then(|_| out.stderr.lines().find(|l| !l.trim().is_empty()))?;
-    Some(Warning::new(
-        &format!(
-            "bwrap cannot create user namespaces here ({})",
-            message.trim()
-        ),
-        &remedy(),
-    ))
 }
 
 /// The fix for missing user namespaces on this host, from the sysctls that cause it.

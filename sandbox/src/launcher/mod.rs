@@ -253,17 +253,10 @@ fn choose_system_or_bundled(opts: &LaunchOptions, ctx: &Context) -> Result<Choic
         }
         Some(path) => match probe::probe_help(Command::new(&path)) {
             Ok(caps) if caps.usable() => {
-                let reason = format!(
-                    "first executable bwrap on PATH outside the working directory{}",
-                    if caps.argv0 {
-                        ""
-                    } else {
-                        " (no --argv0: inner stage reached by basename dispatch)"
-                    }
-                );
                 return Ok(Choice {
                     bwrap: system_bwrap(path, Source::SystemPath, &caps),
-                    reason,
+                    reason: "first executable bwrap on PATH outside the working directory"
+                        .to_owned(),
                     warnings,
                 });
             }
@@ -296,28 +289,41 @@ fn choose_system_or_bundled(opts: &LaunchOptions, ctx: &Context) -> Result<Choic
     })
 }
 
-/// Finds, opens, verifies and probes the bundled bwrap.
-fn open_bundled(ctx: &Context) -> Result<Bwrap, LaunchError> {
+/// The first bundled candidate that is an executable file, or every path that was tried.
+pub fn find_bundled(ctx: &Context) -> Result<PathBuf, Vec<PathBuf>> {
     let mut tried = bundled::candidates(&ctx.exe);
     tried.extend(ctx.runfiles_bwrap.clone());
-    let Some(path) = tried
-        .iter()
-        .find(|p| discovery::is_executable_file(p))
-        .cloned()
-    else {
+    match tried.iter().find(|p| discovery::is_executable_file(p)) {
+        Some(found) => Ok(found.clone()),
+        None => Err(tried),
+    }
+}
+
+/// Opens `path` once and checks its digest through that descriptor.
+pub fn open_and_check(
+    path: &Path,
+    expected: Expected,
+) -> Result<(File, DigestStatus), LaunchError> {
+    let file = File::open(path).map_err(|e| {
+        LaunchError::unavailable(format!("open bundled bwrap {}: {e}", path.display()))
+    })?;
+    let digest = bundled::check(&file, expected).map_err(|e| {
+        LaunchError::unavailable(format!("read bundled bwrap {}: {e}", path.display()))
+    })?;
+    Ok((file, digest))
+}
+
+/// Finds, opens, verifies and probes the bundled bwrap.
+fn open_bundled(ctx: &Context) -> Result<Bwrap, LaunchError> {
+    let path = find_bundled(ctx).map_err(|tried| {
         let list: Vec<_> = tried.iter().map(|p| p.display().to_string()).collect();
-        return Err(LaunchError::unavailable(format!(
+        LaunchError::unavailable(format!(
             "no usable bwrap: none on PATH and no bundled bwrap at {}; \
              install bubblewrap 0.5 or later, or reinstall sandbox with its bundled bwrap",
             list.join(", ")
-        )));
-    };
-    let file = File::open(&path).map_err(|e| {
-        LaunchError::unavailable(format!("open bundled bwrap {}: {e}", path.display()))
+        ))
     })?;
-    let digest = bundled::check(&file, ctx.expected).map_err(|e| {
-        LaunchError::unavailable(format!("read bundled bwrap {}: {e}", path.display()))
-    })?;
+    let (file, digest) = open_and_check(&path, ctx.expected)?;
     if let DigestStatus::Mismatch { expected, actual } = &digest {
         return Err(LaunchError {
             message: format!(

@@ -20,9 +20,9 @@ pub fn is_rerun() -> bool {
     std::env::var_os(RERUN_MARKER).is_some()
 }
 
-/// Runs test `name` of this test binary again, started through `wrapper` (a command prefix,
-/// may be empty), with the re-run marker and `env` set.
-pub fn rerun(name: &str, wrapper: &[&str], env: &[(&str, &str)]) -> Output {
+/// The command that runs test `name` of this test binary again, started through `wrapper`
+/// (a command prefix, may be empty), with the re-run marker and `env` set.
+pub fn rerun_command(name: &str, wrapper: &[&str], env: &[(&str, &str)]) -> Command {
     let exe = std::env::current_exe().unwrap();
     let mut argv: Vec<String> = wrapper.iter().map(|s| s.to_string()).collect();
     argv.push("env".into());
@@ -31,13 +31,38 @@ pub fn rerun(name: &str, wrapper: &[&str], env: &[(&str, &str)]) -> Output {
     argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
     argv.push(exe.to_str().unwrap().into());
     argv.extend(["--exact", name, "--nocapture", "--test-threads=1"].map(String::from));
-    let out = Command::new(&argv[0]).args(&argv[1..]).output().unwrap();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    cmd
+}
+
+/// Runs a [`rerun_command`] and shows its output.
+pub fn run_child(mut cmd: Command) -> Output {
+    let out = cmd.output().unwrap();
     eprintln!(
-        "--- child {name} stdout:\n{}\n--- stderr:\n{}",
+        "--- child stdout:\n{}\n--- child stderr:\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// Runs test `name` again through `wrapper` with `env` (see [`rerun_command`]).
+pub fn rerun(name: &str, wrapper: &[&str], env: &[(&str, &str)]) -> Output {
+    run_child(rerun_command(name, wrapper, env))
+}
+
+/// Runs test `name` again through `root_wrapper` as root and then, if the user exists,
+/// through `user_wrapper` as `bwraptest`, asserting that both children pass.
+pub fn rerun_as_root_and_user(name: &str, root_wrapper: &[&str], user_wrapper: &[&str]) {
+    assert_child_passed(&rerun(name, root_wrapper, &[]));
+    match as_bwraptest() {
+        Some(mut user) => {
+            user.extend_from_slice(user_wrapper);
+            assert_child_passed(&rerun(name, &user, &[]));
+        }
+        None => eprintln!("skip the bwraptest run: no bwraptest user (ci/setup creates it)"),
+    }
 }
 
 /// Asserts that the re-run child ran the test (not zero tests) and that it passed.
