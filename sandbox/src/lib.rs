@@ -8,5 +8,6 @@
 pub mod host;
 pub mod inner;
 pub mod launcher;
+pub mod legacy;
 pub mod plan;
 pub mod policy;

@@ -4,7 +4,6 @@
 mod host_support;
 
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 
 use host_support::*;
@@ -213,33 +212,6 @@ fn masked_proc_is_reported_unmountable_with_fix() {
         &["unshare", "-m", "sh", "-c", script, "sh"],
         &["unshare", "-Urm", "sh", "-c", script, "sh"],
     );
-}
-
-/// Installs a seccomp filter that makes the three Landlock syscalls fail with ENOSYS, as
-/// on a kernel without Landlock.
-fn without_landlock(cmd: &mut std::process::Command) {
-    use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
-    let rules = [
-        libc::SYS_landlock_create_ruleset,
-        libc::SYS_landlock_add_rule,
-        libc::SYS_landlock_restrict_self,
-    ]
-    .into_iter()
-    .map(|nr| (nr, vec![]))
-    .collect();
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::ENOSYS as u32),
-        TargetArch::x86_64,
-    )
-    .unwrap();
-    let program: BpfProgram = filter.try_into().unwrap();
-    // SAFETY: the closure only calls prctl and seccomp through apply_filter on a program
-    // built before the fork; it allocates nothing on success.
-    unsafe {
-        cmd.pre_exec(move || seccompiler::apply_filter(&program).map_err(std::io::Error::other));
-    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! child process placed in a different host condition (namespace, user, seccomp filter).
 #![allow(dead_code)] // each test file uses a subset
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -151,4 +152,31 @@ pub fn have_system_bwrap() -> bool {
         eprintln!("skip: {SYSTEM_BWRAP} is not installed (ci/setup installs bubblewrap)");
     }
     present
+}
+
+/// Makes `cmd` start under a seccomp filter that fails the three Landlock syscalls with
+/// ENOSYS, as on a kernel without Landlock.
+pub fn without_landlock(cmd: &mut Command) {
+    use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
+    let rules = [
+        libc::SYS_landlock_create_ruleset,
+        libc::SYS_landlock_add_rule,
+        libc::SYS_landlock_restrict_self,
+    ]
+    .into_iter()
+    .map(|nr| (nr, vec![]))
+    .collect();
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::ENOSYS as u32),
+        TargetArch::x86_64,
+    )
+    .unwrap();
+    let program: BpfProgram = filter.try_into().unwrap();
+    // SAFETY: the closure only calls prctl and seccomp through apply_filter on a program
+    // built before the fork; it allocates nothing on success.
+    unsafe {
+        cmd.pre_exec(move || seccompiler::apply_filter(&program).map_err(std::io::Error::other));
+    }
 }
