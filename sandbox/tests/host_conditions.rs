@@ -198,7 +198,7 @@ fn masked_proc_is_reported_unmountable_with_fix() {
         let line = report.check("/proc mount").unwrap();
         assert_eq!(line.status, Status::Fail);
         assert!(line.detail.contains("Can't mount proc"), "{}", line.detail);
-        assert!(line.fix.as_deref().unwrap().contains("--no-proc"));
+        assert!(line.fix.as_deref().unwrap().contains("unmask"));
         return;
     }
     if !have_system_bwrap() {

@@ -6,7 +6,15 @@ mod host_support;
 use std::io::ErrorKind;
 
 use host_support::*;
-use sandbox::legacy::landlock::{LandlockError, restrict};
+use sandbox::legacy::landlock::{LandlockError, prepare};
+
+/// Applies the legacy Landlock rules to this (re-run child) process.
+fn restrict(writable: &[std::path::PathBuf]) -> Result<(), LandlockError> {
+    let ruleset = prepare(writable)?;
+    sandbox::inner::caps::set_no_new_privs().unwrap();
+    ruleset.restrict_self().unwrap();
+    Ok(())
+}
 
 #[test]
 fn landlock_rules_allow_writable_roots_only() {

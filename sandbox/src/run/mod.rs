@@ -15,6 +15,7 @@ use nix::sys::signal::{SigmaskHow, kill, pthread_sigmask};
 use nix::unistd::Pid;
 
 use crate::SandboxError;
+use crate::launcher::Bwrap;
 use crate::plan::{EMPTY_FILE_FD, Plan};
 use crate::policy::Resolved;
 use crate::supervise;
@@ -42,7 +43,13 @@ pub struct Prepared {
 /// Runs a prepared sandbox: spawns bwrap with the descriptors the plan needs, forwards
 /// termination signals, waits, removes this run's placeholders and returns the command's
 /// status (128 + N for signal N). Fails if bwrap exits before the command started.
-pub fn execute(prepared: &Prepared, registry: &Registry) -> Result<i32, SandboxError> {
+/// `bwrap` must be the launcher's choice the plan was prepared for: it is run through
+/// [`Bwrap::command`], which for the bundled bwrap is the verified descriptor.
+pub fn execute(
+    prepared: &Prepared,
+    bwrap: &Bwrap,
+    registry: &Registry,
+) -> Result<i32, SandboxError> {
     let pid = std::process::id();
     let empty = if prepared.plan.uses_empty_fd {
         Some(high_fd(
@@ -56,7 +63,7 @@ pub fn execute(prepared: &Prepared, registry: &Registry) -> Result<i32, SandboxE
     let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
         .map_err(|e| SandboxError::io("create a pipe", "(ready pipe)", e.into()))?;
     let ready_write = high_fd(ready_write)?;
-    let mut command = std::process::Command::new(&prepared.bwrap);
+    let mut command = bwrap.command();
     command.args(&prepared.args).current_dir(&prepared.cwd);
     let (empty_raw, ready_raw) = (
         empty.as_ref().map(|f| f.as_raw_fd()),

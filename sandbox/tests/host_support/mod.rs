@@ -180,3 +180,27 @@ pub fn without_landlock(cmd: &mut Command) {
         cmd.pre_exec(move || seccompiler::apply_filter(&program).map_err(std::io::Error::other));
     }
 }
+
+/// The `sandbox` binary under test.
+pub fn sandbox_exe() -> &'static str {
+    env!("CARGO_BIN_EXE_sandbox")
+}
+
+/// A directory holding a `bwrap` script that records (by creating `marker`) that it ran,
+/// then runs the system bwrap. Returns the directory, for PATH.
+pub fn marker_bwrap(dir: &Path, marker: &Path) -> PathBuf {
+    let bin = dir.join("marker-bin");
+    install_script(
+        &bin.join("bwrap"),
+        &format!("touch {}; exec {SYSTEM_BWRAP} \"$@\"", marker.display()),
+    );
+    bin
+}
+
+/// Stdout and stderr of a finished command, decoded.
+pub fn texts(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
