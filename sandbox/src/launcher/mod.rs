@@ -300,7 +300,7 @@ pub fn find_bundled(ctx: &Context) -> Result<PathBuf, Vec<PathBuf>> {
     let mut tried = bundled::candidates(&ctx.exe);
     tried.extend(ctx.runfiles_bwrap.clone());
     match tried.iter().find(|p| discovery::is_executable_file(p)) {
-        Some(found) => Ok(found.clone()),
+        Some(found) => Ok(found.canonicalize().unwrap_or_else(|_| found.clone())),
         None => Err(tried),
     }
 }
