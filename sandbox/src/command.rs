@@ -53,6 +53,7 @@ pub struct SandboxCommand {
     no_proc: bool,
     bwrap: Option<PathBuf>,
     inner_exe: Option<PathBuf>,
+    legacy_landlock: bool,
 }
 
 impl SandboxCommand {
@@ -65,6 +66,7 @@ impl SandboxCommand {
             no_proc: false,
             bwrap: None,
             inner_exe: None,
+            legacy_landlock: false,
         }
     }
 
@@ -101,6 +103,13 @@ impl SandboxCommand {
     /// Use this bwrap binary (`--bwrap PATH`).
     pub fn bwrap(&mut self, path: impl AsRef<Path>) -> &mut Self {
         self.bwrap = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Enforce with Landlock in-process instead of bwrap (`--legacy-landlock`); see
+    /// [`crate::legacy`]. The policy's `legacy_landlock = true` does the same.
+    pub fn legacy_landlock(&mut self, legacy: bool) -> &mut Self {
+        self.legacy_landlock = legacy;
         self
     }
 
@@ -146,11 +155,8 @@ impl SandboxCommand {
 
     /// Runs the command and returns its exit status (128 + N if killed by signal N).
     pub fn status(&self) -> Result<i32, SandboxError> {
-        if self.policy.legacy_landlock {
-            return Err(SandboxError::Setup(format!(
-                "{}: legacy_landlock = true is not supported by this sandbox yet; fix: remove it to use bwrap",
-                self.policy.origin
-            )));
+        if self.legacy_landlock || self.policy.legacy_landlock {
+            return crate::legacy::status(&self.resolve()?, &self.command);
         }
         let resolved = self.resolve()?;
         let bwrap = launcher::select(&self.launch_options(&resolved))?;
@@ -181,7 +187,7 @@ impl SandboxCommand {
             lock.register(&prepared.plan.placeholders, std::process::id())?;
             prepared
         };
-        run::execute(&prepared, &registry)
+        run::execute(&prepared, &bwrap, &registry)
     }
 
     fn launch_options(&self, resolved: &Resolved) -> LaunchOptions {
