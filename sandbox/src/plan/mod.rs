@@ -1,18 +1,56 @@
 //! Turning a resolved policy into the ordered bwrap arguments (the plan).
+//!
+//! [`build`] resolves every policy path on the host (refusing writable symlinks), adds the
+//! protected metadata of each writable root and the matches of the deny globs, and emits
+//! one mount operation per rule from the shallowest path to the deepest, so that the most
+//! specific rule wins in both directions (see [`order`]).
 
+mod glob;
+mod metadata;
+mod order;
+mod symlink;
+
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// The network a plan gives the command.
+pub use crate::policy::NetworkMode;
+use crate::policy::{Access, Resolved, depth};
+pub use glob::{COLLAPSE_MIN_ENTRIES, MAX_GLOB_MATCHES};
+pub use metadata::PROTECTED_NAMES;
+pub use order::{DEV_SHM_SIZE, EMPTY_FILE_FD};
+
+/// How the command sees `/proc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum NetworkMode {
-    /// New network namespace plus the seccomp socket filter.
+pub enum ProcMode {
+    /// A fresh procfs for the sandbox's pid namespace.
     #[default]
-    Restricted,
-    /// The host's network.
-    Enabled,
-    /// Only a local proxy is reachable.
-    Proxy,
+    Fresh,
+    /// No procfs at all: an empty read-only directory hides the host's.
+    Hidden,
+}
+
+/// Inputs to [`build`] beside the resolved policy.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// How `/proc` is provided.
+    pub proc: ProcMode,
+    /// Paths that exist on the host only as placeholders of concurrent runs: planned as
+    /// missing, so this run masks them too and never treats them as real content.
+    pub known_placeholders: HashSet<PathBuf>,
+    /// Extra host paths to hide from the command (the placeholder registry).
+    pub hidden: Vec<PathBuf>,
+}
+
+/// One rule of the plan after host resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// The real host path the rule applies to.
+    pub path: PathBuf,
+    /// Its access.
+    pub access: Access,
+    /// Why it is there: the policy key, `protected metadata`, or the glob.
+    pub origin: String,
 }
 
 /// Everything the launcher needs to start bwrap for one command.
@@ -26,4 +64,150 @@ pub struct Plan {
     /// Host paths that bwrap will create as empty mount points and that did not exist
     /// before the run: removed after the command ends.
     pub placeholders: Vec<PathBuf>,
+    /// The rules the arguments were built from, shallowest first.
+    pub rules: Vec<Rule>,
+    /// How `/proc` is provided.
+    pub proc: ProcMode,
+    /// Whether the arguments read an empty file from [`EMPTY_FILE_FD`] (`--ro-bind-data`),
+    /// which the launcher must then provide (open on `/dev/null`).
+    pub uses_empty_fd: bool,
+}
+
+/// Why a plan could not be built. Every variant names the path it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A policy path crosses a symlink the command could swap.
+    #[error(
+        "cannot enforce `{origin}` on {path}: it crosses the symlink {link} inside a writable root, which the command could retarget; fix: name the real path instead of the link, or remove the link"
+    )]
+    WritableSymlink {
+        /// The path being resolved.
+        path: PathBuf,
+        /// The symlink found inside a writable directory.
+        link: PathBuf,
+        /// The policy entry.
+        origin: String,
+    },
+    /// A host operation failed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A glob could not be compiled.
+    #[error("invalid glob `{pattern}`: {problem}")]
+    Glob {
+        /// The policy key.
+        pattern: String,
+        /// The compiler's message.
+        problem: String,
+    },
+    /// A glob matched more paths than the sandbox masks.
+    #[error(
+        "deny glob `{pattern}` matched more than {cap} paths; fix: narrow the glob or set glob_scan_max_depth"
+    )]
+    TooManyMatches {
+        /// The policy key.
+        pattern: String,
+        /// [`MAX_GLOB_MATCHES`].
+        cap: usize,
+    },
+    /// The policy asks for something this sandbox cannot enforce.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Builds the plan for a resolved policy.
+pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanError> {
+    if resolved.network == NetworkMode::Proxy {
+        return Err(PlanError::Unsupported(
+            "network mode `proxy` is not implemented by this sandbox; fix: use \"restricted\" (no network) or \"enabled\"".into(),
+        ));
+    }
+    let rules = collect_rules(resolved, options)?;
+    let emitted = order::emit(resolved.root, &rules, options)?;
+    let mut args: Vec<OsString> = ["--new-session", "--die-with-parent"]
+        .map(OsString::from)
+        .to_vec();
+    args.extend(emitted.args);
+    args.extend(["--unshare-user", "--unshare-pid", "--unshare-ipc"].map(OsString::from));
+    if resolved.network != NetworkMode::Enabled {
+        args.push("--unshare-net".into());
+    }
+    args.push("--chdir".into());
+    args.push(resolved.workspace.clone().into());
+    args.extend(["--cap-drop", "ALL"].map(OsString::from));
+    Ok(Plan {
+        bwrap_args: args,
+        network: resolved.network,
+        placeholders: emitted.placeholders,
+        rules,
+        proc: options.proc,
+        uses_empty_fd: emitted.uses_empty_fd,
+    })
+}
+
+/// Resolves entries on the host, adds metadata and glob rules, and sorts them by depth.
+fn collect_rules(resolved: &Resolved, options: &PlanOptions) -> Result<Vec<Rule>, PlanError> {
+    let mut writable: Vec<PathBuf> = resolved
+        .entries
+        .iter()
+        .filter(|e| e.access == Access::Write)
+        .filter_map(|e| std::fs::canonicalize(&e.path).ok())
+        .collect();
+    if resolved.root == Access::Write {
+        writable.push(PathBuf::from("/"));
+    }
+    let mut rules: HashMap<PathBuf, Rule> = HashMap::new();
+    for entry in &resolved.entries {
+        let path = symlink::secure_path(&entry.path, &writable, &entry.origin)?;
+        add(&mut rules, path, entry.access, &entry.origin);
+    }
+    for root in &writable {
+        for path in metadata::protected_paths(root, &writable)? {
+            // An explicit policy entry on the same path decides instead.
+            if !rules.contains_key(&path) {
+                add(&mut rules, path, Access::Read, "protected metadata");
+            }
+        }
+    }
+    for glob in &resolved.globs {
+        let origin = format!("glob {}", glob.key);
+        let search_root = symlink::secure_path(&glob.search_root, &writable, &origin)?;
+        for path in glob::expand(glob, &search_root, resolved.glob_scan_max_depth)? {
+            add(&mut rules, path, Access::None, &origin);
+        }
+    }
+    for path in &options.hidden {
+        add(
+            &mut rules,
+            path.clone(),
+            Access::None,
+            "sandbox placeholder registry",
+        );
+    }
+    let mut rules: Vec<Rule> = rules.into_values().collect();
+    rules.sort_by(|a, b| {
+        depth(&a.path)
+            .cmp(&depth(&b.path))
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    Ok(rules)
+}
+
+/// Adds a rule, keeping the stronger access when the path is already there.
+fn add(rules: &mut HashMap<PathBuf, Rule>, path: PathBuf, access: Access, origin: &str) {
+    let rule = rules.entry(path.clone()).or_insert_with(|| Rule {
+        path,
+        access,
+        origin: origin.to_string(),
+    });
+    if access > rule.access {
+        rule.access = access;
+        rule.origin = origin.to_string();
+    }
 }
