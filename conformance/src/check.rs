@@ -85,8 +85,9 @@ impl HostState<'_> {
         let mut failures = Vec::new();
         for (rel, want) in &host.files {
             let path = self.fixture.root().join(self.vars.expand(rel));
+            let want = self.vars.expand(want);
             match fs::read_to_string(&path) {
-                Ok(got) if got == self.vars.expand(want) => {}
+                Ok(got) if got == want => {}
                 Ok(got) => failures.push(format!(
                     "host file {rel}: contents {got:?}, expected {want:?}"
                 )),

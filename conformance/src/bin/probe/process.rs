@@ -2,7 +2,7 @@
 
 use std::io;
 
-use nix::sys::signal::{SigHandler, Signal, kill, signal};
+use nix::sys::signal::{SigHandler, SigSet, Signal, kill, signal};
 use nix::unistd::{ForkResult, Pid, fork};
 
 use crate::{Dispatched, Outcome, Usage, args, fail, number};
@@ -143,11 +143,19 @@ fn raise(name: &str) -> Outcome {
         format!("SIG{upper}")
     };
     let sig: Signal = full.parse().map_err(|e| fail("signal", name, e))?;
-    // SAFETY: installing SIG_DFL runs no handler code.
-    unsafe { signal(sig, SigHandler::SigDfl) }.map_err(|e| fail("signal", name, e))?;
+    if !matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+        // SAFETY: installing SIG_DFL runs no handler code.
+        unsafe { signal(sig, SigHandler::SigDfl) }.map_err(|e| fail("signal", name, e))?;
+    }
     kill(Pid::this(), sig).map_err(|e| fail("signal", name, e))?;
-    std::thread::sleep(std::time::Duration::from_secs(5));
-    Err(format!("signal {name}: still alive after sending it"))
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let blocked = SigSet::thread_get_mask().is_ok_and(|mask| mask.contains(sig));
+    Err(format!(
+        "signal {name}: still alive after sending it to myself (pid {}, {name} {} in the \
+         inherited signal mask; a pid 1 also ignores signals it has no handler for)",
+        std::process::id(),
+        if blocked { "blocked" } else { "not blocked" }
+    ))
 }
 
 /// Calls `io_uring_setup` for a one-entry ring (closing it if it was created).
