@@ -165,3 +165,86 @@ pub fn dev_shm_entries(token: &str) -> Vec<String> {
         .filter(|n| n.contains(token))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::Fixture;
+
+    fn output(ended: Ended, stdout: &str) -> Output {
+        Output {
+            ended,
+            stdout: stdout.into(),
+            stderr: String::new(),
+        }
+    }
+
+    #[test]
+    fn status_expectations() {
+        let vars = Placeholders::default();
+        let exit0 = Expect::default();
+        let fails = Expect {
+            fails: Some(true),
+            ..Expect::default()
+        };
+        let any = Expect {
+            any_status: true,
+            ..Expect::default()
+        };
+        assert!(run_output(&output(Ended::Exit(0), ""), &exit0, &vars).is_empty());
+        assert!(!run_output(&output(Ended::Exit(1), ""), &exit0, &vars).is_empty());
+        assert!(!run_output(&output(Ended::Exit(0), ""), &fails, &vars).is_empty());
+        assert!(run_output(&output(Ended::Exit(3), ""), &any, &vars).is_empty());
+        // The sandbox itself dying by a signal or hanging never passes.
+        assert!(!run_output(&output(Ended::Signal(9), ""), &any, &vars).is_empty());
+        assert!(!run_output(&output(Ended::TimedOut, ""), &fails, &vars).is_empty());
+    }
+
+    #[test]
+    fn output_expectations_expand_placeholders() {
+        let mut vars = Placeholders::default();
+        vars.set("ws", "/w");
+        let expect = Expect {
+            stdout_contains: vec!["{ws}/a".into()],
+            stdout_lacks: vec!["SECRET".into()],
+            ..Expect::default()
+        };
+        assert!(run_output(&output(Ended::Exit(0), "x /w/a y"), &expect, &vars).is_empty());
+        let problems = run_output(&output(Ended::Exit(0), "/w/a SECRET"), &expect, &vars);
+        assert_eq!(problems, ["stdout contains \"SECRET\""]);
+    }
+
+    #[test]
+    fn host_check_sees_stray_writes_removals_and_secret_copies() {
+        let base = tempfile::tempdir().unwrap();
+        let fixture = FixtureDir::create(base.path()).unwrap();
+        let spec: Fixture = toml::from_str(
+            "[[file]]\npath = 'ws/.env'\ncontents = 'MARK'\n\
+             [[file]]\npath = 'ws/keep.txt'\ncontents = 'k'\n",
+        )
+        .unwrap();
+        let vars = Placeholders::default();
+        fixture.populate(&spec, &vars).unwrap();
+        let before = fixture.snapshot();
+        let holders = vec!["ws/.env".to_owned()];
+        fs::write(fixture.root().join("ws/allowed.txt"), "ok").unwrap();
+        fs::write(fixture.root().join("ws/stray"), "x").unwrap();
+        fs::write(fixture.root().join("tmp/copy"), "has MARK").unwrap();
+        fs::remove_file(fixture.root().join("ws/keep.txt")).unwrap();
+        let state = HostState {
+            fixture: &fixture,
+            before: &before,
+            secret_holders: &holders,
+            vars: &vars,
+        };
+        let host = HostCheck {
+            created: vec!["ws/allowed.txt".into()],
+            ..HostCheck::default()
+        };
+        let failures = state.check(&host, &["MARK".to_owned()]);
+        assert_eq!(failures.len(), 3, "{failures:#?}");
+        assert!(failures[0].contains("ws/stray appeared"));
+        assert!(failures[1].contains("ws/keep.txt disappeared"));
+        assert!(failures[2].contains("copied into host file tmp/copy"));
+    }
+}

@@ -198,3 +198,46 @@ impl Drop for FixtureDir {
         self.unlock();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_links_git_metadata_and_modes() {
+        let base = tempfile::tempdir().unwrap();
+        let fixture = FixtureDir::create(base.path()).unwrap();
+        let spec: Fixture = toml::from_str(
+            "[[file]]\npath = 'ws/a/f'\ncontents = 'x {ws}'\nmode = '0600'\n\
+             [[dir]]\npath = 'ws/ro'\nmode = '0555'\n\
+             [[symlink]]\npath = 'ws/l'\ntarget = 'a/f'\n\
+             [[hardlink]]\npath = 'ws/h'\ntarget = 'ws/a/f'\n\
+             [[git]]\npath = 'wt'\ngitdir = 'wt/.gitdata'\n",
+        )
+        .unwrap();
+        let mut vars = Placeholders::default();
+        vars.set("ws", "W");
+        fixture.populate(&spec, &vars).unwrap();
+        let root = fixture.root();
+        assert_eq!(fs::read_to_string(root.join("ws/l")).unwrap(), "x W");
+        let meta = fs::metadata(root.join("ws/h")).unwrap();
+        assert_eq!(std::os::unix::fs::MetadataExt::nlink(&meta), 2);
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        let ro = fs::metadata(root.join("ws/ro")).unwrap();
+        assert_eq!(ro.permissions().mode() & 0o777, 0o555);
+        let gitfile = fs::read_to_string(root.join("wt/.git")).unwrap();
+        assert_eq!(gitfile, format!("gitdir: {}/wt/.gitdata\n", root.display()));
+        assert!(root.join("wt/.gitdata/HEAD").is_file());
+        let snap = fixture.snapshot();
+        assert_eq!(snap.get("ws/l"), Some(&Kind::Symlink));
+        assert!(!snap.contains_key("tmp"), "tmp/ is not part of snapshots");
+    }
+
+    #[test]
+    fn paths_may_not_leave_the_root() {
+        let base = tempfile::tempdir().unwrap();
+        let fixture = FixtureDir::create(base.path()).unwrap();
+        assert!(fixture.path("../x").is_err());
+        assert!(fixture.path("/etc/passwd").is_err());
+    }
+}
