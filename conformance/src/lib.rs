@@ -70,6 +70,18 @@ impl Suite {
         })
     }
 
+    /// Every (target index, case index) pair, the cases with the most runs first so that
+    /// the slowest trials don't start last and stretch the wall time.
+    pub fn schedule(&self) -> Vec<(usize, usize)> {
+        let mut cases: Vec<usize> = (0..self.cases.len()).collect();
+        cases.sort_by_key(|&c| std::cmp::Reverse(self.cases[c].runs.len()));
+        let targets = 0..self.targets.len();
+        cases
+            .into_iter()
+            .flat_map(|c| targets.clone().map(move |t| (t, c)))
+            .collect()
+    }
+
     /// The trial name for (target, case): `target::case`.
     pub fn trial_name(target: &Target, case: &Case) -> String {
         format!("{}::{}", target.name, case.name)

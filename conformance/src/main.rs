@@ -68,15 +68,15 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let mut queue = VecDeque::new();
-    for case in &suite.cases {
-        for target in &suite.targets {
+    let queue: VecDeque<_> = suite
+        .schedule()
+        .into_iter()
+        .map(|(t, c)| (&suite.targets[t], &suite.cases[c]))
+        .filter(|(target, case)| {
             let name = Suite::trial_name(target, case);
-            if opts.filters.is_empty() || opts.filters.iter().any(|f| name.contains(f)) {
-                queue.push_back((target, case));
-            }
-        }
-    }
+            opts.filters.is_empty() || opts.filters.iter().any(|f| name.contains(f))
+        })
+        .collect();
     let queue = Mutex::new(queue);
     let rows = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
