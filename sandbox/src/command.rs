@@ -141,7 +141,7 @@ impl SandboxCommand {
         let bwrap = launcher::select(&self.launch_options(&resolved))?;
         let registry = Registry::open()?;
         let known = registry.lock()?.known()?;
-        self.prepare(resolved, &bwrap, proc, &registry, known, None)
+        self.prepare(resolved, &bwrap, proc, &registry, known, Some(READY_FD))
     }
 
     /// Runs the command and returns its exit status (128 + N if killed by signal N).
@@ -204,6 +204,7 @@ impl SandboxCommand {
             proc,
             known_placeholders: known,
             hidden: vec![registry.dir().to_path_buf()],
+            empty_file: registry.empty_file()?,
         };
         let plan = plan::build(&resolved, &options)?;
         let exe = match &self.inner_exe {

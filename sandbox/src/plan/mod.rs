@@ -10,6 +10,8 @@ mod metadata;
 mod order;
 mod symlink;
 
+use symlink::Followed;
+
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -18,7 +20,7 @@ pub use crate::policy::NetworkMode;
 use crate::policy::{Access, Resolved, depth};
 pub use glob::{COLLAPSE_MIN_ENTRIES, MAX_GLOB_MATCHES};
 pub use metadata::PROTECTED_NAMES;
-pub use order::{DEV_SHM_SIZE, EMPTY_FILE_FD};
+pub use order::DEV_SHM_SIZE;
 
 /// How the command sees `/proc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,6 +42,9 @@ pub struct PlanOptions {
     pub known_placeholders: HashSet<PathBuf>,
     /// Extra host paths to hide from the command (the placeholder registry).
     pub hidden: Vec<PathBuf>,
+    /// An empty host file with mode 000, bound read-only over denied files and missing
+    /// carve-outs (one file for every mask, so no descriptors are needed).
+    pub empty_file: PathBuf,
 }
 
 /// One rule of the plan after host resolution.
@@ -68,9 +73,6 @@ pub struct Plan {
     pub rules: Vec<Rule>,
     /// How `/proc` is provided.
     pub proc: ProcMode,
-    /// Whether the arguments read an empty file from [`EMPTY_FILE_FD`] (`--ro-bind-data`),
-    /// which the launcher must then provide (open on `/dev/null`).
-    pub uses_empty_fd: bool,
 }
 
 /// Why a plan could not be built. Every variant names the path it is about.
@@ -116,20 +118,12 @@ pub enum PlanError {
         /// [`MAX_GLOB_MATCHES`].
         cap: usize,
     },
-    /// The policy asks for something this sandbox cannot enforce.
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 /// Builds the plan for a resolved policy.
 pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanError> {
-    if resolved.network == NetworkMode::Proxy {
-        return Err(PlanError::Unsupported(
-            "network mode `proxy` is not implemented by this sandbox; fix: use \"restricted\" (no network) or \"enabled\"".into(),
-        ));
-    }
-    let rules = collect_rules(resolved, options)?;
-    let emitted = order::emit(resolved.root, &rules, options)?;
+    let (rules, links) = collect_rules(resolved, options)?;
+    let emitted = order::emit(resolved.root, &rules, &links, options)?;
     let mut args: Vec<OsString> = ["--new-session", "--die-with-parent"]
         .map(OsString::from)
         .to_vec();
@@ -147,12 +141,16 @@ pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanErr
         placeholders: emitted.placeholders,
         rules,
         proc: options.proc,
-        uses_empty_fd: emitted.uses_empty_fd,
     })
 }
 
 /// Resolves entries on the host, adds metadata and glob rules, and sorts them by depth.
-fn collect_rules(resolved: &Resolved, options: &PlanOptions) -> Result<Vec<Rule>, PlanError> {
+/// Also returns the symlinks followed on the way to policy entries, so that the logical
+/// paths (`/lib64 -> usr/lib64`) exist where the base does not show them.
+fn collect_rules(
+    resolved: &Resolved,
+    options: &PlanOptions,
+) -> Result<(Vec<Rule>, Vec<Followed>), PlanError> {
     let mut writable: Vec<PathBuf> = resolved
         .entries
         .iter()
@@ -163,11 +161,15 @@ fn collect_rules(resolved: &Resolved, options: &PlanOptions) -> Result<Vec<Rule>
         writable.push(PathBuf::from("/"));
     }
     let mut rules: HashMap<PathBuf, Rule> = HashMap::new();
+    let mut links = Vec::new();
     for entry in &resolved.entries {
-        let path = symlink::secure_path(&entry.path, &writable, &entry.origin)?;
+        let path =
+            symlink::secure_path_with_links(&entry.path, &writable, &entry.origin, &mut links)?;
         add(&mut rules, path, entry.access, &entry.origin);
     }
-    for root in &writable {
+    links.sort();
+    links.dedup();
+    for root in writable.iter().filter(|w| w.is_dir()) {
         for path in metadata::protected_paths(root, &writable)? {
             // An explicit policy entry on the same path decides instead.
             if !rules.contains_key(&path) {
@@ -196,7 +198,7 @@ fn collect_rules(resolved: &Resolved, options: &PlanOptions) -> Result<Vec<Rule>
             .cmp(&depth(&b.path))
             .then_with(|| a.path.cmp(&b.path))
     });
-    Ok(rules)
+    Ok((rules, links))
 }
 
 /// Adds a rule, keeping the stronger access when the path is already there.

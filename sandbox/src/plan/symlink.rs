@@ -13,12 +13,24 @@ use super::PlanError;
 /// Symlinks followed while resolving one path before giving up (as the kernel does).
 const MAX_LINKS: usize = 40;
 
+/// A symlink followed while resolving a path: where it is and what it says.
+pub type Followed = (PathBuf, PathBuf);
+
 /// Resolves `path` to its real location, following symlinks that lie outside every
 /// directory in `writable` and failing on the first one that lies inside. Components
 /// that do not exist are appended unchanged. `origin` names the policy entry in errors.
 pub fn secure_path(path: &Path, writable: &[PathBuf], origin: &str) -> Result<PathBuf, PlanError> {
-    let mut links = 0;
-    walk(path, writable, origin, path, &mut links)
+    secure_path_with_links(path, writable, origin, &mut Vec::new())
+}
+
+/// [`secure_path`], also recording every symlink it followed in `followed`.
+pub fn secure_path_with_links(
+    path: &Path,
+    writable: &[PathBuf],
+    origin: &str,
+    followed: &mut Vec<Followed>,
+) -> Result<PathBuf, PlanError> {
+    walk(path, writable, origin, path, followed)
 }
 
 fn walk(
@@ -26,7 +38,7 @@ fn walk(
     writable: &[PathBuf],
     origin: &str,
     entry: &Path,
-    links: &mut usize,
+    followed: &mut Vec<Followed>,
 ) -> Result<PathBuf, PlanError> {
     let mut current = PathBuf::from("/");
     let mut components = path.components();
@@ -64,8 +76,7 @@ fn walk(
                 origin: origin.to_string(),
             });
         }
-        *links += 1;
-        if *links > MAX_LINKS {
+        if followed.len() >= MAX_LINKS {
             return Err(PlanError::Io {
                 path: current,
                 action: "resolve",
@@ -77,9 +88,10 @@ fn walk(
             action: "read the symlink",
             source: e,
         })?;
-        let mut joined = parent.join(target);
+        let mut joined = parent.join(&target);
+        followed.push((current, target));
         joined.extend(components);
-        return walk(&joined, writable, origin, entry, links);
+        return walk(&joined, writable, origin, entry, followed);
     }
     Ok(current)
 }
