@@ -27,9 +27,8 @@ pub struct Channels {
     /// The sandbox waits on this until the monitor has reported it.
     pub go_ahead_read: RawFd,
     pub go_ahead_write: RawFd,
-    /// eventfd on which init reports the command's exit status + 1.
-    pub status_read: Option<RawFd>,
-    pub status_write: Option<RawFd>,
+    /// eventfd on which init reports the command's exit status + 1 (read by the monitor).
+    pub status: Option<RawFd>,
     /// The command writes "x" right before exec and "f" if exec failed (`--json-status-fd`).
     pub exec_report_read: Option<RawFd>,
     pub exec_report_write: Option<RawFd>,
@@ -66,8 +65,7 @@ impl Channels {
         Channels {
             go_ahead_read,
             go_ahead_write,
-            status_read: status,
-            status_write: status,
+            status,
             exec_report_read: exec.map(|p| p.0),
             exec_report_write: exec.map(|p| p.1),
             pid_report_read: pid.map(|p| p.0),
@@ -140,6 +138,7 @@ pub fn run() -> ! {
     .into_raw_fd();
     let host = setup::HostContext {
         new_pid_ns: cfg.unshare.pid || cfg.pidns_fd.is_some(),
+        proc_fd,
         stdout_tty,
     };
     let channels = Channels::new(&cfg);

@@ -63,7 +63,6 @@ pub fn run(launch: &Launch, child: Pid) -> ! {
     let channels = &launch.channels;
     for fd in [
         Some(channels.go_ahead_read),
-        channels.status_write,
         channels.exec_report_write,
         channels.pid_report_write,
     ]
@@ -77,7 +76,12 @@ pub fn run(launch: &Launch, child: Pid) -> ! {
     } else {
         child
     };
-    let ids = crate::ns::created_namespace_ids(cfg, sandbox);
+    let reporting = cfg.info_fd.is_some() || cfg.json_status_fd.is_some();
+    let ids = if reporting {
+        crate::ns::created_namespace_ids(cfg, sandbox)
+    } else {
+        Vec::new()
+    };
     if launch.real_uid == 0 {
         crate::process::caps::set(0, 0);
     }
@@ -141,7 +145,7 @@ fn wait_for_command(launch: &Launch, sandbox: Pid) -> i32 {
             return exit_code(status);
         }
         let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
-        if let Some(fd) = launch.channels.status_read {
+        if let Some(fd) = launch.channels.status {
             fds.push(PollFd::new(borrow(fd), PollFlags::POLLIN));
         }
         match poll(&mut fds, PollTimeout::NONE) {
@@ -149,7 +153,7 @@ fn wait_for_command(launch: &Launch, sandbox: Pid) -> i32 {
             Err(e) => die_errno("poll", e),
         }
         let _ = signals.read_signal();
-        if let Some(fd) = launch.channels.status_read {
+        if let Some(fd) = launch.channels.status {
             let mut value = [0u8; 8];
             if let Ok(8) = nix::unistd::read(borrow(fd), &mut value) {
                 return (u64::from_ne_bytes(value) - 1) as i32;

@@ -705,3 +705,57 @@ fn overlays_read_through_and_write_where_asked() {
     );
     assert!(!dir.path().join("lower/tmp").exists());
 }
+
+#[rstest]
+fn destinations_resolve_symlinks_inside_the_sandbox_root(
+    #[values(Caller::Root, Caller::User)] who: Caller,
+) {
+    if !available(who) {
+        return;
+    }
+    let host = tempfile::tempdir_in("/var/tmp").unwrap();
+    std::fs::set_permissions(
+        host.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    // During setup the host is at /oldroot: an absolute symlink pointing there must resolve
+    // inside the new root, never reach the host.
+    let link_target = format!("/oldroot{}", host.path().display());
+    let out = sh(
+        who,
+        &[
+            "--symlink",
+            &link_target,
+            "/tmp/x",
+            "--dir",
+            "/tmp/x/escaped",
+        ],
+        "true",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("bwrap: Can't mkdir parents for /tmp/x/escaped: "),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !host.path().join("escaped").exists(),
+        "setup wrote through a symlink onto the host"
+    );
+    // An absolute symlink to a sandbox directory is followed within the sandbox.
+    let text = inside(
+        who,
+        &[
+            "--dir",
+            "/tmp/real",
+            "--symlink",
+            "/tmp/real",
+            "/tmp/abs",
+            "--dir",
+            "/tmp/abs/made",
+        ],
+        "ls /tmp/real",
+    );
+    assert_eq!(text, "made\n");
+}

@@ -28,7 +28,7 @@ pub fn run_command(launch: &Launch, requested: CapSet, programs: &[Vec<u8>]) -> 
     if let Some(fd) = cfg.sync_fd.filter(|_| !cfg.as_pid_1) {
         let _ = nix::unistd::close(fd);
     }
-    if let Some(fd) = launch.channels.status_write {
+    if let Some(fd) = launch.channels.status {
         let _ = nix::unistd::close(fd);
     }
     let mut chld = SigSet::empty();

@@ -66,7 +66,7 @@ fn take_locks(paths: &[std::ffi::OsString]) -> Vec<OwnedFd> {
 /// children are left.
 pub fn run(launch: &Launch, command: Pid, programs: &[Vec<u8>]) -> ! {
     let cfg = &launch.cfg;
-    let status_fd = launch.channels.status_write;
+    let status_fd = launch.channels.status;
     let keep: Vec<RawFd> = [status_fd, cfg.sync_fd].into_iter().flatten().collect();
     close_other_fds(&keep);
     super::caps::set(0, 0);

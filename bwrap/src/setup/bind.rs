@@ -168,21 +168,28 @@ fn remount_keeping_flags(path: &Path, attrs: u64) -> Result<(), Errno> {
     mount(None::<&str>, path, None::<&str>, flags, None::<&str>)
 }
 
-/// Whether `path` is the root of a mount.
-fn is_mount_root(path: &Path) -> Result<bool, Errno> {
-    let cpath = cpath(path)?;
+/// Whether `dirfd`+`path` is the root of a mount.
+fn is_mount_root(dirfd: i32, path: &str) -> Result<bool, Errno> {
+    let cpath = CString::new(path).map_err(|_| Errno::EINVAL)?;
     // SAFETY: statx only writes into the zeroed buffer we pass.
     let mut stx: libc::statx = unsafe { std::mem::zeroed() };
     // SAFETY: `cpath` is NUL-terminated and `stx` is a valid statx buffer.
-    let ret = unsafe { libc::statx(libc::AT_FDCWD, cpath.as_ptr(), 0, 0, &mut stx) };
+    let ret = unsafe { libc::statx(dirfd, cpath.as_ptr(), 0, 0, &mut stx) };
     Errno::result(ret)?;
     let flag = libc::STATX_ATTR_MOUNT_ROOT as u64;
     if stx.stx_attributes_mask & flag == 0 {
-        return Ok(mountinfo::mounts_below(path)?
+        let real = legacy_path(path)?;
+        return Ok(mountinfo::mounts_below(&real)?
             .first()
-            .is_some_and(|m| m == path));
+            .is_some_and(|m| *m == real));
     }
     Ok(stx.stx_attributes & flag != 0)
+}
+
+/// The setup-root path of a `self/fd/N` link relative to the /proc fd (old kernels only).
+fn legacy_path(proc_relative: &str) -> Result<std::path::PathBuf, Errno> {
+    std::fs::canonicalize(format!("/oldroot/proc/{proc_relative}"))
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
 }
 
 /// Why `--remount-ro` failed.
@@ -193,18 +200,20 @@ pub enum RemountError {
     Sys(Errno),
 }
 
-/// `--remount-ro`: makes the one mount at `path` read-only, nosuid and nodev.
-pub fn remount_read_only(path: &Path) -> Result<(), RemountError> {
-    if !is_mount_root(path).map_err(RemountError::Sys)? {
+/// `--remount-ro`: makes the one mount at `proc_fd`+`path` (a `self/fd/N` link relative to
+/// the /proc fd) read-only, nosuid and nodev.
+pub fn remount_read_only(proc_fd: i32, path: &str) -> Result<(), RemountError> {
+    if !is_mount_root(proc_fd, path).map_err(RemountError::Sys)? {
         return Err(RemountError::NotMountPoint);
     }
     let attrs = ATTR_RDONLY | ATTR_NOSUID | ATTR_NODEV;
     if !LEGACY.load(Ordering::Relaxed) {
-        let cpath = cpath(path).map_err(RemountError::Sys)?;
-        match setattr(libc::AT_FDCWD, &cpath, 0, attrs) {
+        let cpath = CString::new(path).map_err(|_| RemountError::Sys(Errno::EINVAL))?;
+        match setattr(proc_fd, &cpath, 0, attrs) {
             Err(Errno::ENOSYS) => LEGACY.store(true, Ordering::Relaxed),
             result => return result.map_err(RemountError::Sys),
         }
     }
-    remount_keeping_flags(path, attrs).map_err(RemountError::Sys)
+    let real = legacy_path(path).map_err(RemountError::Sys)?;
+    remount_keeping_flags(&real, attrs).map_err(RemountError::Sys)
 }

@@ -1,6 +1,7 @@
 //! `--dev`: a minimal `/dev` on a tmpfs.
 
 use super::bind::ATTR_NOSUID;
+use super::dest::Dest;
 use super::fsutil::ensure_file;
 use super::ops::{MountPoint, bind_or_die, make_mount_point, make_symlink, mount_tmpfs};
 use crate::diag::{die_errno, die_mount};
@@ -22,44 +23,47 @@ const LINKS: &[(&str, &str)] = &[
     ("core", "/proc/kcore"),
 ];
 
-fn bind_device(host: &Path, node: &Path) {
-    if let Err(e) = ensure_file(node, 0o444) {
-        die_errno(&format!("Can't create file at {}", node.display()), e);
+fn bind_device(host: &Path, node: &Dest) {
+    if let Err(e) = ensure_file(&node.at, 0o444) {
+        die_errno(&format!("Can't create file at {}", node.shown()), e);
     }
     bind_or_die(host, node, ATTR_NOSUID);
 }
 
-/// Builds the new `/dev` at `target` (the sandbox path `dest`); `tty` is the caller's
-/// terminal on stdout, exposed as `console`.
-pub fn mount_dev(target: &Path, dest: &OsStr, tty: Option<&Path>) {
-    make_mount_point(target, dest, MountPoint::Dir, None);
-    mount_tmpfs(target, 0o755, None);
+/// Builds the new `/dev` at `dest` (given as `arg`); `tty` is the caller's terminal on
+/// stdout, exposed as `console`.
+pub fn mount_dev(dest: &Dest, arg: &OsStr, tty: Option<&Path>) {
+    make_mount_point(dest, arg, MountPoint::Dir);
+    mount_tmpfs(dest, 0o755, None);
     for node in NODES {
-        bind_device(&Path::new("/oldroot/dev").join(node), &target.join(node));
+        bind_device(&Path::new("/oldroot/dev").join(node), &dest.join(node));
     }
     for (name, to) in LINKS {
-        make_symlink(
-            OsStr::new(to),
-            &target.join(name),
-            target.join(name).as_os_str(),
-        );
+        let link = dest.join(name);
+        make_symlink(OsStr::new(to), &link, link.shown.as_os_str());
     }
     for dir in ["shm", "pts"] {
-        let path = target.join(dir);
-        if let Err(e) = mkdir(&path, Mode::from_bits_truncate(0o755)) {
-            die_errno(&format!("Can't create {}", path.display()), e);
+        let sub = dest.join(dir);
+        if let Err(e) = mkdir(&sub.at, Mode::from_bits_truncate(0o755)) {
+            die_errno(&format!("Can't create {}", sub.shown()), e);
         }
     }
-    let pts = target.join("pts");
+    let pts = dest.join("pts");
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
     let options = "newinstance,ptmxmode=0666,mode=620";
-    if let Err(e) = mount(Some("devpts"), &pts, Some("devpts"), flags, Some(options)) {
-        die_mount(&format!("Can't mount devpts on {}", pts.display()), e);
+    if let Err(e) = mount(
+        Some("devpts"),
+        &pts.at,
+        Some("devpts"),
+        flags,
+        Some(options),
+    ) {
+        die_mount(&format!("Can't mount devpts on {}", pts.shown()), e);
     }
-    let ptmx = target.join("ptmx");
-    make_symlink(OsStr::new("pts/ptmx"), &ptmx, ptmx.as_os_str());
+    let ptmx = dest.join("ptmx");
+    make_symlink(OsStr::new("pts/ptmx"), &ptmx, ptmx.shown.as_os_str());
     if let Some(tty) = tty {
         let host = Path::new("/oldroot").join(tty.strip_prefix("/").unwrap_or(tty));
-        bind_device(&host, &target.join("console"));
+        bind_device(&host, &dest.join("console"));
     }
 }

@@ -91,25 +91,6 @@ pub fn parent_mode(perms: Option<u32>) -> u32 {
     mode
 }
 
-/// Creates the missing parents of `path` (below `/`) with `mode`, following symlinks.
-pub fn mkdir_parents(path: &Path, mode: u32) -> Result<(), Errno> {
-    let Some(parent) = path.parent() else {
-        return Ok(());
-    };
-    let mut ancestors: Vec<&Path> = parent
-        .ancestors()
-        .filter(|p| p.as_os_str().len() > 1)
-        .collect();
-    ancestors.reverse();
-    for dir in ancestors {
-        match mkdir(dir, Mode::from_bits_truncate(mode)) {
-            Ok(()) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 /// Makes sure `path` is a directory, creating it with `mode` if missing (an existing
 /// directory keeps its mode).
 pub fn ensure_dir(path: &Path, mode: u32) -> Result<(), Errno> {

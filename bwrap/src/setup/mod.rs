@@ -3,6 +3,7 @@
 //! neither the old root nor the setup tmpfs stays visible.
 
 mod bind;
+mod dest;
 mod dev;
 pub mod fsutil;
 mod mountinfo;
@@ -26,6 +27,8 @@ use std::path::PathBuf;
 pub struct HostContext {
     /// Whether `--proc` mounts a fresh procfs (a new pid namespace) or binds the host's.
     pub new_pid_ns: bool,
+    /// `/proc` opened (`O_PATH`) before the pivot.
+    pub proc_fd: std::os::fd::RawFd,
     /// The terminal on stdout, bound as `/dev/console` by `--dev`.
     pub stdout_tty: Option<PathBuf>,
 }
@@ -72,8 +75,16 @@ pub fn build_root(cfg: &Config, ops: &[crate::args::Op], host: &HostContext) {
     let _ = chdir("/");
 
     for op in ops {
-        ops::run(op, host);
+        // Opened per op: an earlier op may have mounted over /newroot itself.
+        let root = open(
+            fsutil::NEWROOT,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .unwrap_or_else(|e| die_errno("Can't open /newroot", e));
+        ops::run(op, host, &root);
     }
+    let _ = chdir("/");
 
     leave_setup_root();
 }

@@ -6,7 +6,6 @@ use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
 /// Upper dir of the `n`th `--tmp-overlay`, on the setup tmpfs.
 pub fn tmp_upper(n: usize) -> String {
@@ -47,16 +46,16 @@ pub fn options(sources: &[OsString], kind: &OverlayKind) -> Vec<u8> {
 }
 
 /// Mounts the overlay on `target`.
-pub fn mount_overlay(sources: &[OsString], kind: &OverlayKind, target: &Path) {
+pub fn mount_overlay(sources: &[OsString], kind: &OverlayKind, target: &super::dest::Dest) {
     let opts = options(sources, kind);
     let shown = format!(
         "Can't make overlay mount on {} with options {}",
-        target.display(),
+        target.shown(),
         String::from_utf8_lossy(&opts)
     );
     match mount(
         Some("overlay"),
-        target,
+        &target.at,
         Some("overlay"),
         MsFlags::MS_MGC_VAL,
         Some(&opts[..]),
