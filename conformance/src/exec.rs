@@ -3,11 +3,38 @@
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
+use std::sync::RwLock;
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
+
+/// Spawns take this for reading, writers of files that may be executed take it for writing:
+/// a child forked while another thread holds such a file open for writing would keep the
+/// descriptor until its exec, and executing the file meanwhile fails with ETXTBSY.
+static SPAWN_GUARD: RwLock<()> = RwLock::new(());
+
+/// Spawns `cmd` while no executable file is being written (see [`write_file`]).
+pub fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
+    let _guard = SPAWN_GUARD.read().unwrap_or_else(|e| e.into_inner());
+    cmd.spawn()
+}
+
+/// Writes `contents` to `path` (and sets `mode`) while no process is being spawned.
+pub fn write_file(
+    path: &std::path::Path,
+    contents: &str,
+    mode: Option<u32>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let _guard = SPAWN_GUARD.write().unwrap_or_else(|e| e.into_inner());
+    std::fs::write(path, contents)?;
+    match mode {
+        Some(mode) => std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)),
+        None => Ok(()),
+    }
+}
 
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +150,7 @@ pub fn run(
         .stderr(Stdio::piped())
         .process_group(0);
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| format!("spawning {shown}: {e}"))?;
+    let mut child = spawn(&mut cmd).map_err(|e| format!("spawning {shown}: {e}"))?;
     let out = drain(child.stdout.take().ok_or("no stdout pipe")?);
     let err = drain(child.stderr.take().ok_or("no stderr pipe")?);
     let ended = wait_until(

@@ -102,10 +102,9 @@ impl FixtureDir {
         for file in &fixture.file {
             let path = self.path(&file.path)?;
             make_parent(&path)?;
-            fs::write(&path, vars.expand(&file.contents)).map_err(with_path(&path, "write"))?;
-            if let Some(mode) = &file.mode {
-                chmod(&path, parse_mode(mode)?)?;
-            }
+            let mode = file.mode.as_deref().map(parse_mode).transpose()?;
+            crate::exec::write_file(&path, &vars.expand(&file.contents), mode)
+                .map_err(with_path(&path, "write"))?;
         }
         for git in &fixture.git {
             self.make_git(&git.path, git.gitdir.as_deref())?;

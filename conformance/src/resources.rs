@@ -163,18 +163,17 @@ impl HostResources {
             res.listeners.push(listener);
         }
         for spec in &fixture.process {
-            let child = std::process::Command::new(probe)
-                .args(["sleep", "60", &spec.marker])
+            let mut cmd = std::process::Command::new(probe);
+            cmd.args(["sleep", "60", &spec.marker])
                 .env("CONFORMANCE_MARKER", &spec.marker)
-                .stdin(std::process::Stdio::null())
-                .spawn()
-                .map_err(|e| {
-                    format!(
-                        "host process {}: spawning {}: {e}",
-                        spec.name,
-                        probe.display()
-                    )
-                })?;
+                .stdin(std::process::Stdio::null());
+            let child = crate::exec::spawn(&mut cmd).map_err(|e| {
+                format!(
+                    "host process {}: spawning {}: {e}",
+                    spec.name,
+                    probe.display()
+                )
+            })?;
             vars.set(format!("proc.{}.pid", spec.name), child.id().to_string());
             res.processes.push(child);
         }
