@@ -18,7 +18,7 @@ set -E
 # environment; `_kg_end` (run on EXIT) reports failures after the last test and removes it.
 KG_FAILFILE=$(mktemp /var/tmp/kg-fail.XXXXXX)
 export KG_FAILFILE
-: "${KG_WAIT:=15}"
+: "${KG_WAIT:=10}"
 
 _kg_fail() {
     printf '%s\n' "$*" >> "$KG_FAILFILE"
