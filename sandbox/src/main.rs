@@ -1,6 +1,6 @@
-//! The `sandbox` command-line tool (work in progress).
+//! The `sandbox` command-line tool: see `sandbox --help`.
 
 fn main() {
-    eprintln!("sandbox: not implemented yet");
-    std::process::exit(125);
+    sandbox::dispatch_inner_stage();
+    std::process::exit(sandbox::cli::main(std::env::args_os().skip(1).collect()));
 }

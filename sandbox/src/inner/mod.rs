@@ -1,1 +1,192 @@
-//! inner (work in progress).
+//! The inner stage: our own executable, run by bwrap inside the namespaces.
+//!
+//! It sets `PR_SET_NO_NEW_PRIVS`, checks that no capability is left, installs the seccomp
+//! filter for the network mode and runs the command as a child it supervises as pid 1:
+//! forwarding `SIGHUP`/`SIGINT`/`SIGQUIT`/`SIGTERM`, reaping orphans, and exiting with the
+//! command's status (128 + N when it was killed by signal N).
+//!
+//! bwrap selects it by argv[0] ([`INNER_STAGE_NAME`]): with `--argv0` when bwrap has it,
+//! otherwise by binding the executable at [`COMPAT_PATH`], whose basename is that name.
+//! Its own options come first and end at the first `--`; everything after is the command,
+//! taken verbatim, so the command's arguments cannot be read as options.
+
+pub mod caps;
+pub mod seccomp;
+
+use std::ffi::{CString, OsString};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+
+use nix::sys::signal::{SigmaskHow, Signal, kill, pthread_sigmask};
+use nix::unistd::{ForkResult, fork};
+
+use crate::policy::NetworkMode;
+use crate::supervise;
+
+/// The argv[0] basename that selects the inner stage.
+pub const INNER_STAGE_NAME: &str = "sandbox-inner";
+
+/// Where the executable is bound inside the sandbox when bwrap has no `--argv0`.
+pub const COMPAT_PATH: &str = "/dev/.sandbox/sandbox-inner";
+
+/// The status for the sandbox's own failures (as `env` and `chroot` use).
+pub const FAILURE_STATUS: i32 = 125;
+
+/// The inner stage's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InnerArgs {
+    /// Which seccomp filter to install.
+    pub network: NetworkMode,
+    /// A descriptor to write one byte to once the sandbox is complete (then closed).
+    pub ready_fd: Option<RawFd>,
+    /// The command and its arguments.
+    pub command: Vec<OsString>,
+}
+
+impl InnerArgs {
+    /// The arguments that follow the inner-stage program in bwrap's command.
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut out: Vec<OsString> = vec!["--network".into(), self.network.as_str().into()];
+        if let Some(fd) = self.ready_fd {
+            out.push("--ready-fd".into());
+            out.push(fd.to_string().into());
+        }
+        out.push("--".into());
+        out.extend(self.command.iter().cloned());
+        out
+    }
+
+    /// Parses [`to_args`](Self::to_args) output (without argv[0]).
+    pub fn parse(args: &[OsString]) -> Result<InnerArgs, String> {
+        let mut network = None;
+        let mut ready_fd = None;
+        let mut rest = args.iter();
+        loop {
+            let arg = rest.next().ok_or("missing `--` before the command")?;
+            let mut value = || {
+                rest.next()
+                    .and_then(|v| v.to_str())
+                    .ok_or(format!("{arg:?} needs a value"))
+            };
+            match arg.to_str() {
+                Some("--") => break,
+                Some("--network") if network.is_none() => {
+                    network = Some(match value()? {
+                        "restricted" => NetworkMode::Restricted,
+                        "enabled" => NetworkMode::Enabled,
+                        other => return Err(format!("unsupported network mode {other:?}")),
+                    })
+                }
+                Some("--ready-fd") if ready_fd.is_none() => {
+                    ready_fd = Some(value()?.parse().map_err(|_| "--ready-fd needs a number")?)
+                }
+                _ => return Err(format!("unexpected inner-stage argument {arg:?}")),
+            }
+        }
+        let command: Vec<OsString> = rest.cloned().collect();
+        if command.is_empty() {
+            return Err("no command after `--`".into());
+        }
+        Ok(InnerArgs {
+            network: network.ok_or("missing --network")?,
+            ready_fd,
+            command,
+        })
+    }
+}
+
+/// Runs the inner stage with `args` (argv without argv[0]); never returns.
+pub fn main(args: &[OsString]) -> ! {
+    let code = match InnerArgs::parse(args).and_then(|a| run(&a)) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("sandbox: inner stage: {message}");
+            FAILURE_STATUS
+        }
+    };
+    std::process::exit(code)
+}
+
+fn run(args: &InnerArgs) -> Result<i32, String> {
+    caps::set_no_new_privs().map_err(|e| format!("prctl(PR_SET_NO_NEW_PRIVS) failed: {e}"))?;
+    caps::ensure_none()?;
+    seccomp::install(args.network).map_err(|e| e.to_string())?;
+    let program = cstring(&args.command[0])?;
+    let argv = args
+        .command
+        .iter()
+        .map(cstring)
+        .collect::<Result<Vec<_>, _>>()?;
+    // SAFETY: the descriptor was passed to us by the launcher for this purpose only.
+    let ready = args.ready_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    let previous = supervise::block().map_err(|e| format!("sigprocmask failed: {e}"))?;
+    // SAFETY: this process is single-threaded here; the child only restores its signal
+    // mask, closes a descriptor and execs (or exits).
+    match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
+        ForkResult::Child => {
+            let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
+            drop(ready);
+            let err = nix::unistd::execvp(&program, &argv).unwrap_err();
+            eprintln!("sandbox: cannot run {:?}: {err}", args.command[0]);
+            // SAFETY: _exit skips atexit handlers and buffers shared with the parent.
+            unsafe {
+                libc::_exit(if err == nix::errno::Errno::ENOENT {
+                    127
+                } else {
+                    126
+                })
+            }
+        }
+        ForkResult::Parent { child } => {
+            if let Some(fd) = ready {
+                let _ = nix::unistd::write(&fd, b"1");
+            }
+            let outcome = supervise::wait(child, true, |signal: Signal| {
+                let _ = kill(child, signal);
+            })
+            .map_err(|e| format!("waitpid failed: {e}"))?;
+            Ok(outcome.code())
+        }
+    }
+}
+
+fn cstring(arg: &OsString) -> Result<CString, String> {
+    CString::new(arg.as_bytes()).map_err(|_| format!("argument {arg:?} contains a NUL byte"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn args_round_trip_and_command_options_stay_the_commands() {
+        let a = InnerArgs {
+            network: NetworkMode::Restricted,
+            ready_fd: Some(4),
+            command: os(&["sh", "--network", "enabled", "--", "-c"]),
+        };
+        assert_eq!(InnerArgs::parse(&a.to_args()).unwrap(), a);
+    }
+
+    #[test]
+    fn rejects_unknown_or_repeated_options_and_empty_commands() {
+        assert!(
+            InnerArgs::parse(&os(&[
+                "--network",
+                "restricted",
+                "--network",
+                "enabled",
+                "--",
+                "x"
+            ]))
+            .is_err()
+        );
+        assert!(InnerArgs::parse(&os(&["--bogus", "--", "x"])).is_err());
+        assert!(InnerArgs::parse(&os(&["--network", "restricted", "--"])).is_err());
+        assert!(InnerArgs::parse(&os(&["--network", "proxy", "--", "x"])).is_err());
+    }
+}

@@ -1,0 +1,78 @@
+//! `sandbox explain [OPTIONS] [--json] -- COMMAND [ARGS...]`: the exact plan, not run.
+
+use std::ffi::OsString;
+
+use serde_json::json;
+
+use super::{fail, fail_error, parse_common};
+use crate::run::Prepared;
+
+/// Prints the bwrap command line (one token per line, bwrap first) or, with `--json`, an
+/// object with `bwrap_argv`, the resolved `entries`, the plan's `rules` and more.
+pub fn main(args: &[OsString]) -> i32 {
+    let options = match parse_common(args) {
+        Ok(o) if o.legacy_landlock => {
+            return fail("--legacy-landlock runs without bwrap: there is no bwrap plan to explain");
+        }
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    let prepared = match options.command().and_then(|c| c.explain()) {
+        Ok(p) => p,
+        Err(e) => return fail_error(e),
+    };
+    let argv = argv(&prepared);
+    if options.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&to_json(&prepared, &argv)).unwrap_or_default()
+        );
+    } else {
+        for token in argv {
+            println!("{token}");
+        }
+    }
+    0
+}
+
+fn argv(prepared: &Prepared) -> Vec<String> {
+    std::iter::once(prepared.bwrap.as_os_str())
+        .chain(prepared.args.iter().map(|a| a.as_os_str()))
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+fn to_json(prepared: &Prepared, argv: &[String]) -> serde_json::Value {
+    let resolved = &prepared.resolved;
+    let entries: Vec<_> = resolved
+        .entries
+        .iter()
+        .map(|e| json!({"path": e.path, "access": e.access.as_str(), "origin": e.origin}))
+        .collect();
+    let globs: Vec<_> = resolved
+        .globs
+        .iter()
+        .map(|g| json!({"key": g.key, "pattern": g.pattern, "search_root": g.search_root}))
+        .collect();
+    let rules: Vec<_> = prepared
+        .plan
+        .rules
+        .iter()
+        .map(|r| json!({"path": r.path, "access": r.access.as_str(), "origin": r.origin}))
+        .collect();
+    json!({
+        "bwrap": prepared.bwrap,
+        "bwrap_argv": argv,
+        "cwd": prepared.cwd,
+        "root": resolved.root.as_str(),
+        "entries": entries,
+        "globs": globs,
+        "rules": rules,
+        "placeholders": prepared.plan.placeholders,
+        "network": resolved.network.as_str(),
+        "proc": match prepared.plan.proc {
+            crate::plan::ProcMode::Fresh => "fresh",
+            crate::plan::ProcMode::Hidden => "hidden",
+        },
+    })
+}

@@ -1,0 +1,126 @@
+//! The options `run` and `explain` share, and building the [`SandboxCommand`] from them.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::{Policy, SandboxCommand};
+
+/// Parsed common options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommonOptions {
+    /// `--policy FILE`.
+    pub policy: Option<PathBuf>,
+    /// `--cwd DIR`.
+    pub cwd: Option<PathBuf>,
+    /// `--no-proc`.
+    pub no_proc: bool,
+    /// `--bwrap PATH`.
+    pub bwrap: Option<PathBuf>,
+    /// `--json` (explain only; refused by `run`).
+    pub json: bool,
+    /// `--legacy-landlock` (run only; refused by `explain`).
+    pub legacy_landlock: bool,
+    /// The command and its arguments.
+    pub command: Vec<OsString>,
+}
+
+/// Parses `[OPTIONS] [--] COMMAND [ARGS...]`. Options take `--opt VALUE` or `--opt=VALUE`;
+/// the first `--` or non-option argument starts the command.
+pub fn parse_common(args: &[OsString]) -> Result<CommonOptions, String> {
+    let mut out = CommonOptions::default();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].to_string_lossy();
+        if arg == "--" {
+            i += 1;
+            break;
+        }
+        if !arg.starts_with("--") {
+            break;
+        }
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n.to_string(), Some(OsString::from(v))),
+            None => (arg.to_string(), None),
+        };
+        let mut value = || -> Result<PathBuf, String> {
+            if let Some(v) = inline.clone() {
+                return Ok(v.into());
+            }
+            i += 1;
+            args.get(i)
+                .map(PathBuf::from)
+                .ok_or(format!("{name} needs a value"))
+        };
+        match name.as_str() {
+            "--policy" => out.policy = Some(value()?),
+            "--cwd" => out.cwd = Some(value()?),
+            "--bwrap" => out.bwrap = Some(value()?),
+            "--no-proc" if inline.is_none() => out.no_proc = true,
+            "--json" if inline.is_none() => out.json = true,
+            "--legacy-landlock" if inline.is_none() => out.legacy_landlock = true,
+            _ => return Err(format!("unknown option {arg}; see sandbox --help")),
+        }
+        i += 1;
+    }
+    out.command = args[i..].to_vec();
+    if out.command.is_empty() {
+        return Err("missing command after `--`; see sandbox --help".into());
+    }
+    Ok(out)
+}
+
+impl CommonOptions {
+    /// The sandboxed command these options describe (reads the policy file).
+    pub fn command(&self) -> Result<SandboxCommand, crate::SandboxError> {
+        let mut command = SandboxCommand::new(&self.command[0]);
+        command
+            .args(&self.command[1..])
+            .no_proc(self.no_proc)
+            .legacy_landlock(self.legacy_landlock);
+        if let Some(file) = &self.policy {
+            command.policy(Policy::from_file(file)?);
+        }
+        if let Some(dir) = &self.cwd {
+            command.cwd(dir);
+        }
+        if let Some(bwrap) = &self.bwrap {
+            command.bwrap(bwrap);
+        }
+        Ok(command)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn parses_options_then_the_command_verbatim() {
+        let o = parse_common(&os(&[
+            "--policy=p.toml",
+            "--cwd",
+            "/w",
+            "--no-proc",
+            "--",
+            "ls",
+            "--cwd",
+            "x",
+        ]))
+        .unwrap();
+        assert_eq!(o.policy, Some(PathBuf::from("p.toml")));
+        assert_eq!(o.cwd, Some(PathBuf::from("/w")));
+        assert!(o.no_proc);
+        assert_eq!(o.command, os(&["ls", "--cwd", "x"]));
+    }
+
+    #[test]
+    fn refuses_unknown_options_and_missing_commands() {
+        assert!(parse_common(&os(&["--bogus", "--", "ls"])).is_err());
+        assert!(parse_common(&os(&["--cwd"])).is_err());
+        assert!(parse_common(&os(&["--no-proc", "--"])).is_err());
+    }
+}

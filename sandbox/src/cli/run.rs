@@ -1,0 +1,18 @@
+//! `sandbox run [OPTIONS] -- COMMAND [ARGS...]`.
+
+use std::ffi::OsString;
+
+use super::{fail, fail_error, parse_common};
+
+/// Runs the command; returns its status, or 125 for a sandbox failure.
+pub fn main(args: &[OsString]) -> i32 {
+    let options = match parse_common(args) {
+        Ok(o) if o.json => return fail("--json is an option of `explain`, not `run`"),
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    match options.command().and_then(|c| c.status()) {
+        Ok(status) => status,
+        Err(e) => fail_error(e),
+    }
+}

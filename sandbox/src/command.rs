@@ -1,0 +1,235 @@
+//! The library API: a `std::process::Command`-like builder for sandboxed commands.
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::SandboxError;
+use crate::inner::InnerArgs;
+use crate::launcher::{self, Bwrap, LaunchOptions};
+use crate::plan::{self, PlanOptions, ProcMode};
+use crate::policy::{Policy, Resolved};
+use crate::run::placeholders::Registry;
+use crate::run::preflight::{self, ProcSupport};
+use crate::run::{self, Prepared, READY_FD};
+
+/// A command to run under a [`Policy`], built like `std::process::Command`.
+///
+/// The executable that provides the inner stage (by default the current one) must call
+/// [`crate::dispatch_inner_stage`] first thing in `main`, as the `sandbox` CLI does.
+///
+/// ```no_run
+/// use sandbox::{Policy, SandboxCommand};
+/// let policy = Policy::parse(r#"
+///     [filesystem]
+///     ":root" = "read"
+///     ":workspace_roots" = "write"
+///     "**/*.env" = "none"
+/// "#, "agent.toml")?;
+/// let status = SandboxCommand::new("cargo")
+///     .args(["test", "--offline"])
+///     .policy(policy)
+///     .cwd("/work/repo")
+///     .status()?;
+/// println!("exit status {status}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// [`explain`](Self::explain) returns the exact bwrap command line without running it:
+///
+/// ```no_run
+/// # use sandbox::SandboxCommand;
+/// let prepared = SandboxCommand::new("true").cwd("/work/repo").explain()?;
+/// for arg in &prepared.args {
+///     println!("{}", arg.to_string_lossy());
+/// }
+/// # Ok::<(), sandbox::SandboxError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SandboxCommand {
+    command: Vec<OsString>,
+    policy: Policy,
+    cwd: Option<PathBuf>,
+    no_proc: bool,
+    bwrap: Option<PathBuf>,
+    inner_exe: Option<PathBuf>,
+    legacy_landlock: bool,
+}
+
+impl SandboxCommand {
+    /// A command running `program` under the built-in workspace-write policy.
+    pub fn new(program: impl Into<OsString>) -> Self {
+        SandboxCommand {
+            command: vec![program.into()],
+            policy: Policy::default(),
+            cwd: None,
+            no_proc: false,
+            bwrap: None,
+            inner_exe: None,
+            legacy_landlock: false,
+        }
+    }
+
+    /// Adds one argument.
+    pub fn arg(&mut self, arg: impl Into<OsString>) -> &mut Self {
+        self.command.push(arg.into());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(&mut self, args: I) -> &mut Self {
+        self.command.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// The policy to enforce.
+    pub fn policy(&mut self, policy: Policy) -> &mut Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The workspace root and working directory (default: the current directory).
+    pub fn cwd(&mut self, dir: impl AsRef<Path>) -> &mut Self {
+        self.cwd = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Hide `/proc` entirely instead of mounting a fresh one.
+    pub fn no_proc(&mut self, no_proc: bool) -> &mut Self {
+        self.no_proc = no_proc;
+        self
+    }
+
+    /// Use this bwrap binary (`--bwrap PATH`).
+    pub fn bwrap(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.bwrap = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Enforce with Landlock in-process instead of bwrap (`--legacy-landlock`); see
+    /// [`crate::legacy`]. The policy's `legacy_landlock = true` does the same.
+    pub fn legacy_landlock(&mut self, legacy: bool) -> &mut Self {
+        self.legacy_landlock = legacy;
+        self
+    }
+
+    /// The executable that provides the inner stage (default: the current executable).
+    pub fn inner_stage_exe(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.inner_exe = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// The policy resolved for this command's workspace.
+    pub fn resolve(&self) -> Result<Resolved, SandboxError> {
+        let cwd = match &self.cwd {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir()
+                .map_err(|e| SandboxError::io("read", "the current directory", e))?,
+        };
+        let workspace = std::fs::canonicalize(&cwd)
+            .map_err(|e| SandboxError::io("resolve", &cwd.display().to_string(), e))?;
+        if !workspace.is_dir() {
+            return Err(SandboxError::Setup(format!(
+                "--cwd {} is not a directory",
+                cwd.display()
+            )));
+        }
+        let tmpdir = std::env::var_os("TMPDIR").map(PathBuf::from);
+        Ok(self.policy.resolve(&workspace, tmpdir.as_deref())?)
+    }
+
+    /// Builds the exact bwrap command line without running anything (`/proc` assumed
+    /// mountable unless [`no_proc`](Self::no_proc)).
+    pub fn explain(&self) -> Result<Prepared, SandboxError> {
+        let proc = if self.no_proc {
+            ProcMode::Hidden
+        } else {
+            ProcMode::Fresh
+        };
+        let resolved = self.resolve()?;
+        let bwrap = launcher::select(&self.launch_options(&resolved))?;
+        let registry = Registry::open()?;
+        let known = registry.lock()?.known()?;
+        self.prepare(resolved, &bwrap, proc, &registry, known, Some(READY_FD))
+    }
+
+    /// Runs the command and returns its exit status (128 + N if killed by signal N).
+    pub fn status(&self) -> Result<i32, SandboxError> {
+        if self.legacy_landlock || self.policy.legacy_landlock {
+            return crate::legacy::status(&self.resolve()?, &self.command);
+        }
+        let resolved = self.resolve()?;
+        let bwrap = launcher::select(&self.launch_options(&resolved))?;
+        let proc = if self.no_proc {
+            ProcMode::Hidden
+        } else {
+            match preflight::check(&bwrap, resolved.network).map_err(SandboxError::Setup)? {
+                ProcSupport::Mountable => ProcMode::Fresh,
+                ProcSupport::Refused(why) => {
+                    eprintln!(
+                        "sandbox: this host refuses a fresh /proc ({why}); running with /proc hidden"
+                    );
+                    ProcMode::Hidden
+                }
+            }
+        };
+        let registry = Registry::open()?;
+        let prepared = {
+            let lock = registry.lock()?;
+            let prepared = self.prepare(
+                resolved,
+                &bwrap,
+                proc,
+                &registry,
+                lock.known()?,
+                Some(READY_FD),
+            )?;
+            lock.register(&prepared.plan.placeholders, std::process::id())?;
+            prepared
+        };
+        run::execute(&prepared, &bwrap, &registry)
+    }
+
+    fn launch_options(&self, resolved: &Resolved) -> LaunchOptions {
+        LaunchOptions {
+            explicit: self.bwrap.clone(),
+            cwd: resolved.workspace.clone(),
+        }
+    }
+
+    fn prepare(
+        &self,
+        resolved: Resolved,
+        bwrap: &Bwrap,
+        proc: ProcMode,
+        registry: &Registry,
+        known: HashSet<PathBuf>,
+        ready_fd: Option<i32>,
+    ) -> Result<Prepared, SandboxError> {
+        let options = PlanOptions {
+            proc,
+            known_placeholders: known,
+            hidden: vec![registry.dir().to_path_buf()],
+            empty_file: registry.empty_file()?,
+        };
+        let plan = plan::build(&resolved, &options)?;
+        let exe = match &self.inner_exe {
+            Some(exe) => exe.clone(),
+            None => std::env::current_exe()
+                .map_err(|e| SandboxError::io("find", "the sandbox executable", e))?,
+        };
+        let inner = InnerArgs {
+            network: resolved.network,
+            ready_fd,
+            command: self.command.clone(),
+        };
+        let args = run::assemble(&plan, bwrap.supports_argv0(), &exe, &inner);
+        Ok(Prepared {
+            bwrap: bwrap.path().to_path_buf(),
+            args,
+            plan,
+            cwd: resolved.workspace.clone(),
+            resolved,
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! The seccomp filter the inner stage installs before running the command.
+//!
+//! Every mode denies `ptrace`, `process_vm_readv/writev` and `io_uring_*`. The restricted
+//! network mode also denies, with `EPERM`, creating sockets of any family but `AF_UNIX`
+//! (`socket`, `socketpair`) and every call that names a peer or configures a socket
+//! (`connect`, `bind`, `listen`, `accept`, `accept4`, `sendto`, `sendmmsg`, `recvmmsg`,
+//! `getsockopt`, `setsockopt`, `getsockname`, `getpeername`, `shutdown`). `read`/`write`,
+//! `sendmsg`/`recvmsg` stay allowed, so socketpair-based tools keep working. Syscalls of
+//! another architecture (the i386 ABI on x86_64) kill the process.
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
+};
+
+use crate::policy::NetworkMode;
+
+/// Denied in every mode.
+const ALWAYS_DENIED: &[libc::c_long] = &[
+    libc::SYS_ptrace,
+    libc::SYS_process_vm_readv,
+    libc::SYS_process_vm_writev,
+    libc::SYS_io_uring_setup,
+    libc::SYS_io_uring_enter,
+    libc::SYS_io_uring_register,
+];
+
+/// Denied unconditionally when the network is restricted.
+const NETWORK_DENIED: &[libc::c_long] = &[
+    libc::SYS_connect,
+    libc::SYS_bind,
+    libc::SYS_listen,
+    libc::SYS_accept,
+    libc::SYS_accept4,
+    libc::SYS_sendto,
+    libc::SYS_sendmmsg,
+    libc::SYS_recvmmsg,
+    libc::SYS_getsockopt,
+    libc::SYS_setsockopt,
+    libc::SYS_getsockname,
+    libc::SYS_getpeername,
+    libc::SYS_shutdown,
+];
+
+/// Denied when the first argument (the address family) is not `AF_UNIX`.
+const FAMILY_CHECKED: &[libc::c_long] = &[libc::SYS_socket, libc::SYS_socketpair];
+
+/// Why the filter could not be built or installed.
+#[derive(Debug, thiserror::Error)]
+#[error("seccomp: {0}")]
+pub struct SeccompError(String);
+
+/// Builds the BPF program for `mode`.
+pub fn program(mode: NetworkMode) -> Result<BpfProgram, SeccompError> {
+    let arch: TargetArch = std::env::consts::ARCH.try_into().map_err(|_| {
+        SeccompError(format!(
+            "unsupported architecture {}",
+            std::env::consts::ARCH
+        ))
+    })?;
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    let mut deny = |nr: libc::c_long, rule: Vec<SeccompRule>| {
+        for nr in aliases(nr) {
+            rules.insert(nr, rule.clone());
+        }
+    };
+    for &nr in ALWAYS_DENIED {
+        deny(nr, Vec::new());
+    }
+    if mode != NetworkMode::Enabled {
+        for &nr in NETWORK_DENIED {
+            deny(nr, Vec::new());
+        }
+        let not_unix = SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::Ne,
+            libc::AF_UNIX as u64,
+        )
+        .map_err(|e| SeccompError(e.to_string()))?;
+        let rule = SeccompRule::new(vec![not_unix]).map_err(|e| SeccompError(e.to_string()))?;
+        for &nr in FAMILY_CHECKED {
+            deny(nr, vec![rule.clone()]);
+        }
+    }
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .map_err(|e| SeccompError(e.to_string()))?;
+    filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| SeccompError(e.to_string()))
+}
+
+/// The syscall number and, on x86_64, its x32-ABI numbers (harmless where x32 is off).
+fn aliases(nr: libc::c_long) -> Vec<i64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        const X32: i64 = 0x4000_0000;
+        // x32 has its own numbers for calls whose structures differ.
+        let own = match nr {
+            libc::SYS_ptrace => Some(521),
+            libc::SYS_recvmmsg => Some(537),
+            libc::SYS_sendmmsg => Some(538),
+            libc::SYS_process_vm_readv => Some(539),
+            libc::SYS_process_vm_writev => Some(540),
+            libc::SYS_setsockopt => Some(541),
+            libc::SYS_getsockopt => Some(542),
+            _ => None,
+        };
+        let mut all = vec![nr, nr | X32];
+        all.extend(own.map(|n| n | X32));
+        all
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        vec![nr]
+    }
+}
+
+/// Installs the filter on the calling thread (inherited by children). `no_new_privs` must
+/// already be set.
+pub fn install(mode: NetworkMode) -> Result<(), SeccompError> {
+    let program = program(mode)?;
+    seccompiler::apply_filter(&program)
+        .map_err(|e| SeccompError(format!("cannot install the filter: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_build_for_every_mode() {
+        let restricted = program(NetworkMode::Restricted).unwrap();
+        let enabled = program(NetworkMode::Enabled).unwrap();
+        assert!(restricted.len() > enabled.len());
+    }
+}

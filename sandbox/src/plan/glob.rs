@@ -1,0 +1,292 @@
+//! Expanding deny globs (`**/*.env = none`) into concrete paths to mask at launch.
+//!
+//! The scan includes hidden files, ignores `.gitignore`, does not follow symlinks and stops
+//! at `glob_scan_max_depth` (1 = direct children of the search root). For each match it
+//! masks the path itself, or for a symlink its real target; a matched file with other hard
+//! links also gets every other name found in the same scan masked. A directory whose
+//! entries (at least [`COLLAPSE_MIN_ENTRIES`]) all match is masked as one directory, so the
+//! mask count stays near the number of matches. More than [`MAX_GLOB_MATCHES`] matches, or
+//! any error reading the tree, fails closed.
+
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobMatcher};
+use walkdir::WalkDir;
+
+use super::PlanError;
+use crate::policy::ResolvedGlob;
+
+/// The most matches one glob may have before the sandbox refuses to start.
+pub const MAX_GLOB_MATCHES: usize = 8192;
+
+/// A directory is collapsed into one mask only when it has at least this many entries
+/// (all matching): collapsing a directory holding a single secret would only make its
+/// siblings-to-be uncreatable, without saving any mount.
+pub const COLLAPSE_MIN_ENTRIES: u32 = 2;
+
+/// Children seen so far for the directory being scanned at one depth.
+#[derive(Clone, Copy)]
+struct Frame {
+    /// `masks.len()` when the first descendant was seen.
+    start: usize,
+    total: u32,
+    matched: u32,
+}
+
+/// Expands one glob (its search root already resolved to a real, symlink-free path).
+pub fn expand(
+    glob: &ResolvedGlob,
+    search_root: &Path,
+    max_depth: Option<usize>,
+) -> Result<Vec<PathBuf>, PlanError> {
+    if !search_root.is_dir() {
+        return Ok(Vec::new());
+    }
+    let matcher = GlobBuilder::new(&glob.relative)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| PlanError::Glob {
+            pattern: glob.key.clone(),
+            problem: e.to_string(),
+        })?
+        .compile_matcher();
+    let mut scan = Scan {
+        matcher: &matcher,
+        glob,
+        masks: Vec::new(),
+        targets: Vec::new(),
+        matches: 0,
+        linked: HashSet::new(),
+        frames: Vec::new(),
+    };
+    for entry in walker(search_root, max_depth) {
+        let entry = entry.map_err(|e| walk_error(search_root, e))?;
+        if entry.depth() > 0 {
+            scan.visit(&entry, search_root)?;
+        }
+    }
+    if !scan.linked.is_empty() {
+        scan.add_other_links(search_root, max_depth)?;
+    }
+    let mut masks = scan.masks;
+    masks.append(&mut scan.targets);
+    Ok(masks)
+}
+
+fn walker(root: &Path, max_depth: Option<usize>) -> WalkDir {
+    let walk = WalkDir::new(root).follow_links(false).contents_first(true);
+    match max_depth {
+        Some(d) => walk.max_depth(d),
+        None => walk,
+    }
+}
+
+fn walk_error(root: &Path, e: walkdir::Error) -> PlanError {
+    let path = e.path().unwrap_or(root).to_path_buf();
+    PlanError::Io {
+        path,
+        action: "scan for deny globs",
+        source: e.into(),
+    }
+}
+
+struct Scan<'a> {
+    matcher: &'a GlobMatcher,
+    glob: &'a ResolvedGlob,
+    masks: Vec<PathBuf>,
+    /// Real targets of matched symlinks (they may lie outside any collapsed directory).
+    targets: Vec<PathBuf>,
+    matches: usize,
+    /// (dev, ino) of matched files with more than one link.
+    linked: HashSet<(u64, u64)>,
+    /// frames[d]: the children at depth d of the directory currently open at depth d-1.
+    frames: Vec<Frame>,
+}
+
+impl Scan<'_> {
+    fn visit(&mut self, entry: &walkdir::DirEntry, root: &Path) -> Result<(), PlanError> {
+        let depth = entry.depth();
+        let start = self.masks.len();
+        if self.frames.len() <= depth {
+            self.frames.resize(
+                depth + 1,
+                Frame {
+                    start,
+                    total: 0,
+                    matched: 0,
+                },
+            );
+        }
+        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let is_match = self.matcher.is_match(relative);
+        let file_type = entry.file_type();
+        let matched = if file_type.is_dir() {
+            let children = self.frames.get(depth + 1).copied();
+            let full =
+                children.is_some_and(|c| c.total >= COLLAPSE_MIN_ENTRIES && c.matched == c.total);
+            if is_match || full {
+                if let Some(c) = children {
+                    self.masks.truncate(c.start);
+                }
+                self.record(entry.path().to_path_buf())?;
+            }
+            is_match || full
+        } else if is_match {
+            if file_type.is_symlink() {
+                // The name itself holds nothing; mask what it points to, if anything.
+                // Kept apart: a collapse of this directory must not drop it.
+                if let Ok(target) = std::fs::canonicalize(entry.path()) {
+                    self.count()?;
+                    self.targets.push(target);
+                }
+            } else {
+                let meta = entry.metadata().map_err(|e| walk_error(root, e))?;
+                if meta.is_file() && meta.nlink() > 1 {
+                    self.linked.insert((meta.dev(), meta.ino()));
+                }
+                self.record(entry.path().to_path_buf())?;
+            }
+            true
+        } else {
+            false
+        };
+        let frame = &mut self.frames[depth];
+        frame.total += 1;
+        frame.matched += u32::from(matched);
+        self.frames.truncate(depth + 1);
+        Ok(())
+    }
+
+    fn record(&mut self, path: PathBuf) -> Result<(), PlanError> {
+        self.count()?;
+        self.masks.push(path);
+        Ok(())
+    }
+
+    fn count(&mut self) -> Result<(), PlanError> {
+        self.matches += 1;
+        if self.matches > MAX_GLOB_MATCHES {
+            return Err(PlanError::TooManyMatches {
+                pattern: self.glob.key.clone(),
+                cap: MAX_GLOB_MATCHES,
+            });
+        }
+        Ok(())
+    }
+
+    /// Second pass, only when a matched file has several names: masks the other names.
+    fn add_other_links(&mut self, root: &Path, max_depth: Option<usize>) -> Result<(), PlanError> {
+        let already: HashSet<PathBuf> = self.masks.iter().cloned().collect();
+        for entry in walker(root, max_depth) {
+            let entry = entry.map_err(|e| walk_error(root, e))?;
+            if !entry.file_type().is_file() || already.contains(entry.path()) {
+                continue;
+            }
+            let meta = entry.metadata().map_err(|e| walk_error(root, e))?;
+            if self.linked.contains(&(meta.dev(), meta.ino())) {
+                self.record(entry.path().to_path_buf())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn glob(root: &Path, rel: &str) -> ResolvedGlob {
+        ResolvedGlob {
+            key: rel.to_string(),
+            pattern: format!("{}/{rel}", root.display()),
+            search_root: root.to_path_buf(),
+            relative: rel.to_string(),
+        }
+    }
+
+    fn sorted(mut v: Vec<PathBuf>) -> Vec<PathBuf> {
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn matches_hidden_files_and_ignores_gitignore_within_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        fs::create_dir_all(r.join("app/deep")).unwrap();
+        fs::write(r.join(".gitignore"), ".env\n").unwrap();
+        for f in [
+            ".env",
+            "app/.env",
+            "app/x.txt",
+            "app/deep/.env",
+            "app/deep/y.txt",
+        ] {
+            fs::write(r.join(f), "s").unwrap();
+        }
+        let got = sorted(expand(&glob(r, "**/*.env"), r, Some(2)).unwrap());
+        assert_eq!(got, vec![r.join(".env"), r.join("app/.env")]);
+        let all = sorted(expand(&glob(r, "**/*.env"), r, None).unwrap());
+        assert_eq!(
+            all,
+            vec![r.join(".env"), r.join("app/.env"), r.join("app/deep/.env")]
+        );
+    }
+
+    #[test]
+    fn masks_symlink_targets_and_hard_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path().canonicalize().unwrap();
+        fs::create_dir(r.join("sub")).unwrap();
+        fs::write(r.join("real.txt"), "s").unwrap();
+        fs::write(r.join("sub/a.env"), "s").unwrap();
+        fs::write(r.join("sub/keep.txt"), "k").unwrap();
+        fs::hard_link(r.join("sub/a.env"), r.join("alias.txt")).unwrap();
+        std::os::unix::fs::symlink("real.txt", r.join("l.env")).unwrap();
+        let got = sorted(expand(&glob(&r, "**/*.env"), &r, None).unwrap());
+        assert_eq!(
+            got,
+            vec![r.join("alias.txt"), r.join("real.txt"), r.join("sub/a.env")]
+        );
+    }
+
+    #[test]
+    fn collapses_a_directory_whose_entries_all_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = &dir.path().canonicalize().unwrap();
+        fs::create_dir_all(r.join("secrets/inner")).unwrap();
+        for f in [
+            "secrets/a.env",
+            "secrets/b.env",
+            "secrets/inner/c.env",
+            "secrets/inner/d.env",
+            "top.env",
+            "x.txt",
+        ] {
+            fs::write(r.join(f), "s").unwrap();
+        }
+        // a matched symlink inside the collapsed directory still masks its target outside
+        std::os::unix::fs::symlink("../x.txt", r.join("secrets/l.env")).unwrap();
+        let got = sorted(expand(&glob(r, "**/*.env"), r, None).unwrap());
+        assert_eq!(
+            got,
+            vec![r.join("secrets"), r.join("top.env"), r.join("x.txt")]
+        );
+    }
+
+    #[test]
+    fn too_many_matches_fail_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        for i in 0..=MAX_GLOB_MATCHES {
+            fs::write(r.join(format!("{i}.env")), "").unwrap();
+        }
+        fs::write(r.join("keep"), "").unwrap();
+        let err = expand(&glob(r, "*.env"), r, None).unwrap_err();
+        assert!(matches!(err, PlanError::TooManyMatches { .. }), "{err}");
+    }
+}

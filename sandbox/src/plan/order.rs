@@ -1,0 +1,240 @@
+//! Emitting the mount operations for the rules, shallowest first.
+//!
+//! bwrap applies operations in order and a later mount hides what is beneath it, so rules
+//! sorted by depth make the most specific one win in both directions. For each rule, only
+//! what changes the view is emitted, judged against the closest enclosing rule (EMPTY is
+//! an empty, mode-000 host file, [`super::PlanOptions::empty_file`]):
+//!
+//! | rule  | exists                                        | missing, inside a writable rule        |
+//! |-------|-----------------------------------------------|----------------------------------------|
+//! | write | `--bind p p`                                  | ignored                                |
+//! | read  | `--ro-bind p p`                               | placeholder at the first missing part  |
+//! | none  | dir: `--perms 000 --tmpfs p` (remount-ro at the end); file: `--ro-bind EMPTY p` | placeholder |
+//!
+//! A placeholder is an empty read-only directory (`--perms 555 --tmpfs`) for the protected
+//! metadata names and the empty file otherwise; bwrap creates its mount point on
+//! the host, so it is listed in [`Emitted::placeholders`] for removal after the run. A
+//! denied directory with readable or writable rules beneath it gets mode 111 and `--dir`
+//! chains so those mount points exist; all denied directories are remounted read-only
+//! after the last rule.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use super::metadata::PROTECTED_NAMES;
+use super::symlink::Followed;
+use super::{PlanError, PlanOptions, ProcMode, Rule};
+use crate::policy::Access;
+
+/// The size cap of the private `/dev/shm` tmpfs, in bytes (256 MiB).
+pub const DEV_SHM_SIZE: u64 = 256 * 1024 * 1024;
+
+/// The arguments for the filesystem view and the host paths they create.
+pub struct Emitted {
+    /// The bwrap operations.
+    pub args: Vec<OsString>,
+    /// Mount points bwrap will create on the host.
+    pub placeholders: Vec<PathBuf>,
+}
+
+struct State<'a> {
+    options: &'a PlanOptions,
+    args: Vec<OsString>,
+    placeholders: Vec<PathBuf>,
+    placeholder_set: HashSet<PathBuf>,
+    remount: Vec<PathBuf>,
+}
+
+/// Emits the filesystem operations for `rules` (sorted by depth) over a base of `root`,
+/// recreating each symlink in `links` whose directory the view does not show.
+pub fn emit(
+    root: Access,
+    rules: &[Rule],
+    links: &[Followed],
+    options: &PlanOptions,
+) -> Result<Emitted, PlanError> {
+    let mut st = State {
+        options,
+        args: Vec::new(),
+        placeholders: Vec::new(),
+        placeholder_set: HashSet::new(),
+        remount: Vec::new(),
+    };
+    st.base(root);
+    let present: Vec<Option<bool>> = rules.iter().map(|r| st.kind(&r.path)).collect();
+    // Missing writable roots are ignored and do not enclose anything.
+    let effective: HashMap<&Path, usize> = rules
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| !(r.access == Access::Write && present[*i].is_none()))
+        .map(|(i, r)| (r.path.as_path(), i))
+        .collect();
+    let enclosing = |path: &Path| {
+        path.ancestors()
+            .skip(1)
+            .find_map(|a| effective.get(a).copied())
+    };
+    let mut visible_below: HashSet<usize> = HashSet::new();
+    for rule in rules.iter().filter(|r| r.access != Access::None) {
+        for a in rule.path.ancestors().skip(1) {
+            if let Some(&j) = effective.get(a) {
+                if rules[j].access == Access::None {
+                    visible_below.insert(j);
+                }
+            }
+        }
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        if !effective.contains_key(rule.path.as_path()) {
+            continue;
+        }
+        let outer = enclosing(&rule.path);
+        let outer_access = outer.map_or(root, |j| rules[j].access);
+        let is_dir = match present[i] {
+            Some(is_dir) => is_dir,
+            None => {
+                if outer_access == Access::Write {
+                    st.placeholder(&rule.path);
+                }
+                continue;
+            }
+        };
+        if rule.access == outer_access {
+            continue;
+        }
+        if let Some(j) = outer.filter(|&j| rules[j].access == Access::None) {
+            st.dir_chain(&rules[j].path, &rule.path, is_dir);
+        }
+        let p = rule.path.as_os_str();
+        match rule.access {
+            Access::Write => st.push(&["--bind".as_ref(), p, p]),
+            Access::Read => st.push(&["--ro-bind".as_ref(), p, p]),
+            Access::None if is_dir => {
+                let mode = if visible_below.contains(&i) {
+                    "111"
+                } else {
+                    "000"
+                };
+                st.push(&["--perms".as_ref(), mode.as_ref(), "--tmpfs".as_ref(), p]);
+                st.remount.push(rule.path.clone());
+            }
+            Access::None => st.empty_file(&rule.path),
+        }
+    }
+    for (link, target) in links {
+        let parent = link.parent().unwrap_or(Path::new("/"));
+        let shown = effective.get(parent).copied().or_else(|| enclosing(parent));
+        if shown.map_or(root, |j| rules[j].access) == Access::None
+            && !effective.contains_key(link.as_path())
+        {
+            st.push(&["--symlink".as_ref(), target.as_os_str(), link.as_os_str()]);
+        }
+    }
+    for dir in std::mem::take(&mut st.remount) {
+        st.push(&["--remount-ro".as_ref(), dir.as_os_str()]);
+    }
+    Ok(Emitted {
+        args: st.args,
+        placeholders: st.placeholders,
+    })
+}
+
+impl State<'_> {
+    fn push(&mut self, tokens: &[&std::ffi::OsStr]) {
+        self.args.extend(tokens.iter().map(|t| t.to_os_string()));
+    }
+
+    /// `Some(is_dir)` for a path that really exists, `None` for a missing one or a
+    /// placeholder left by a concurrent run.
+    fn kind(&self, path: &Path) -> Option<bool> {
+        if self.options.known_placeholders.contains(path) {
+            return None;
+        }
+        std::fs::symlink_metadata(path).ok().map(|m| m.is_dir())
+    }
+
+    fn base(&mut self, root: Access) {
+        let base: &[&str] = match root {
+            Access::Read => &["--ro-bind", "/", "/"],
+            Access::Write => &["--bind", "/", "/"],
+            Access::None => &["--tmpfs", "/"],
+        };
+        self.args.extend(base.iter().map(OsString::from));
+        let size = DEV_SHM_SIZE.to_string();
+        let dev = [
+            "--dev", "/dev", "--perms", "1777", "--size", &size, "--tmpfs", "/dev/shm",
+        ];
+        self.args.extend(dev.iter().map(OsString::from));
+        let proc: &[&str] = match self.options.proc {
+            ProcMode::Fresh => &["--proc", "/proc"],
+            ProcMode::Hidden => &[
+                "--perms",
+                "555",
+                "--tmpfs",
+                "/proc",
+                "--remount-ro",
+                "/proc",
+            ],
+        };
+        self.args.extend(proc.iter().map(OsString::from));
+    }
+
+    /// `--dir` for each directory strictly below the denied `outer` down to `target`
+    /// (its parent when `target` is a file), so the mount point exists in the empty tmpfs.
+    fn dir_chain(&mut self, outer: &Path, target: &Path, target_is_dir: bool) {
+        let last = if target_is_dir {
+            Some(target)
+        } else {
+            target.parent()
+        };
+        let Some(last) = last else { return };
+        let mut chain: Vec<&Path> = last
+            .ancestors()
+            .take_while(|a| *a != outer && a.starts_with(outer))
+            .collect();
+        chain.reverse();
+        for dir in chain {
+            self.push(&["--dir".as_ref(), dir.as_os_str()]);
+        }
+    }
+
+    /// Mounts the empty, mode-000 host file of [`PlanOptions::empty_file`] on `path`.
+    fn empty_file(&mut self, path: &Path) {
+        let empty = self.options.empty_file.as_os_str();
+        self.push(&["--ro-bind".as_ref(), empty, path.as_os_str()]);
+    }
+
+    /// Blocks creation of a missing read/none path inside a writable rule by mounting an
+    /// empty read-only node on its first missing component.
+    fn placeholder(&mut self, path: &Path) {
+        let mut first = path;
+        while let Some(parent) = first.parent() {
+            if self.kind(parent).is_some() {
+                break;
+            }
+            first = parent;
+        }
+        if !self.placeholder_set.insert(first.to_path_buf()) {
+            return;
+        }
+        self.placeholders.push(first.to_path_buf());
+        let is_metadata = first
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| PROTECTED_NAMES.contains(&n));
+        if is_metadata {
+            let p = first.as_os_str();
+            self.push(&[
+                "--perms".as_ref(),
+                "555".as_ref(),
+                "--tmpfs".as_ref(),
+                p,
+                "--remount-ro".as_ref(),
+                p,
+            ]);
+        } else {
+            self.empty_file(first);
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The policy's data model: entries, access levels, network modes, errors.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// What a path entry allows. Ordered by precedence on a tie: `None` > `Write` > `Read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Access {
+    /// Readable, not writable.
+    Read,
+    /// Readable and writable.
+    Write,
+    /// Neither readable nor writable (`deny` is accepted as an alias when parsing).
+    None,
+}
+
+impl Access {
+    /// The spelling used in policy files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The network a policy gives the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NetworkMode {
+    /// A new, empty network namespace plus the seccomp socket filter.
+    #[default]
+    Restricted,
+    /// The host's network.
+    Enabled,
+    /// Only a local proxy is reachable (not implemented by this sandbox: refused at launch).
+    Proxy,
+}
+
+impl NetworkMode {
+    /// The spelling used in policy files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkMode::Restricted => "restricted",
+            NetworkMode::Enabled => "enabled",
+            NetworkMode::Proxy => "proxy",
+        }
+    }
+}
+
+/// A special path name (`:root`, `:workspace_roots`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Special {
+    /// `:root`: the whole filesystem.
+    Root,
+    /// `:workspace_roots`: the workspace root (`--cwd`).
+    WorkspaceRoots,
+    /// `:tmpdir`: `$TMPDIR` when it is set to an absolute path.
+    Tmpdir,
+    /// `:slash_tmp`: `/tmp`.
+    SlashTmp,
+    /// `:minimal`: the system directories needed to run programs (`/usr`, `/etc`, `/lib`...).
+    Minimal,
+}
+
+impl Special {
+    /// Every special name with its spelling.
+    pub const ALL: [(Special, &'static str); 5] = [
+        (Special::Root, ":root"),
+        (Special::WorkspaceRoots, ":workspace_roots"),
+        (Special::Tmpdir, ":tmpdir"),
+        (Special::SlashTmp, ":slash_tmp"),
+        (Special::Minimal, ":minimal"),
+    ];
+}
+
+/// What an entry's key names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSpec {
+    /// A special name.
+    Special(Special),
+    /// An absolute path.
+    Absolute(PathBuf),
+    /// A path relative to the workspace root.
+    Relative(PathBuf),
+    /// A glob (absolute, or relative to the workspace root); deny only.
+    Glob(String),
+}
+
+/// One `[filesystem]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The key as written in the policy, for messages.
+    pub key: String,
+    /// What the key names.
+    pub spec: PathSpec,
+    /// The access it grants.
+    pub access: Access,
+}
+
+/// A parsed, validated policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Where the policy came from (a file name, `<string>` or `<built-in default>`), for messages.
+    pub origin: String,
+    /// The `[filesystem]` entries, in file order.
+    pub entries: Vec<Entry>,
+    /// `[network] mode`.
+    pub network: NetworkMode,
+    /// `glob_scan_max_depth`: how deep deny globs are expanded (unbounded when absent).
+    pub glob_scan_max_depth: Option<usize>,
+    /// `legacy_landlock = true`: enforce with Landlock instead of bwrap (see `host`).
+    pub legacy_landlock: bool,
+}
+
+impl Default for Policy {
+    /// The built-in workspace-write policy: `:root` read, the workspace and `:tmpdir`
+    /// writable, network restricted.
+    fn default() -> Self {
+        let entry = |special, key: &str, access| Entry {
+            key: key.to_string(),
+            spec: PathSpec::Special(special),
+            access,
+        };
+        Policy {
+            origin: "<built-in default>".to_string(),
+            entries: vec![
+                entry(Special::Root, ":root", Access::Read),
+                entry(Special::WorkspaceRoots, ":workspace_roots", Access::Write),
+                entry(Special::Tmpdir, ":tmpdir", Access::Write),
+            ],
+            network: NetworkMode::Restricted,
+            glob_scan_max_depth: None,
+            legacy_landlock: false,
+        }
+    }
+}
+
+/// A policy that was refused, naming the file, the entry and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: entry `{entry}`: {problem}; fix: {fix}")]
+pub struct PolicyError {
+    /// The file (or `<string>`) the policy came from.
+    pub origin: String,
+    /// The entry or key at fault.
+    pub entry: String,
+    /// What is wrong.
+    pub problem: String,
+    /// How to fix it.
+    pub fix: String,
+}

@@ -1,0 +1,134 @@
+//! The run pipeline: preflight, plan, spawn bwrap, wait, clean up, report the status.
+
+mod argv;
+pub mod placeholders;
+pub mod preflight;
+
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::sys::signal::{SigmaskHow, kill, pthread_sigmask};
+use nix::unistd::Pid;
+
+use crate::SandboxError;
+use crate::launcher::Bwrap;
+use crate::plan::Plan;
+use crate::policy::Resolved;
+use crate::supervise;
+pub use argv::assemble;
+use placeholders::Registry;
+
+/// The descriptor the inner stage reports "command started" on.
+pub const READY_FD: i32 = 4;
+
+/// The descriptor bwrap writes its `--info-fd` JSON (with the sandbox's `child-pid`) to.
+pub const INFO_FD: i32 = 5;
+
+/// A plan with its complete bwrap command line, ready to run.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The bwrap binary.
+    pub bwrap: PathBuf,
+    /// bwrap's arguments (without bwrap itself).
+    pub args: Vec<OsString>,
+    /// The plan the arguments come from.
+    pub plan: Plan,
+    /// The working directory bwrap is started in (the workspace root).
+    pub cwd: PathBuf,
+    /// The policy as resolved for the workspace.
+    pub resolved: Resolved,
+}
+
+/// Runs a prepared sandbox: spawns bwrap with the descriptors the plan needs, forwards
+/// termination signals, waits, removes this run's placeholders and returns the command's
+/// status (128 + N for signal N). Fails if bwrap exits before the command started.
+/// `bwrap` must be the launcher's choice the plan was prepared for: it is run through
+/// [`Bwrap::command`], which for the bundled bwrap is the verified descriptor.
+pub fn execute(
+    prepared: &Prepared,
+    bwrap: &Bwrap,
+    registry: &Registry,
+) -> Result<i32, SandboxError> {
+    let pid = std::process::id();
+    let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+        .map_err(|e| SandboxError::io("create a pipe", "(ready pipe)", e.into()))?;
+    let ready_write = high_fd(ready_write)?;
+    let (info_read, info_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+        .map_err(|e| SandboxError::io("create a pipe", "(info pipe)", e.into()))?;
+    let info_write = high_fd(info_write)?;
+    let mut command = bwrap.command();
+    command.args(&prepared.args).current_dir(&prepared.cwd);
+    let (ready_raw, info_raw) = (ready_write.as_raw_fd(), info_write.as_raw_fd());
+    let previous =
+        supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
+    // SAFETY: the closure only calls dup2 and pthread_sigmask, which are async-signal-safe;
+    // the source descriptors stay open in the parent until after spawn returns.
+    unsafe {
+        command.pre_exec(move || {
+            // std does not reset the mask: bwrap must not inherit the blocked signals.
+            pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None)?;
+            for (source, target) in [(ready_raw, READY_FD), (info_raw, INFO_FD)] {
+                if libc::dup2(source, target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let spawned = command.spawn();
+    drop(ready_write);
+    drop(info_write);
+    let mut info = Vec::new();
+    let outcome = spawned
+        .map_err(|e| SandboxError::io("run", &prepared.bwrap.display().to_string(), e))
+        .and_then(|child| {
+            let bwrap = Pid::from_raw(child.id() as i32);
+            // Signals go to the inner stage (pid 1 of the sandbox), which passes them on to
+            // the command; before bwrap has reported its pid, to bwrap itself.
+            supervise::wait(bwrap, false, |signal| {
+                let target = sandbox_pid(&info_read, &mut info).unwrap_or(bwrap);
+                let _ = kill(target, signal);
+            })
+            .map_err(|e| SandboxError::Setup(format!("waitpid on bwrap failed: {e}")))
+        });
+    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
+    let cleanup = registry
+        .lock()
+        .and_then(|lock| lock.release(&prepared.plan.placeholders, pid))
+        .map_err(|e| SandboxError::Setup(e.to_string()));
+    let outcome = outcome?;
+    cleanup?;
+    let mut byte = [0u8; 1];
+    let started = matches!(nix::unistd::read(&ready_read, &mut byte), Ok(1));
+    match outcome {
+        supervise::Outcome::Signaled(_) => Ok(outcome.code()),
+        _ if started => Ok(outcome.code()),
+        _ => Err(SandboxError::Setup(format!(
+            "{} exited with status {} before the command started (see its message above)",
+            prepared.bwrap.display(),
+            outcome.code()
+        ))),
+    }
+}
+
+/// The host pid of the sandbox's pid 1 from bwrap's `--info-fd` output, once written.
+fn sandbox_pid(pipe: &OwnedFd, buffer: &mut Vec<u8>) -> Option<Pid> {
+    let mut chunk = [0u8; 512];
+    while let Ok(n @ 1..) = nix::unistd::read(pipe, &mut chunk) {
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+    let info: serde_json::Value = serde_json::from_slice(buffer).ok()?;
+    let pid = info.get("child-pid")?.as_i64()?;
+    Some(Pid::from_raw(i32::try_from(pid).ok()?))
+}
+
+/// Moves a descriptor to a number above the fixed ones the child expects (close-on-exec).
+fn high_fd(fd: OwnedFd) -> Result<OwnedFd, SandboxError> {
+    let raw = fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(10))
+        .map_err(|e| SandboxError::io("dup", "(descriptor)", e.into()))?;
+    // SAFETY: fcntl just returned this new descriptor, which nothing else owns.
+    Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) })
+}

@@ -1,0 +1,100 @@
+//! The `/proc` preflight: can bwrap mount a fresh procfs on this host?
+//!
+//! Some hosts (containers with a masked `/proc`, restrictive LSM profiles) refuse the
+//! mount. A throw-away sandbox with only the system directories and `--proc /proc` tells
+//! before the real run. If only the proc mount fails, the run continues with `/proc`
+//! hidden (never the host's); any other failure means bwrap cannot build a sandbox here.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use crate::launcher::Bwrap;
+use crate::policy::{MINIMAL_DIRS, NetworkMode};
+
+/// What the preflight found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcSupport {
+    /// A fresh `/proc` can be mounted.
+    Mountable,
+    /// bwrap works but the host refuses the proc mount (its message).
+    Refused(String),
+}
+
+/// The preflight's bwrap arguments: system directories only, never the whole filesystem.
+pub fn args(network: NetworkMode) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["--unshare-user", "--unshare-pid", "--unshare-ipc"]
+        .map(OsString::from)
+        .to_vec();
+    if network != NetworkMode::Enabled {
+        args.push("--unshare-net".into());
+    }
+    args.extend(["--tmpfs", "/", "--dev", "/dev"].map(OsString::from));
+    for dir in MINIMAL_DIRS.iter().filter(|d| Path::new(d).exists()) {
+        args.extend(["--ro-bind", dir, dir].map(OsString::from));
+    }
+    args.extend(["--proc", "/proc", "--"].map(OsString::from));
+    args.push(crate::host::probe::true_program().into());
+    args
+}
+
+/// Runs the preflight. `Err` carries bwrap's message when it cannot build any sandbox.
+pub fn check(bwrap: &Bwrap, network: NetworkMode) -> Result<ProcSupport, String> {
+    let output = bwrap
+        .command()
+        .args(args(network))
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bwrap.path().display()))?;
+    if output.status.success() {
+        return Ok(ProcSupport::Mountable);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_string();
+    if is_proc_mount_failure(&stderr) {
+        Ok(ProcSupport::Refused(stderr))
+    } else {
+        Err(format!(
+            "{} cannot create a sandbox on this host ({}): {stderr}",
+            bwrap.path().display(),
+            output.status
+        ))
+    }
+}
+
+/// Whether bwrap's message is about mounting proc being refused (bubblewrap's wordings
+/// "Can't mount proc on /newroot/proc" and "Can't mount proc on /proc" included).
+pub fn is_proc_mount_failure(stderr: &str) -> bool {
+    let lower = stderr.to_ascii_lowercase();
+    lower.contains("mount proc")
+        && [
+            "invalid argument",
+            "operation not permitted",
+            "permission denied",
+        ]
+        .iter()
+        .any(|m| lower.contains(m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_proc_mount_refusals_only() {
+        assert!(is_proc_mount_failure(
+            "bwrap: Can't mount proc on /newroot/proc: Operation not permitted"
+        ));
+        assert!(is_proc_mount_failure(
+            "bwrap: Can't mount proc on /proc: Permission denied"
+        ));
+        assert!(!is_proc_mount_failure(
+            "bwrap: Creating new namespace failed: Operation not permitted"
+        ));
+    }
+
+    #[test]
+    fn preflight_never_binds_the_whole_filesystem() {
+        let args = args(NetworkMode::Restricted);
+        let pos = args.iter().position(|a| a == "--tmpfs").unwrap();
+        assert_eq!(args[pos + 1], "/");
+        assert!(!args.windows(3).any(|w| w[1] == "/" && w[2] == "/"));
+    }
+}
