@@ -72,6 +72,8 @@ def cargo_package(
         test_bins = {},
         test_data = [],
         test_env = {},
+        test_args = {},
+        test_tags = {},
         no_harness = [],
         visibility = ["//visibility:public"]):
     """Declares the library, binaries, unit tests and integration tests of one Cargo package.
@@ -97,11 +99,17 @@ def cargo_package(
         test_bins: more binaries for the integration tests, name -> label.
         test_data: more run-time files for the integration tests.
         test_env: more run-time environment for the integration tests.
+        test_args: integration test name -> arguments for it (e.g. `--skip NAME`).
+        test_tags: integration test name -> tags for it (e.g. `no-sandbox`).
         no_harness: integration tests declared with `harness = false` in Cargo.toml.
         visibility: of the library and binaries.
     """
     srcs = native.glob(["src/**/*.rs"])
-    compile_data = native.glob(["src/**"], exclude = ["src/**/*.rs"], allow_empty = True)
+
+    # Non-Rust files under src/ (include_str!), and the manifests: proc-macros such as rstest
+    # read $CARGO_MANIFEST_DIR/Cargo.toml and the workspace's to find their crates.
+    manifests = ["Cargo.toml", "//:Cargo.toml"]
+    compile_data = native.glob(["src/**"], exclude = ["src/**/*.rs"], allow_empty = True) + manifests
     common = dict(
         edition = EDITION,
         version = VERSION,
@@ -159,11 +167,14 @@ def cargo_package(
             crate_name = _crate_name(test_name),
             crate_root = root,
             srcs = test_srcs,
+            compile_data = native.glob(["tests/**"], exclude = ["tests/**/*.rs"], allow_empty = True) + manifests,
             edition = EDITION,
             version = VERSION,
             rustc_env = pkg_env | _compile_time_bin_env(target, run_bins),
             data = run_bins.values() + test_data,
             env = cargo_bin_env(run_bins) | test_env,
+            args = test_args.get(test_name, []),
+            tags = test_tags.get(test_name, []),
             use_libtest_harness = test_name not in no_harness,
             deps = lib_deps + all_crate_deps(normal = True, normal_dev = True),
             proc_macro_deps = all_crate_deps(proc_macro = True, proc_macro_dev = True),

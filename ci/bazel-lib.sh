@@ -57,6 +57,10 @@ inroot() {
   # --repo_env=LOCAL_RUST_SYSROOT=<rustup toolchain dir> also works inside the root.
   local rustup=${RUSTUP_HOME:-${HOME:-/root}/.rustup}
   if [ -d "$rustup/toolchains" ]; then binds+=(--ro-bind "$rustup" "$rustup"); fi
+  # The host's system bwrap (Debian 12: bubblewrap 0.8.0, without --argv0), so that tests in
+  # the root see the same /usr/bin/bwrap as Cargo's tests on the host: the same conformance
+  # matrix (system and old-bwrap targets) and the same launcher cases.
+  if [ -x /usr/bin/bwrap ]; then binds+=(--ro-bind /usr/bin/bwrap /usr/bin/bwrap); fi
   for p in ${BAZEL_ROOT_BINDS:-}; do binds+=(--bind "$p" "$p"); done
   for p in ${BAZEL_ROOT_RO_BINDS:-}; do binds+=(--ro-bind "$p" "$p"); done
   for v in LOCAL_RUST_SYSROOT CARGO_HOME CARGO_TARGET_DIR DEBIAN_FRONTEND \
