@@ -478,7 +478,7 @@ fn with_data_fds(who: Caller, args: &[&str], data: &[&[u8]]) -> std::process::Ou
             // Move every source out of the way first so no dup2 clobbers another source.
             let high: Vec<i32> = raw
                 .iter()
-                .map(|fd| libc::fcntl(*fd, libc::F_DUPFD, 50))
+                .map(|fd| libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 50))
                 .collect();
             for (i, fd) in high.iter().enumerate() {
                 if *fd < 0 || libc::dup2(*fd, 5 + i as i32) < 0 {

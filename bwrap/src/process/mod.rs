@@ -57,6 +57,10 @@ fn enter_cwd(explicit: Option<&OsString>, old_cwd: Option<&OsString>) -> OsStrin
 /// Runs in the cloned child; never returns.
 pub fn sandbox_main(launch: &Launch) -> ! {
     let cfg = &launch.cfg;
+    if cfg.die_with_parent {
+        // This process becomes init, so the tie to the monitor is made before anything else.
+        exec::die_with_parent();
+    }
     for fd in [cfg.info_fd, cfg.json_status_fd].into_iter().flatten() {
         let _ = nix::unistd::close(fd);
     }
