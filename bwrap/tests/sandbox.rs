@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{BASE, Caller, available, command, run, sh, stderr, stdout};
+use common::{BASE, Caller, available, command, pass_fds, run, sh, stderr, stdout};
 use rstest::rstest;
 use std::io::Write;
-use std::os::unix::process::CommandExt;
+use std::os::fd::AsRawFd;
 use std::process::Stdio;
 
 /// Runs `script` in the base sandbox and returns its stdout, asserting success.
@@ -470,24 +470,13 @@ fn with_data_fds(who: Caller, args: &[&str], data: &[&[u8]]) -> std::process::Ou
         std::io::Seek::rewind(&mut f).unwrap();
         files.push(f);
     }
-    let raw: Vec<i32> = files.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
     let mut cmd = command(who, args);
-    // SAFETY: only async-signal-safe fcntl/dup2 calls run between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            // Move every source out of the way first so no dup2 clobbers another source.
-            let high: Vec<i32> = raw
-                .iter()
-                .map(|fd| libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 50))
-                .collect();
-            for (i, fd) in high.iter().enumerate() {
-                if *fd < 0 || libc::dup2(*fd, 5 + i as i32) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    let fds = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.as_raw_fd(), 5 + i as i32))
+        .collect();
+    pass_fds(&mut cmd, fds);
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()

@@ -4,11 +4,12 @@
 
 mod common;
 
-use common::{BWRAP, Caller, available, command, run, sh, stderr, stdout};
+use common::{
+    BWRAP, Caller, as_caller, available, child_pid, command, pass_fds, run, sh, stderr, stdout,
+};
 use rstest::rstest;
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,18 +20,8 @@ fn pipe() -> (OwnedFd, OwnedFd) {
 
 /// Spawns bwrap with `fd` as fd `target` in the child.
 fn spawn_with_fd(who: Caller, args: &[&str], fd: &OwnedFd, target: i32) -> Child {
-    let raw = fd.as_raw_fd();
     let mut cmd = command(who, args);
-    // SAFETY: only async-signal-safe fcntl/dup2 run between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let high = libc::fcntl(raw, libc::F_DUPFD_CLOEXEC, 50);
-            if high < 0 || libc::dup2(high, target) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    pass_fds(&mut cmd, vec![(fd.as_raw_fd(), target)]);
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -105,7 +96,6 @@ fn userns_block_fd_waits_after_reporting_info() {
     }
     let (info_r, info_w) = pipe();
     let (block_r, block_w) = pipe();
-    let raw = (info_w.as_raw_fd(), block_r.as_raw_fd());
     let args = [
         "--ro-bind",
         "/",
@@ -119,17 +109,10 @@ fn userns_block_fd_waits_after_reporting_info() {
         "-u",
     ];
     let mut cmd = command(Caller::Root, &args);
-    // SAFETY: only async-signal-safe fcntl/dup2 run between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let a = libc::fcntl(raw.0, libc::F_DUPFD_CLOEXEC, 50);
-            let b = libc::fcntl(raw.1, libc::F_DUPFD_CLOEXEC, 50);
-            if a < 0 || b < 0 || libc::dup2(a, 5) < 0 || libc::dup2(b, 6) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    pass_fds(
+        &mut cmd,
+        vec![(info_w.as_raw_fd(), 5), (block_r.as_raw_fd(), 6)],
+    );
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -140,15 +123,7 @@ fn userns_block_fd_waits_after_reporting_info() {
     std::fs::File::from(info_r)
         .read_to_string(&mut info)
         .unwrap();
-    let pid: i32 = info
-        .split("\"child-pid\": ")
-        .nth(1)
-        .unwrap()
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = child_pid(&info);
     assert!(!finished_within(&mut child, Duration::from_millis(200)));
     // Act as newuidmap would, writing the maps from outside.
     std::fs::write(format!("/proc/{pid}/uid_map"), "0 0 1\n").unwrap();
@@ -187,34 +162,11 @@ fn joining_existing_user_and_pid_namespaces(#[values(Caller::Root, Caller::User)
     std::fs::File::from(info_r)
         .read_to_string(&mut info)
         .unwrap();
-    let pid: u32 = info
-        .split("\"child-pid\": ")
-        .nth(1)
-        .unwrap()
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = child_pid(&info);
     let script = format!(
         "exec 11</proc/{pid}/ns/user 12</proc/{pid}/ns/pid; exec {BWRAP} --userns 11 --pidns 12 --ro-bind / / --proc /proc sh -c 'readlink /proc/self/ns/pid; echo $$'"
     );
-    let mut cmd = match who {
-        Caller::Root => std::process::Command::new("bash"),
-        Caller::User => {
-            let mut c = std::process::Command::new("setpriv");
-            c.args([
-                "--reuid",
-                "bwraptest",
-                "--regid",
-                "bwraptest",
-                "--init-groups",
-                "--reset-env",
-                "bash",
-            ]);
-            c
-        }
-    };
+    let mut cmd = as_caller(who, "bash");
     let out = cmd.arg("-c").arg(&script).output().unwrap();
     let want = std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -320,22 +272,7 @@ fn die_with_parent_kills_the_sandbox_with_its_caller(
     let inner = format!(
         "{BWRAP} --ro-bind / / --die-with-parent --unshare-pid --info-fd 3 sleep 30 3>&1 & wait"
     );
-    let mut shell = match who {
-        Caller::Root => std::process::Command::new("sh"),
-        Caller::User => {
-            let mut c = std::process::Command::new("setpriv");
-            c.args([
-                "--reuid",
-                "bwraptest",
-                "--regid",
-                "bwraptest",
-                "--init-groups",
-                "--reset-env",
-                "sh",
-            ]);
-            c
-        }
-    };
+    let mut shell = as_caller(who, "sh");
     shell.arg("-c").arg(&inner);
     let mut parent = shell.stdout(Stdio::piped()).spawn().unwrap();
     let mut reader = BufReader::new(parent.stdout.take().unwrap());
@@ -388,16 +325,7 @@ fn refuses_to_run_setuid() {
     )
     .unwrap();
     std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o4755)).unwrap();
-    let out = std::process::Command::new("setpriv")
-        .args([
-            "--reuid",
-            "bwraptest",
-            "--regid",
-            "bwraptest",
-            "--init-groups",
-            "--reset-env",
-        ])
-        .arg(&copy)
+    let out = as_caller(Caller::User, copy.to_str().unwrap())
         .args(["--ro-bind", "/", "/", "true"])
         .output()
         .unwrap();
