@@ -335,6 +335,13 @@ impl Parser {
                 return 1;
             }
             "--overlay" | "--tmp-overlay" | "--ro-overlay" => return self.overlay(option, a),
+            _ if option.starts_with("--debug-opt=") => match &option["--debug-opt=".len()..] {
+                "force-legacy-mount" => cfg.force_legacy_mount = true,
+                "force-openat-fallback" => die(
+                    "--debug-opt=force-openat-fallback: this implementation has no openat fallback; it needs openat2 (Linux 5.6+)",
+                ),
+                other => die(&format!("Unknown --debug-opt value: {other}")),
+            },
             _ => return self.setup_op(option, a),
         }
         0

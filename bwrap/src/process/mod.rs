@@ -72,6 +72,9 @@ pub fn sandbox_main(launch: &Launch) -> ! {
     let old_umask = umask(Mode::empty());
     let ops = setup::resolve_sources(&cfg.ops);
     setup::set_fail_open(cfg.not_a_security_boundary);
+    if cfg.force_legacy_mount {
+        setup::force_legacy();
+    }
     setup::build_root(cfg, &ops, &launch.host);
     privs::after_pivot(launch, requested);
     if let Some(fd) = cfg.block_fd {
