@@ -73,7 +73,16 @@ fn sync_fd_stays_open_in_init_while_the_sandbox_runs(
     let (read, write) = pipe();
     let mut child = spawn_with_fd(
         who,
-        &["--ro-bind", "/", "/", "--sync-fd", "5", "sleep", "0.5"],
+        &[
+            "--ro-bind",
+            "/",
+            "/",
+            "--sync-fd",
+            "5",
+            "sh",
+            "-c",
+            "test ! -e /proc/self/fd/5 && sleep 0.5",
+        ],
         &write,
         5,
     );
@@ -86,7 +95,10 @@ fn sync_fd_stays_open_in_init_while_the_sandbox_runs(
         start.elapsed() >= Duration::from_millis(300),
         "sync fd closed before the sandbox ended"
     );
-    child.wait().unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "the command inherited the sync fd"
+    );
 }
 
 #[test]

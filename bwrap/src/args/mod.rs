@@ -5,8 +5,10 @@
 //! are global flags where the last one wins.
 
 mod check;
+mod environ;
 mod help;
 mod parse;
+mod setup_ops;
 mod value;
 
 pub use check::validate;

@@ -61,7 +61,15 @@ pub fn sandbox_main(launch: &Launch) -> ! {
         // This process becomes init, so the tie to the monitor is made before anything else.
         exec::die_with_parent();
     }
-    for fd in [cfg.info_fd, cfg.json_status_fd].into_iter().flatten() {
+    // The monitor's fds, and namespaces already joined: the command must not inherit them.
+    let consumed = [
+        cfg.info_fd,
+        cfg.json_status_fd,
+        cfg.userns_block_fd,
+        cfg.userns_fd,
+        cfg.pidns_fd,
+    ];
+    for fd in consumed.into_iter().flatten() {
         let _ = nix::unistd::close(fd);
     }
     wait_for_go_ahead(launch.channels.go_ahead_read);
