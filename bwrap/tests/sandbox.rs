@@ -661,6 +661,7 @@ fn lock_file_is_held_by_init_while_the_sandbox_runs(
     .unwrap();
     let probe = || {
         let f = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+        // SAFETY: an all-zero flock is a valid value; the fields used are set below.
         let mut fl: libc::flock = unsafe { std::mem::zeroed() };
         fl.l_type = libc::F_WRLCK as i16;
         // SAFETY: F_GETLK fills in `fl` for an fd we own.
