@@ -265,7 +265,7 @@ fn new_session_and_mqueue(#[values(Caller::Root, Caller::User)] who: Caller) {
     let text = stdout(&sh(
         who,
         &["--new-session", "--unshare-ipc", "--mqueue", "/dev/mqueue"],
-        "ps -o sid= -p $$ | tr -d ' '; echo $$; findmnt -n -o FSTYPE /dev/mqueue",
+        "cut -d' ' -f6 /proc/$$/stat; echo $$; findmnt -n -o FSTYPE /dev/mqueue",
     ));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
