@@ -113,7 +113,7 @@ fn check_privilege_mode(real_uid: u32) {
     let setgid = nix::unistd::getegid() != nix::unistd::getgid();
     if nix::unistd::geteuid().as_raw() != real_uid || setgid {
         die(
-            "this bwrap does not support setuid mode; remove the setuid bit (chmod u-s) and use unprivileged user namespaces",
+            "this bwrap does not support setuid or setgid mode; remove the bit (chmod u-s,g-s) and use unprivileged user namespaces",
         );
     }
     process::caps::assert_none_unless_root(real_uid);

@@ -351,7 +351,7 @@ fn refuses_to_run_setuid() {
     }
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        err.starts_with("bwrap: this bwrap does not support setuid mode"),
+        err.starts_with("bwrap: this bwrap does not support setuid or setgid mode"),
         "{err}"
     );
 }
