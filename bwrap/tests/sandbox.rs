@@ -655,7 +655,16 @@ fn lock_file_is_held_by_init_while_the_sandbox_runs(
     let lock_s = lock.to_str().unwrap();
     let mut child = command(
         who,
-        &["--ro-bind", "/", "/", "--lock-file", lock_s, "sleep", "2"],
+        &[
+            "--ro-bind",
+            "/",
+            "/",
+            "--die-with-parent",
+            "--lock-file",
+            lock_s,
+            "sleep",
+            "10",
+        ],
     )
     .spawn()
     .unwrap();
@@ -677,8 +686,14 @@ fn lock_file_is_held_by_init_while_the_sandbox_runs(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(held, "the lock was never taken");
+    // Killing bwrap (--die-with-parent) takes init down with it, which drops the lock.
     child.kill().unwrap();
     child.wait().unwrap();
+    let released = (0..150).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        !probe()
+    });
+    assert!(released, "the lock outlived the sandbox");
 }
 
 #[test]
