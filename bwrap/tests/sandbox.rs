@@ -29,6 +29,14 @@ fn exit_status_is_the_commands_or_128_plus_signal(
         return;
     }
     assert_eq!(sh(who, &[], "exit 7").status.code(), Some(7));
+    let ignored = sh(who, &[], "grep SigIgn /proc/self/status | cut -f2");
+    let mask = u64::from_str_radix(stdout(&ignored).trim(), 16).unwrap();
+    let sigpipe = 1 << (libc::SIGPIPE - 1);
+    assert_eq!(
+        mask & sigpipe,
+        0,
+        "SIGPIPE must not be ignored in the command"
+    );
     assert_eq!(sh(who, &["--unshare-pid"], "exit 9").status.code(), Some(9));
     assert_eq!(sh(who, &[], "kill -TERM $$").status.code(), Some(143));
     assert_eq!(
