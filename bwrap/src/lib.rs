@@ -164,14 +164,22 @@ pub fn run() -> ! {
     start(&launch)
 }
 
+/// `--userns FD`: joined before the clone, with upstream's explanation for EINVAL.
+fn join_userns(fd: std::os::fd::RawFd) {
+    let userns = nix::sched::CloneFlags::CLONE_NEWUSER;
+    match nix::sched::setns(setup::fsutil::borrow(fd), userns) {
+        Ok(()) => {}
+        Err(nix::errno::Errno::EINVAL) => die(
+            "Joining the specified user namespace failed, it might not be a descendant of the current user namespace.",
+        ),
+        Err(e) => die_errno("Joining specified user namespace failed", e),
+    }
+}
+
 fn start(launch: &Launch) -> ! {
     let cfg = &launch.cfg;
     if let Some(fd) = cfg.userns_fd {
-        ns::join(
-            fd,
-            nix::sched::CloneFlags::CLONE_NEWUSER,
-            "Can't enter user namespace",
-        );
+        join_userns(fd);
     }
     if cfg.pidns_fd.is_some() {
         if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {

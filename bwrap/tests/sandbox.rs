@@ -558,7 +558,7 @@ fn remount_ro_applies_to_a_mount_point_only(#[values(Caller::Root, Caller::User)
     );
     assert_eq!(
         stderr(&out),
-        "bwrap: Can't remount readonly on /newroot/tmp/plain: Unable to find \"/newroot/tmp/plain\" in mount table\n"
+        "bwrap: Can't remount readonly on /tmp/plain: Unable to find \"/newroot/tmp/plain\" in mount table\n"
     );
 }
 

@@ -124,7 +124,7 @@ pub fn spawn_in_pidns(launch: &Launch, pidns: RawFd) -> ! {
     crate::ns::join(
         pidns,
         nix::sched::CloneFlags::CLONE_NEWPID,
-        "Can't enter pid namespace",
+        "Setting pidns failed",
     );
     let flags = if launch.cfg.unshare.pid {
         nix::sched::CloneFlags::CLONE_NEWPID
