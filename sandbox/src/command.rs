@@ -154,10 +154,14 @@ impl SandboxCommand {
         }
         let resolved = self.resolve()?;
         let bwrap = launcher::select(&self.launch_options(&resolved))?;
+        let registry = Registry::open()?;
+        let cache = registry.preflight_cache();
         let proc = if self.no_proc {
             ProcMode::Hidden
         } else {
-            match preflight::check(&bwrap, resolved.network).map_err(SandboxError::Setup)? {
+            match preflight::check_cached(&bwrap, resolved.network, &cache)
+                .map_err(SandboxError::Setup)?
+            {
                 ProcSupport::Mountable => ProcMode::Fresh,
                 ProcSupport::Refused(why) => {
                     eprintln!(
@@ -167,7 +171,6 @@ impl SandboxCommand {
                 }
             }
         };
-        let registry = Registry::open()?;
         let prepared = {
             let lock = registry.lock()?;
             let prepared = self.prepare(
@@ -181,7 +184,11 @@ impl SandboxCommand {
             lock.register(&prepared.plan.placeholders, std::process::id())?;
             prepared
         };
-        run::execute(&prepared, &registry)
+        let status = run::execute(&prepared, &registry);
+        if status.is_err() {
+            preflight::forget(&cache);
+        }
+        status
     }
 
     fn launch_options(&self, resolved: &Resolved) -> LaunchOptions {
