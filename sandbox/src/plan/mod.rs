@@ -14,7 +14,7 @@ use symlink::Followed;
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use crate::policy::NetworkMode;
 use crate::policy::{Access, Resolved, depth};
@@ -171,8 +171,9 @@ fn collect_rules(
     links.dedup();
     for root in writable.iter().filter(|w| w.is_dir()) {
         for path in metadata::protected_paths(root, &writable)? {
-            // An explicit policy entry on the same path decides instead.
-            if !rules.contains_key(&path) {
+            // Protection only ever narrows write to read: an explicit entry on the path
+            // decides instead, and a `gitdir:` target the policy denies stays denied.
+            if inherited(&rules, resolved.root, &path) == Access::Write {
                 add(&mut rules, path, Access::Read, "protected metadata");
             }
         }
@@ -199,6 +200,13 @@ fn collect_rules(
             .then_with(|| a.path.cmp(&b.path))
     });
     Ok((rules, links))
+}
+
+/// The access `path` gets from the closest rule at or above it (the root's without one).
+fn inherited(rules: &HashMap<PathBuf, Rule>, root: Access, path: &Path) -> Access {
+    path.ancestors()
+        .find_map(|a| rules.get(a))
+        .map_or(root, |r| r.access)
 }
 
 /// Adds a rule, keeping the stronger access when the path is already there.
@@ -410,6 +418,26 @@ mod tests {
         let git = s(ws.join(".git"));
         assert!(has(&args(&p), &["--ro-bind", &git, &git]));
         assert!(!p.placeholders.contains(&ws.join(".git")));
+    }
+
+    #[test]
+    fn metadata_protection_never_opens_a_denied_gitdir() {
+        let (_d, r) = tree(&["ws/", "area/store/HEAD"]);
+        let (ws, area, store) = (r.join("ws"), r.join("area"), r.join("area/store"));
+        fs::write(ws.join(".git"), format!("gitdir: {}\n", store.display())).unwrap();
+        let toml = format!(
+            "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"{}\" = \"none\"\n",
+            area.display()
+        );
+        let p = plan(&ws, &toml);
+        let a = args(&p);
+        assert!(
+            has(&a, &["--perms", "000", "--tmpfs", &s(area.clone())]),
+            "{a:?}"
+        );
+        assert!(!has(&a, &["--ro-bind", &s(store.clone())]), "{a:?}");
+        let git = s(ws.join(".git"));
+        assert!(has(&a, &["--ro-bind", &git, &git]), "{a:?}");
     }
 
     #[test]

@@ -143,6 +143,13 @@ impl Policy {
                 }
             };
             for path in paths {
+                if path == Path::new("/") && entry.spec == PathSpec::Special(Special::Tmpdir) {
+                    return Err(err(
+                        &entry.key,
+                        "$TMPDIR is /, which would make the whole filesystem writable".into(),
+                        "set TMPDIR to a dedicated directory, or remove :tmpdir",
+                    ));
+                }
                 if path == Path::new("/") {
                     root = Some(root.map_or(entry.access, |a| a.max(entry.access)));
                     continue;
@@ -299,6 +306,14 @@ mod tests {
             e.to_string().contains("no directory prefix other than /"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn tmpdir_at_slash_is_refused() {
+        let e = Policy::default()
+            .resolve(Path::new("/ws"), Some(Path::new("/")))
+            .unwrap_err();
+        assert!(e.to_string().contains("TMPDIR"), "{e}");
     }
 
     #[test]
