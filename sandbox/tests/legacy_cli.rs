@@ -115,38 +115,36 @@ fn unrepresentable_policy_is_refused_before_anything_runs() {
     let f = fixture(
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"docs\" = \"read\"\n",
     );
-    let ran = f.workspace.join("command-ran");
-    let out = sandbox_run(
-        &f,
-        &["--legacy-landlock"],
-        &format!("touch {}", ran.display()),
-    );
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(125));
+    let stderr = legacy_run_refused(&f);
     assert!(
         stderr.contains("legacy Landlock mode cannot honour"),
         "{stderr}"
     );
     assert!(stderr.contains("(docs) is read-only"), "{stderr}");
     assert!(stderr.contains(".git (protected metadata)"), "{stderr}");
-    assert!(!ran.exists(), "the command ran");
     assert!(!f.marker.exists(), "bwrap ran");
+}
+
+/// Runs a marker-creating command in legacy mode, asserts that it was refused (125) and
+/// never ran, and returns stderr.
+fn legacy_run_refused(f: &Fixture) -> String {
+    let ran = f.workspace.join("command-ran");
+    let out = sandbox_run(
+        f,
+        &["--legacy-landlock"],
+        &format!("touch {}", ran.display()),
+    );
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(!ran.exists(), "the command ran");
+    stderr
 }
 
 #[test]
 fn legacy_mode_refuses_when_landlock_is_unavailable() {
     if is_rerun() {
-        let f = fixture(LEGACY_POLICY);
-        let ran = f.workspace.join("command-ran");
-        let out = sandbox_run(
-            &f,
-            &["--legacy-landlock"],
-            &format!("touch {}", ran.display()),
-        );
-        let (_, stderr) = texts(&out);
-        assert_eq!(out.status.code(), Some(125), "{stderr}");
+        let stderr = legacy_run_refused(&fixture(LEGACY_POLICY));
         assert!(stderr.contains("Landlock cannot fully enforce"), "{stderr}");
-        assert!(!ran.exists(), "the command ran without Landlock");
         return;
     }
     rerun_as_root_and_user_with(
