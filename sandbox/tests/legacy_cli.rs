@@ -187,3 +187,18 @@ fn wsl1_refuses_bwrap_but_runs_legacy_mode() {
     );
     assert_child_passed(&out);
 }
+
+#[test]
+fn explain_refuses_legacy_mode_which_has_no_bwrap_plan() {
+    let f = fixture(LEGACY_POLICY);
+    let out = Command::new(sandbox_exe())
+        .args(["explain", "--legacy-landlock", "--cwd"])
+        .arg(&f.workspace)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr.contains("no bwrap plan"), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+}
