@@ -1,6 +1,5 @@
-//! `bwrap`: a bubblewrap-compatible sandbox launcher (work in progress).
+//! The `bwrap` binary: see the library for the implementation.
 
 fn main() {
-    eprintln!("bwrap: not implemented yet");
-    std::process::exit(1);
+    bwrap::run()
 }

@@ -12,6 +12,7 @@ mod command;
 pub mod host;
 pub mod inner;
 pub mod launcher;
+pub mod legacy;
 pub mod plan;
 pub mod policy;
 pub mod run;

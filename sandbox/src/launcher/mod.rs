@@ -1,12 +1,51 @@
 //! Choosing the bwrap binary that runs the plan, and starting it.
 //!
-//! Minimal first version: `--bwrap PATH` if given, else the first `bwrap` on `PATH`.
-//! The full order (trusted PATH, probe, bundled binary verified by SHA-256 and exec'd
-//! through `/proc/self/fd`) replaces the body of [`select`] without changing this API.
+//! Order (first usable wins):
+//! 1. `--bwrap PATH` ([`LaunchOptions::explicit`]); if its `--help` lacks an option the
+//!    plan needs, the run is refused.
+//! 2. The first executable `bwrap` on `PATH` whose canonical path is outside the command's
+//!    working directory ([`discovery`]). It is probed once with `--help` ([`probe`]): one
+//!    lacking a required option (e.g. `--perms`, bubblewrap < 0.5) is skipped with a
+//!    warning naming its version and the option; one lacking only `--argv0`
+//!    (bubblewrap < 0.9) is kept and [`Bwrap::supports_argv0`] is `false`.
+//! 3. The bundled bwrap next to the `sandbox` executable ([`bundled`]), opened once,
+//!    hashed through the descriptor against the digest compiled in from
+//!    `SANDBOX_BWRAP_SHA256`, and executed through `/proc/self/fd/N`. In Bazel debug builds
+//!    only, the runfiles `CARGO_BIN_EXE_bwrap` is a last candidate ([`runfiles`]).
+//!
+//! On WSL1 nothing is chosen: bwrap cannot work there (no user namespaces).
+//!
+//! Exit statuses the CLI uses for launch failures ([`LaunchError::exit_status`]):
+//! [`EXIT_DIGEST_MISMATCH`] (122) when the bundled bwrap's digest differs from the
+//! compiled-in one, [`EXIT_LAUNCH_FAILED`] (125) for every other reason.
 
-use std::ffi::OsStr;
+pub mod bundled;
+pub mod discovery;
+pub mod probe;
+pub mod runfiles;
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use nix::fcntl::{FcntlArg, fcntl};
+
+use crate::host::{self, Warning};
+use bundled::{DigestStatus, Expected};
+use probe::Capabilities;
+
+/// Exit status when the bundled bwrap does not match the digest compiled into `sandbox`.
+pub const EXIT_DIGEST_MISMATCH: i32 = 122;
+
+/// Exit status for every other failure to choose or start bwrap.
+pub const EXIT_LAUNCH_FAILED: i32 = 125;
+
+/// The bundled bwrap's descriptor is at least this number: runs place descriptors bwrap
+/// reads at fixed low numbers, which must not replace it before the exec.
+pub const FIRST_FREE_FD: i32 = 100;
 
 /// Where the chosen bwrap came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,12 +67,40 @@ pub struct LaunchOptions {
     pub cwd: PathBuf,
 }
 
+/// The kind of a [`LaunchError`], which decides the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchErrorKind {
+    /// No usable bwrap was found, or the host cannot run one (WSL1).
+    Unavailable,
+    /// The bundled bwrap's SHA-256 differs from the compiled-in digest.
+    DigestMismatch,
+}
+
 /// Why no usable bwrap could be chosen.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct LaunchError {
     /// Human-readable cause and fix.
     pub message: String,
+    /// What went wrong, for the exit status.
+    pub kind: LaunchErrorKind,
+}
+
+impl LaunchError {
+    fn unavailable(message: String) -> Self {
+        LaunchError {
+            message,
+            kind: LaunchErrorKind::Unavailable,
+        }
+    }
+
+    /// The documented exit status for this failure.
+    pub fn exit_status(&self) -> i32 {
+        match self.kind {
+            LaunchErrorKind::DigestMismatch => EXIT_DIGEST_MISMATCH,
+            LaunchErrorKind::Unavailable => EXIT_LAUNCH_FAILED,
+        }
+    }
 }
 
 /// A bwrap binary chosen for this run, with the features the plan may use.
@@ -42,12 +109,22 @@ pub struct Bwrap {
     path: PathBuf,
     source: Source,
     supports_argv0: bool,
+    /// The opened bundled binary, executed through `/proc/self/fd/N`.
+    opened: Option<File>,
+    digest: Option<DigestStatus>,
 }
 
 impl Bwrap {
-    /// A `Command` that runs this bwrap; the caller appends arguments.
+    /// A `Command` that runs this bwrap (argv\[0\] `bwrap`); the caller appends arguments.
+    /// For the bundled bwrap the program is `/proc/self/fd/N`, the descriptor that was
+    /// hashed: keep this `Bwrap` alive until the command has been spawned or exec'd.
     pub fn command(&self) -> Command {
-        Command::new(&self.path)
+        let mut cmd = match &self.opened {
+            Some(file) => Command::new(format!("/proc/self/fd/{}", file.as_raw_fd())),
+            None => Command::new(&self.path),
+        };
+        cmd.arg0("bwrap");
+        cmd
     }
 
     /// Whether this bwrap accepts `--argv0` (bubblewrap 0.9 and later).
@@ -64,36 +141,237 @@ impl Bwrap {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// For the bundled bwrap, the outcome of its digest check.
+    pub fn digest(&self) -> Option<&DigestStatus> {
+        self.digest.as_ref()
+    }
 }
 
-/// Chooses the bwrap for this run.
-pub fn select(opts: &LaunchOptions) -> Result<Bwrap, LaunchError> {
-    let (path, source) = match &opts.explicit {
-        Some(p) => (p.clone(), Source::Explicit),
-        None => (
-            find_on_path().ok_or_else(|| LaunchError {
-                message: "no bwrap found on PATH; install bubblewrap or pass --bwrap PATH".into(),
-            })?,
-            Source::SystemPath,
-        ),
-    };
-    let help = Command::new(&path)
-        .arg("--help")
-        .output()
-        .map_err(|e| LaunchError {
-            message: format!("cannot run {} --help: {e}", path.display()),
+/// The host facts [`choose`] depends on. [`Context::current`] reads the real ones; tests
+/// substitute a different executable location or expected digest.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The running `sandbox` executable (bundled candidates are next to it).
+    pub exe: PathBuf,
+    /// The `PATH` value searched for a system bwrap.
+    pub path_var: Option<OsString>,
+    /// The digest the bundled bwrap must have.
+    pub expected: Expected,
+    /// The Bazel runfiles candidate, when this build and environment honour it.
+    pub runfiles_bwrap: Option<PathBuf>,
+}
+
+impl Context {
+    /// This process's executable, `PATH`, compiled-in digest and runfiles candidate.
+    pub fn current() -> Result<Self, LaunchError> {
+        let exe = std::env::current_exe().map_err(|e| {
+            LaunchError::unavailable(format!(
+                "cannot locate the sandbox executable through /proc/self/exe: {e}"
+            ))
         })?;
-    let supports_argv0 = String::from_utf8_lossy(&help.stdout).contains("--argv0");
-    Ok(Bwrap {
-        path,
-        source,
-        supports_argv0,
+        Ok(Context {
+            exe,
+            path_var: std::env::var_os("PATH"),
+            expected: Expected::compiled().map_err(LaunchError::unavailable)?,
+            runfiles_bwrap: runfiles::candidate(),
+        })
+    }
+}
+
+/// A choice of bwrap with the reasons and warnings that led to it.
+#[derive(Debug)]
+pub struct Choice {
+    /// The bwrap to run.
+    pub bwrap: Bwrap,
+    /// Why this one was chosen, for `sandbox doctor`.
+    pub reason: String,
+    /// Problems to show on stderr before the command runs.
+    pub warnings: Vec<Warning>,
+}
+
+/// Chooses the bwrap for this run and prints any warnings to stderr.
+pub fn select(opts: &LaunchOptions) -> Result<Bwrap, LaunchError> {
+    let choice = choose(opts, &Context::current()?)?;
+    for warning in &choice.warnings {
+        eprintln!("{warning}");
+    }
+    Ok(choice.bwrap)
+}
+
+/// Chooses the bwrap for this run in `ctx`, without printing.
+pub fn choose(opts: &LaunchOptions, ctx: &Context) -> Result<Choice, LaunchError> {
+    if host::wsl::running_on_wsl1() {
+        return Err(LaunchError::unavailable(host::wsl::WSL1_REFUSAL.to_owned()));
+    }
+    let mut choice = match &opts.explicit {
+        Some(path) => choose_explicit(path)?,
+        None => choose_system_or_bundled(opts, ctx)?,
+    };
+    if let Some(warning) = host::userns::probe_with(choice.bwrap.command()) {
+        choice.warnings.push(warning);
+    }
+    Ok(choice)
+}
+
+fn choose_explicit(path: &Path) -> Result<Choice, LaunchError> {
+    let caps = probe::probe_help(Command::new(path)).map_err(|e| {
+        LaunchError::unavailable(format!(
+            "--bwrap {}: {e}; pass the path of a working bubblewrap",
+            path.display()
+        ))
+    })?;
+    if !caps.usable() {
+        return Err(LaunchError::unavailable(format!(
+            "--bwrap {} ({}) lacks {}; pass a bubblewrap 0.5 or later",
+            path.display(),
+            probe::probe_version(Command::new(path)),
+            caps.missing.join(", ")
+        )));
+    }
+    Ok(Choice {
+        bwrap: system_bwrap(path.to_path_buf(), Source::Explicit, &caps),
+        reason: "given with --bwrap".to_owned(),
+        warnings: Vec::new(),
     })
 }
 
-fn find_on_path() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(OsStr::new("bwrap")))
-        .find(|candidate| candidate.is_file())
+fn system_bwrap(path: PathBuf, source: Source, caps: &Capabilities) -> Bwrap {
+    Bwrap {
+        path,
+        source,
+        supports_argv0: caps.argv0,
+        opened: None,
+        digest: None,
+    }
+}
+
+fn choose_system_or_bundled(opts: &LaunchOptions, ctx: &Context) -> Result<Choice, LaunchError> {
+    let mut warnings = Vec::new();
+    let why_not_system = match discovery::find_trusted_bwrap(ctx.path_var.as_deref(), &opts.cwd) {
+        None => {
+            warnings.push(Warning::new(
+                "no bwrap found on PATH (outside the working directory); using the bundled bwrap",
+                "install bubblewrap with the system package manager (e.g. `apt install bubblewrap`), \
+                 so that distribution AppArmor profiles apply to it",
+            ));
+            "no bwrap on PATH outside the working directory".to_owned()
+        }
+        Some(path) => match probe::probe_help(Command::new(&path)) {
+            Ok(caps) if caps.usable() => {
+                return Ok(Choice {
+                    bwrap: system_bwrap(path, Source::SystemPath, &caps),
+                    reason: "first executable bwrap on PATH outside the working directory"
+                        .to_owned(),
+                    warnings,
+                });
+            }
+            Ok(caps) => {
+                let version = probe::probe_version(Command::new(&path));
+                let missing = caps.missing.join(", ");
+                warnings.push(Warning::new(
+                    &format!(
+                        "{} ({version}) lacks {missing}; using the bundled bwrap instead",
+                        path.display()
+                    ),
+                    "upgrade bubblewrap to 0.5 or later (0.9 or later for --argv0)",
+                ));
+                format!("{} ({version}) lacks {missing}", path.display())
+            }
+            Err(e) => {
+                warnings.push(Warning::new(
+                    &format!("{}: {e}; using the bundled bwrap instead", path.display()),
+                    "reinstall bubblewrap or remove the broken bwrap from PATH",
+                ));
+                format!("{}: {e}", path.display())
+            }
+        },
+    };
+    let bwrap = open_bundled(ctx, &why_not_system)?;
+    Ok(Choice {
+        reason: format!("bundled bwrap ({why_not_system})"),
+        bwrap,
+        warnings,
+    })
+}
+
+/// The first bundled candidate that is an executable file, or every path that was tried.
+pub fn find_bundled(ctx: &Context) -> Result<PathBuf, Vec<PathBuf>> {
+    let mut tried = bundled::candidates(&ctx.exe);
+    tried.extend(ctx.runfiles_bwrap.clone());
+    match tried.iter().find(|p| discovery::is_executable_file(p)) {
+        Some(found) => Ok(found.canonicalize().unwrap_or_else(|_| found.clone())),
+        None => Err(tried),
+    }
+}
+
+/// Opens `path` once and checks its digest through that descriptor.
+pub fn open_and_check(
+    path: &Path,
+    expected: Expected,
+) -> Result<(File, DigestStatus), LaunchError> {
+    let opened = File::open(path).map_err(|e| {
+        LaunchError::unavailable(format!("open bundled bwrap {}: {e}", path.display()))
+    })?;
+    // Above the fixed descriptor numbers a run hands to bwrap (dup2'd in the child before
+    // exec), so that /proc/self/fd/N still names this file when bwrap is exec'd.
+    let file = fcntl(&opened, FcntlArg::F_DUPFD_CLOEXEC(FIRST_FREE_FD))
+        .map(|raw| {
+            // SAFETY: fcntl just returned this new descriptor, which nothing else owns.
+            File::from(unsafe { OwnedFd::from_raw_fd(raw) })
+        })
+        .map_err(|e| {
+            LaunchError::unavailable(format!("dup bundled bwrap {}: {e}", path.display()))
+        })?;
+    let digest = bundled::check(&file, expected).map_err(|e| {
+        LaunchError::unavailable(format!("read bundled bwrap {}: {e}", path.display()))
+    })?;
+    Ok((file, digest))
+}
+
+/// Finds, opens, verifies and probes the bundled bwrap. `why_not_system` says why no
+/// bwrap from PATH is used, for the message when there is no bundled one either.
+fn open_bundled(ctx: &Context, why_not_system: &str) -> Result<Bwrap, LaunchError> {
+    let path = find_bundled(ctx).map_err(|tried| {
+        let list: Vec<_> = tried.iter().map(|p| p.display().to_string()).collect();
+        LaunchError::unavailable(format!(
+            "no usable bwrap: {why_not_system}, and no bundled bwrap at {}; \
+             install bubblewrap 0.5 or later, or reinstall sandbox with its bundled bwrap",
+            list.join(", ")
+        ))
+    })?;
+    let (file, digest) = open_and_check(&path, ctx.expected)?;
+    if let DigestStatus::Mismatch { expected, actual } = &digest {
+        return Err(LaunchError {
+            message: format!(
+                "bundled bwrap digest mismatch for {}: expected sha256:{expected}, got \
+                 sha256:{actual}; it was modified or belongs to another build: reinstall \
+                 sandbox, or install bubblewrap on PATH",
+                path.display()
+            ),
+            kind: LaunchErrorKind::DigestMismatch,
+        });
+    }
+    let mut bwrap = Bwrap {
+        path,
+        source: Source::Bundled,
+        supports_argv0: false,
+        opened: Some(file),
+        digest: Some(digest),
+    };
+    let caps = probe::probe_help(bwrap.command()).map_err(|e| {
+        LaunchError::unavailable(format!(
+            "bundled bwrap {}: {e}; reinstall sandbox",
+            bwrap.path.display()
+        ))
+    })?;
+    if !caps.usable() {
+        return Err(LaunchError::unavailable(format!(
+            "bundled bwrap {} lacks {}; reinstall sandbox or install bubblewrap 0.5 or later",
+            bwrap.path.display(),
+            caps.missing.join(", ")
+        )));
+    }
+    bwrap.supports_argv0 = caps.argv0;
+    Ok(bwrap)
 }

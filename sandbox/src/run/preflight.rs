@@ -32,7 +32,8 @@ pub fn args(network: NetworkMode) -> Vec<OsString> {
     for dir in MINIMAL_DIRS.iter().filter(|d| Path::new(d).exists()) {
         args.extend(["--ro-bind", dir, dir].map(OsString::from));
     }
-    args.extend(["--proc", "/proc", "--", "true"].map(OsString::from));
+    args.extend(["--proc", "/proc", "--"].map(OsString::from));
+    args.push(crate::host::probe::true_program().into());
     args
 }
 

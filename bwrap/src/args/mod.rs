@@ -1,0 +1,183 @@
+//! Command line → [`Config`]: global settings plus the ordered queue of setup operations.
+//!
+//! Parsing follows upstream left to right: setup ops are queued in argv order, the
+//! environment options change bwrap's own environment immediately, and most other options
+//! are global flags where the last one wins.
+
+mod check;
+mod help;
+mod parse;
+mod value;
+
+pub use check::validate;
+pub use help::{UPSTREAM_VERSION, usage, version};
+pub use parse::parse;
+
+use std::ffi::OsString;
+use std::os::fd::RawFd;
+
+/// How a host path is bind-mounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindKind {
+    /// `--bind`: read-write, nosuid, nodev.
+    ReadWrite,
+    /// `--ro-bind`: read-only on every submount, nosuid, nodev.
+    ReadOnly,
+    /// `--dev-bind`: read-write, nosuid, devices allowed.
+    Devices,
+}
+
+/// Which kind of overlay to mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverlayKind {
+    /// `--overlay RWSRC WORKDIR DEST`.
+    Writable { upper: OsString, work: OsString },
+    /// `--tmp-overlay DEST`: upper and work dirs on the hidden setup tmpfs (numbered).
+    Tmp(usize),
+    /// `--ro-overlay DEST`.
+    ReadOnly,
+}
+
+/// One setup operation, run in argv order inside the new mount namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// `--bind`, `--ro-bind`, `--dev-bind` and their `-try` forms.
+    Bind {
+        src: OsString,
+        dest: OsString,
+        kind: BindKind,
+        optional: bool,
+    },
+    /// `--bind-fd` / `--ro-bind-fd`; `resolved` is the fd's host path, filled in before setup.
+    BindFd {
+        fd: RawFd,
+        dest: OsString,
+        read_only: bool,
+        resolved: OsString,
+    },
+    /// `--remount-ro`.
+    RemountRo { dest: OsString },
+    /// `--proc`.
+    Proc { dest: OsString },
+    /// `--dev`.
+    Dev { dest: OsString },
+    /// `--tmpfs` with its `--perms`/`--size` modifiers.
+    Tmpfs {
+        dest: OsString,
+        perms: Option<u32>,
+        size: Option<u64>,
+    },
+    /// `--mqueue`.
+    Mqueue { dest: OsString },
+    /// `--dir`.
+    Dir { dest: OsString, perms: Option<u32> },
+    /// `--file FD DEST`.
+    File {
+        fd: RawFd,
+        dest: OsString,
+        perms: Option<u32>,
+    },
+    /// `--bind-data` / `--ro-bind-data`.
+    BindData {
+        fd: RawFd,
+        dest: OsString,
+        perms: Option<u32>,
+        read_only: bool,
+    },
+    /// `--symlink TARGET DEST`.
+    Symlink { target: OsString, dest: OsString },
+    /// `--chmod OCTAL DEST`.
+    Chmod { dest: OsString, mode: u32 },
+    /// `--hostname NAME` (run at its place in the queue).
+    Hostname { name: OsString },
+    /// The overlay ops, with their lower layers in argv order (bottom first).
+    Overlay {
+        sources: Vec<OsString>,
+        kind: OverlayKind,
+        dest: OsString,
+    },
+}
+
+/// Namespaces to create.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Unshare {
+    pub user: bool,
+    pub user_try: bool,
+    pub ipc: bool,
+    pub pid: bool,
+    pub net: bool,
+    pub uts: bool,
+    pub cgroup: bool,
+    pub cgroup_try: bool,
+}
+
+/// A `--cap-add`/`--cap-drop`, applied in argv order; `None` means ALL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapChange {
+    Add(Option<u32>),
+    Drop(Option<u32>),
+}
+
+/// Everything the command line asked for.
+#[derive(Debug, Default)]
+pub struct Config {
+    /// Setup operations in argv order.
+    pub ops: Vec<Op>,
+    pub unshare: Unshare,
+    pub userns_fd: Option<RawFd>,
+    pub userns2_fd: Option<RawFd>,
+    pub pidns_fd: Option<RawFd>,
+    pub disable_userns: bool,
+    pub assert_userns_disabled: bool,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub hostname_set: bool,
+    pub chdir: Option<OsString>,
+    pub lock_files: Vec<OsString>,
+    pub sync_fd: Option<RawFd>,
+    pub block_fd: Option<RawFd>,
+    pub userns_block_fd: Option<RawFd>,
+    pub info_fd: Option<RawFd>,
+    pub json_status_fd: Option<RawFd>,
+    /// `--seccomp FD`: read after setup.
+    pub seccomp_fd: Option<RawFd>,
+    /// `--add-seccomp-fd` programs, read while parsing, in argv order.
+    pub seccomp_programs: Vec<Vec<u8>>,
+    pub new_session: bool,
+    pub die_with_parent: bool,
+    pub as_pid_1: bool,
+    /// `--not-a-security-boundary`: mount flags that cannot be applied are skipped with a warning.
+    pub not_a_security_boundary: bool,
+    pub cap_changes: Vec<CapChange>,
+    pub argv0: Option<OsString>,
+    /// `--dev` was used: devpts needs uid 0 mapped in the first user namespace.
+    pub needs_devpts: bool,
+    /// `argv[0]` as invoked, for the usage text.
+    pub invoked_as: String,
+    /// COMMAND and its arguments.
+    pub command: Vec<OsString>,
+}
+
+impl Config {
+    /// Whether a pid-1 init (reaper) process runs between bwrap and the command.
+    pub fn needs_init(&self) -> bool {
+        !self.as_pid_1
+            && (self.unshare.pid || !self.lock_files.is_empty() || self.sync_fd.is_some())
+    }
+
+    /// Number of `--tmp-overlay` ops (each needs upper/work dirs on the setup tmpfs).
+    pub fn tmp_overlay_count(&self) -> usize {
+        self.ops
+            .iter()
+            .filter(|op| {
+                matches!(
+                    op,
+                    Op::Overlay {
+                        kind: OverlayKind::Tmp(_),
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
+}

@@ -1,0 +1,70 @@
+//! Diagnostics on stderr in bubblewrap's format: `[<N>]bwrap: message[: detail]`.
+//!
+//! Every fatal error exits with status 1, as upstream does for any failure of bwrap itself.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static LEVEL_PREFIX: AtomicBool = AtomicBool::new(false);
+
+/// Turns on the syslog-style `<N>` prefix (`--level-prefix`) from now on.
+pub fn enable_level_prefix() {
+    LEVEL_PREFIX.store(true, Ordering::Relaxed);
+}
+
+fn emit(level: u8, msg: &str) {
+    let prefix = if LEVEL_PREFIX.load(Ordering::Relaxed) {
+        format!("<{level}>")
+    } else {
+        String::new()
+    };
+    // One write per line so concurrent processes do not interleave partial messages.
+    let line = format!("{prefix}bwrap: {msg}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// Prints a warning (`<4>` level); the run goes on.
+pub fn warn(msg: &str) {
+    emit(4, msg);
+}
+
+/// Prints an error (`<3>` level) and exits with status 1.
+pub fn die(msg: &str) -> ! {
+    emit(3, msg);
+    std::process::exit(1)
+}
+
+/// Like [`die`], appending the description of `err` as upstream's `die_with_error` does.
+pub fn die_err(msg: &str, err: impl std::fmt::Display) -> ! {
+    die(&format!("{msg}: {err}"))
+}
+
+/// Describes an errno the way `strerror` does (without nix's `EFOO: ` prefix).
+pub fn strerror(errno: nix::errno::Errno) -> String {
+    std::io::Error::from_raw_os_error(errno as i32)
+        .to_string()
+        .split(" (os error")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Dies with `msg: strerror(errno)`.
+pub fn die_errno(msg: &str, errno: nix::errno::Errno) -> ! {
+    die(&format!("{msg}: {}", strerror(errno)))
+}
+
+/// Dies for a failed mount, with upstream's hint when the mount table is full.
+pub fn die_mount(msg: &str, errno: nix::errno::Errno) -> ! {
+    if errno == nix::errno::Errno::ENOSPC {
+        die(&format!(
+            "{msg}: Limit exceeded (ENOSPC). (Hint: Check that /proc/sys/fs/mount-max is sufficient, typically 100000)"
+        ))
+    }
+    die_errno(msg, errno)
+}
+
+/// Renders a byte path or argument for a message.
+pub fn show(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

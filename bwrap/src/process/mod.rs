@@ -1,0 +1,124 @@
+//! The sandbox process: id maps, capability bounding, the mount setup, dropping
+//! privileges, then (through an optional pid-1 init) exec of the command.
+
+pub mod caps;
+pub mod exec;
+mod init;
+mod privs;
+pub mod seccomp;
+
+use crate::Launch;
+use crate::diag::{die, die_errno};
+use crate::setup::{self, fsutil};
+use nix::sys::stat::{Mode, umask};
+use nix::unistd::{ForkResult, chdir, fork, setsid};
+use std::ffi::OsString;
+use std::os::fd::RawFd;
+
+/// Blocks until the monitor releases the sandbox; exits quietly if the monitor is gone.
+fn wait_for_go_ahead(fd: RawFd) {
+    let mut byte = [0u8; 1];
+    loop {
+        match nix::unistd::read(fsutil::borrow(fd), &mut byte) {
+            Ok(1) => break,
+            Ok(_) => std::process::exit(1),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => die_errno("Reading from the monitor failed", e),
+        }
+    }
+    let _ = nix::unistd::close(fd);
+}
+
+/// Blocks until one byte (or end of file) can be read from `fd` (`--block-fd` and friends).
+pub fn block_on(fd: RawFd) {
+    let mut byte = [0u8; 1];
+    while let Err(nix::errno::Errno::EINTR) = nix::unistd::read(fsutil::borrow(fd), &mut byte) {}
+}
+
+/// Picks the working directory: `--chdir`, else the caller's cwd, else `$HOME`, else `/`.
+/// Returns the value for `PWD`.
+fn enter_cwd(explicit: Option<&OsString>, old_cwd: Option<&OsString>) -> OsString {
+    if let Some(dir) = explicit {
+        if let Err(e) = chdir(dir.as_os_str()) {
+            die_errno(&format!("Can't chdir to {}", dir.to_string_lossy()), e);
+        }
+        return dir.clone();
+    }
+    let home = std::env::var_os("HOME");
+    for candidate in [old_cwd, home.as_ref()].into_iter().flatten() {
+        if chdir(candidate.as_os_str()).is_ok() {
+            return candidate.clone();
+        }
+    }
+    let _ = chdir("/");
+    OsString::from("/")
+}
+
+/// Runs in the cloned child; never returns.
+pub fn sandbox_main(launch: &Launch) -> ! {
+    let cfg = &launch.cfg;
+    for fd in [cfg.info_fd, cfg.json_status_fd].into_iter().flatten() {
+        let _ = nix::unistd::close(fd);
+    }
+    wait_for_go_ahead(launch.channels.go_ahead_read);
+    let requested = privs::enter_first_userns(launch);
+    if cfg.unshare.net {
+        crate::ns::loopback::bring_up_lo();
+    }
+    let old_umask = umask(Mode::empty());
+    let ops = setup::resolve_sources(&cfg.ops);
+    setup::set_fail_open(cfg.not_a_security_boundary);
+    setup::build_root(cfg, &ops, &launch.host);
+    privs::after_pivot(launch, requested);
+    if let Some(fd) = cfg.block_fd {
+        block_on(fd);
+        let _ = nix::unistd::close(fd);
+    }
+    let mut programs = cfg.seccomp_programs.clone();
+    if let Some(fd) = cfg.seccomp_fd {
+        programs.push(seccomp::read_program(fd));
+    }
+    umask(old_umask);
+    let pwd = enter_cwd(cfg.chdir.as_ref(), launch.old_cwd.as_ref());
+    // SAFETY: the sandbox process is single-threaded.
+    unsafe { std::env::set_var("PWD", &pwd) };
+    if cfg.new_session && setsid().is_err() {
+        die_errno("setsid", nix::errno::Errno::last());
+    }
+    if cfg.needs_init() {
+        // SAFETY: single-threaded, so fork leaves no lock held by another thread.
+        match unsafe { fork() } {
+            Ok(ForkResult::Parent { child }) => init::run(launch, child, &programs),
+            Ok(ForkResult::Child) => {}
+            Err(e) => die_errno("Can't fork for pid 1", e),
+        }
+    }
+    exec::run_command(launch, requested, &programs)
+}
+
+/// With `--pidns`: enter the pid namespace, fork the real sandbox process into it (in a
+/// nested new one with `--unshare-pid`), tell the monitor its pid and exit.
+pub fn spawn_in_pidns(launch: &Launch, pidns: RawFd) -> ! {
+    crate::ns::join(
+        pidns,
+        nix::sched::CloneFlags::CLONE_NEWPID,
+        "Can't enter pid namespace",
+    );
+    let flags = if launch.cfg.unshare.pid {
+        nix::sched::CloneFlags::CLONE_NEWPID
+    } else {
+        nix::sched::CloneFlags::empty()
+    };
+    let pid = crate::ns::clone_into(flags, true);
+    if pid.as_raw() == 0 {
+        sandbox_main(launch);
+    }
+    let report = launch
+        .channels
+        .pid_report_write
+        .unwrap_or_else(|| die("internal: no pid channel"));
+    if let Err(e) = fsutil::write_all(report, &pid.as_raw().to_ne_bytes()) {
+        die_errno("Reporting the sandbox pid failed", e);
+    }
+    std::process::exit(0)
+}

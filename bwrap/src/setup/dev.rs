@@ -1,0 +1,69 @@
+//! `--dev`: a minimal `/dev` on a tmpfs.
+
+use super::bind::ATTR_NOSUID;
+use super::dest::Dest;
+use super::fsutil::ensure_file;
+use super::ops::{MountPoint, bind_or_die, make_mount_point, make_symlink, mount_tmpfs};
+use crate::diag::{die_errno, die_mount};
+use nix::mount::{MsFlags, mount};
+use nix::sys::stat::Mode;
+use nix::unistd::mkdir;
+use std::ffi::OsStr;
+use std::path::Path;
+
+/// Device nodes bound from the host, devices allowed.
+const NODES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+/// Symlinks every `/dev` has.
+const LINKS: &[(&str, &str)] = &[
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+    ("fd", "/proc/self/fd"),
+    ("core", "/proc/kcore"),
+];
+
+fn bind_device(host: &Path, node: &Dest) {
+    if let Err(e) = ensure_file(&node.at, 0o444) {
+        die_errno(&format!("Can't create file at {}", node.shown()), e);
+    }
+    bind_or_die(host, node, ATTR_NOSUID);
+}
+
+/// Builds the new `/dev` at `dest` (given as `arg`); `tty` is the caller's terminal on
+/// stdout, exposed as `console`.
+pub fn mount_dev(dest: &Dest, arg: &OsStr, tty: Option<&Path>) {
+    make_mount_point(dest, arg, MountPoint::Dir);
+    mount_tmpfs(dest, 0o755, None);
+    for node in NODES {
+        bind_device(&Path::new("/oldroot/dev").join(node), &dest.join(node));
+    }
+    for (name, to) in LINKS {
+        let link = dest.join(name);
+        make_symlink(OsStr::new(to), &link, link.shown.as_os_str());
+    }
+    for dir in ["shm", "pts"] {
+        let sub = dest.join(dir);
+        if let Err(e) = mkdir(&sub.at, Mode::from_bits_truncate(0o755)) {
+            die_errno(&format!("Can't create {}", sub.shown()), e);
+        }
+    }
+    let pts = dest.join("pts");
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
+    let options = "newinstance,ptmxmode=0666,mode=620";
+    if let Err(e) = mount(
+        Some("devpts"),
+        &pts.at,
+        Some("devpts"),
+        flags,
+        Some(options),
+    ) {
+        die_mount(&format!("Can't mount devpts on {}", pts.shown()), e);
+    }
+    let ptmx = dest.join("ptmx");
+    make_symlink(OsStr::new("pts/ptmx"), &ptmx, ptmx.shown.as_os_str());
+    if let Some(tty) = tty {
+        let host = Path::new("/oldroot").join(tty.strip_prefix("/").unwrap_or(tty));
+        bind_device(&host, &dest.join("console"));
+    }
+}

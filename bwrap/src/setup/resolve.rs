@@ -1,0 +1,87 @@
+//! Resolving host-side sources with `realpath`, before the pivot and with the caller's
+//! view of the file system.
+
+use crate::args::{Op, OverlayKind};
+use crate::diag::{die_errno, show};
+use nix::errno::Errno;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+
+fn realpath(path: &OsString) -> Result<OsString, Errno> {
+    std::fs::canonicalize(path)
+        .map(|p| p.into_os_string())
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+}
+
+fn must_resolve(path: &OsString) -> OsString {
+    realpath(path).unwrap_or_else(|e| {
+        die_errno(
+            &format!("Can't find source path {}", show(path.as_bytes())),
+            e,
+        )
+    })
+}
+
+/// Returns the op queue with every host path made absolute and canonical; `-try` binds
+/// whose source does not exist are dropped.
+pub fn resolve_sources(ops: &[Op]) -> Vec<Op> {
+    let mut resolved = Vec::with_capacity(ops.len());
+    for op in ops {
+        let op = match op {
+            Op::Bind {
+                src,
+                dest,
+                kind,
+                optional,
+            } => match realpath(src) {
+                Ok(src) => Op::Bind {
+                    src,
+                    dest: dest.clone(),
+                    kind: *kind,
+                    optional: *optional,
+                },
+                Err(Errno::ENOENT) if *optional => continue,
+                Err(e) => die_errno(
+                    &format!("Can't find source path {}", show(src.as_bytes())),
+                    e,
+                ),
+            },
+            Op::Overlay {
+                sources,
+                kind,
+                dest,
+            } => {
+                let kind = match kind {
+                    OverlayKind::Writable { upper, work } => OverlayKind::Writable {
+                        upper: must_resolve(upper),
+                        work: must_resolve(work),
+                    },
+                    other => other.clone(),
+                };
+                let sources = sources.iter().map(must_resolve).collect();
+                Op::Overlay {
+                    sources,
+                    kind,
+                    dest: dest.clone(),
+                }
+            }
+            Op::BindFd {
+                fd,
+                dest,
+                read_only,
+                ..
+            } => {
+                let resolved = must_resolve(&OsString::from(format!("/proc/self/fd/{fd}")));
+                Op::BindFd {
+                    fd: *fd,
+                    dest: dest.clone(),
+                    read_only: *read_only,
+                    resolved,
+                }
+            }
+            other => other.clone(),
+        };
+        resolved.push(op);
+    }
+    resolved
+}
