@@ -147,6 +147,34 @@ mod tests {
     }
 
     #[test]
+    fn the_result_is_cached_per_bwrap_and_forgotten_on_request() {
+        let options = crate::launcher::LaunchOptions {
+            explicit: Some("/usr/bin/bwrap".into()),
+            cwd: "/".into(),
+        };
+        let Ok(bwrap) = crate::launcher::select(&options) else {
+            eprintln!("skip: /usr/bin/bwrap is not usable here");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("proc-preflight");
+        let first = check_cached(&bwrap, NetworkMode::Restricted, &cache).unwrap();
+        let text = std::fs::read_to_string(&cache).unwrap();
+        assert!(
+            text.contains("/usr/bin/bwrap") && text.ends_with("mountable\n"),
+            "{text}"
+        );
+        // A cached answer is used as is, without running bwrap.
+        let key = text.strip_suffix("mountable\n").unwrap();
+        std::fs::write(&cache, format!("{key}refused\nfrom the cache")).unwrap();
+        let cached = check_cached(&bwrap, NetworkMode::Restricted, &cache).unwrap();
+        assert_eq!(cached, ProcSupport::Refused("from the cache".into()));
+        assert_eq!(first, ProcSupport::Mountable);
+        forget(&cache);
+        assert!(!cache.exists());
+    }
+
+    #[test]
     fn preflight_never_binds_the_whole_filesystem() {
         let args = args(NetworkMode::Restricted);
         let pos = args.iter().position(|a| a == "--tmpfs").unwrap();
