@@ -3,7 +3,7 @@
 //! [`build`] resolves every policy path on the host (refusing writable symlinks), adds the
 //! protected metadata of each writable root and the matches of the deny globs, and emits
 //! one mount operation per rule from the shallowest path to the deepest, so that the most
-//! specific rule wins in both directions (see [`order`]).
+//! specific rule wins in both directions (the table in `plan/order.rs`).
 
 mod glob;
 mod metadata;
