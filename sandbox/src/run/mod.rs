@@ -59,17 +59,26 @@ pub fn execute(
     let (info_read, info_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
         .map_err(|e| SandboxError::io("create a pipe", "(info pipe)", e.into()))?;
     let info_write = high_fd(info_write)?;
-    let mut command = bwrap.command();
+    let (mut command, _program_fd) = command_for(bwrap)?;
     command.args(&prepared.args).current_dir(&prepared.cwd);
     let (ready_raw, info_raw) = (ready_write.as_raw_fd(), info_write.as_raw_fd());
     let previous =
         supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
-    // SAFETY: the closure only calls dup2 and pthread_sigmask, which are async-signal-safe;
-    // the source descriptors stay open in the parent until after spawn returns.
+    let parent = pid as libc::pid_t;
+    // SAFETY: the closure only calls pthread_sigmask, prctl, getppid and dup2, which are
+    // async-signal-safe; the source descriptors stay open in the parent until spawn returns.
     unsafe {
         command.pre_exec(move || {
             // std does not reset the mask: bwrap must not inherit the blocked signals.
             pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None)?;
+            // If this process dies, bwrap dies too (and with it the sandbox, through
+            // --die-with-parent); a parent already gone before the prctl is caught by getppid.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
             for (source, target) in [(ready_raw, READY_FD), (info_raw, INFO_FD)] {
                 if libc::dup2(source, target) < 0 {
                     return Err(std::io::Error::last_os_error());
@@ -112,6 +121,27 @@ pub fn execute(
             outcome.code()
         ))),
     }
+}
+
+/// `bwrap.command()`, unless it execs a descriptor (`/proc/self/fd/N`, the verified
+/// bundled bwrap) whose number the child needs for [`READY_FD`] or [`INFO_FD`]: then the
+/// same file is reopened through that descriptor at a high number (returned, to keep open
+/// until the spawn).
+fn command_for(bwrap: &Bwrap) -> Result<(std::process::Command, Option<OwnedFd>), SandboxError> {
+    let command = bwrap.command();
+    let program = command.get_program().to_string_lossy().into_owned();
+    let fd = program
+        .strip_prefix("/proc/self/fd/")
+        .and_then(|n| n.parse::<i32>().ok());
+    if !fd.is_some_and(|n| n == READY_FD || n == INFO_FD) {
+        return Ok((command, None));
+    }
+    let file =
+        std::fs::File::open(&program).map_err(|e| SandboxError::io("reopen", &program, e))?;
+    let moved = high_fd(file.into())?;
+    let mut command = std::process::Command::new(format!("/proc/self/fd/{}", moved.as_raw_fd()));
+    command.arg0("bwrap");
+    Ok((command, Some(moved)))
 }
 
 /// The host pid of the sandbox's pid 1 from bwrap's `--info-fd` output, once written.
