@@ -150,7 +150,7 @@ impl SandboxCommand {
         let bwrap = launcher::select(&self.launch_options(&resolved))?;
         let registry = Registry::open()?;
         let known = registry.lock()?.known()?;
-        self.prepare(resolved, &bwrap, proc, &registry, known, None)
+        self.prepare(resolved, &bwrap, proc, &registry, known, Some(READY_FD))
     }
 
     /// Runs the command and returns its exit status (128 + N if killed by signal N).
@@ -160,10 +160,14 @@ impl SandboxCommand {
         }
         let resolved = self.resolve()?;
         let bwrap = launcher::select(&self.launch_options(&resolved))?;
+        let registry = Registry::open()?;
+        let cache = registry.preflight_cache();
         let proc = if self.no_proc {
             ProcMode::Hidden
         } else {
-            match preflight::check(&bwrap, resolved.network).map_err(SandboxError::Setup)? {
+            match preflight::check_cached(&bwrap, resolved.network, &cache)
+                .map_err(SandboxError::Setup)?
+            {
                 ProcSupport::Mountable => ProcMode::Fresh,
                 ProcSupport::Refused(why) => {
                     eprintln!(
@@ -173,7 +177,6 @@ impl SandboxCommand {
                 }
             }
         };
-        let registry = Registry::open()?;
         let prepared = {
             let lock = registry.lock()?;
             let prepared = self.prepare(
@@ -187,7 +190,11 @@ impl SandboxCommand {
             lock.register(&prepared.plan.placeholders, std::process::id())?;
             prepared
         };
-        run::execute(&prepared, &bwrap, &registry)
+        let status = run::execute(&prepared, &bwrap, &registry);
+        if status.is_err() {
+            preflight::forget(&cache);
+        }
+        status
     }
 
     fn launch_options(&self, resolved: &Resolved) -> LaunchOptions {
@@ -210,6 +217,7 @@ impl SandboxCommand {
             proc,
             known_placeholders: known,
             hidden: vec![registry.dir().to_path_buf()],
+            empty_file: registry.empty_file()?,
         };
         let plan = plan::build(&resolved, &options)?;
         let exe = match &self.inner_exe {

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use walkdir::WalkDir;
 
 use super::PlanError;
@@ -44,19 +44,22 @@ pub fn expand(
     if !search_root.is_dir() {
         return Ok(Vec::new());
     }
-    let matcher = GlobBuilder::new(&glob.relative)
+    let compiled = GlobBuilder::new(&glob.relative)
         .literal_separator(true)
         .backslash_escape(true)
-        .build()
+        .build();
+    // A one-glob set picks a fast strategy (extension, suffix, literal) where it can.
+    let matcher = compiled
+        .and_then(|g| GlobSetBuilder::new().add(g).build())
         .map_err(|e| PlanError::Glob {
             pattern: glob.key.clone(),
             problem: e.to_string(),
-        })?
-        .compile_matcher();
+        })?;
     let mut scan = Scan {
         matcher: &matcher,
         glob,
         masks: Vec::new(),
+        targets: Vec::new(),
         matches: 0,
         linked: HashSet::new(),
         frames: Vec::new(),
@@ -70,7 +73,9 @@ pub fn expand(
     if !scan.linked.is_empty() {
         scan.add_other_links(search_root, max_depth)?;
     }
-    Ok(scan.masks)
+    let mut masks = scan.masks;
+    masks.append(&mut scan.targets);
+    Ok(masks)
 }
 
 fn walker(root: &Path, max_depth: Option<usize>) -> WalkDir {
@@ -91,9 +96,11 @@ fn walk_error(root: &Path, e: walkdir::Error) -> PlanError {
 }
 
 struct Scan<'a> {
-    matcher: &'a GlobMatcher,
+    matcher: &'a GlobSet,
     glob: &'a ResolvedGlob,
     masks: Vec<PathBuf>,
+    /// Real targets of matched symlinks (they may lie outside any collapsed directory).
+    targets: Vec<PathBuf>,
     matches: usize,
     /// (dev, ino) of matched files with more than one link.
     linked: HashSet<(u64, u64)>,
@@ -132,8 +139,10 @@ impl Scan<'_> {
         } else if is_match {
             if file_type.is_symlink() {
                 // The name itself holds nothing; mask what it points to, if anything.
+                // Kept apart: a collapse of this directory must not drop it.
                 if let Ok(target) = std::fs::canonicalize(entry.path()) {
-                    self.record(target)?;
+                    self.count()?;
+                    self.targets.push(target);
                 }
             } else {
                 let meta = entry.metadata().map_err(|e| walk_error(root, e))?;
@@ -154,6 +163,12 @@ impl Scan<'_> {
     }
 
     fn record(&mut self, path: PathBuf) -> Result<(), PlanError> {
+        self.count()?;
+        self.masks.push(path);
+        Ok(())
+    }
+
+    fn count(&mut self) -> Result<(), PlanError> {
         self.matches += 1;
         if self.matches > MAX_GLOB_MATCHES {
             return Err(PlanError::TooManyMatches {
@@ -161,7 +176,6 @@ impl Scan<'_> {
                 cap: MAX_GLOB_MATCHES,
             });
         }
-        self.masks.push(path);
         Ok(())
     }
 
@@ -245,7 +259,7 @@ mod tests {
     #[test]
     fn collapses_a_directory_whose_entries_all_match() {
         let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
+        let r = &dir.path().canonicalize().unwrap();
         fs::create_dir_all(r.join("secrets/inner")).unwrap();
         for f in [
             "secrets/a.env",
@@ -257,8 +271,13 @@ mod tests {
         ] {
             fs::write(r.join(f), "s").unwrap();
         }
+        // a matched symlink inside the collapsed directory still masks its target outside
+        std::os::unix::fs::symlink("../x.txt", r.join("secrets/l.env")).unwrap();
         let got = sorted(expand(&glob(r, "**/*.env"), r, None).unwrap());
-        assert_eq!(got, vec![r.join("secrets"), r.join("top.env")]);
+        assert_eq!(
+            got,
+            vec![r.join("secrets"), r.join("top.env"), r.join("x.txt")]
+        );
     }
 
     #[test]

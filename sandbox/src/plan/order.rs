@@ -2,16 +2,17 @@
 //!
 //! bwrap applies operations in order and a later mount hides what is beneath it, so rules
 //! sorted by depth make the most specific one win in both directions. For each rule, only
-//! what changes the view is emitted, judged against the closest enclosing rule:
+//! what changes the view is emitted, judged against the closest enclosing rule (EMPTY is
+//! an empty, mode-000 host file, [`super::PlanOptions::empty_file`]):
 //!
 //! | rule  | exists                                        | missing, inside a writable rule        |
 //! |-------|-----------------------------------------------|----------------------------------------|
 //! | write | `--bind p p`                                  | ignored                                |
 //! | read  | `--ro-bind p p`                               | placeholder at the first missing part  |
-//! | none  | dir: `--perms 000 --tmpfs p` (remount-ro at the end); file: `--perms 000 --ro-bind-data FD p` | placeholder |
+//! | none  | dir: `--perms 000 --tmpfs p` (remount-ro at the end); file: `--ro-bind EMPTY p` | placeholder |
 //!
 //! A placeholder is an empty read-only directory (`--perms 555 --tmpfs`) for the protected
-//! metadata names and an empty read-only file otherwise; bwrap creates its mount point on
+//! metadata names and the empty file otherwise; bwrap creates its mount point on
 //! the host, so it is listed in [`Emitted::placeholders`] for removal after the run. A
 //! denied directory with readable or writable rules beneath it gets mode 111 and `--dir`
 //! chains so those mount points exist; all denied directories are remounted read-only
@@ -26,9 +27,6 @@ use super::symlink::Followed;
 use super::{PlanError, PlanOptions, ProcMode, Rule};
 use crate::policy::Access;
 
-/// The descriptor the plan reads empty file contents from (`--ro-bind-data`).
-pub const EMPTY_FILE_FD: i32 = 3;
-
 /// The size cap of the private `/dev/shm` tmpfs, in bytes (256 MiB).
 pub const DEV_SHM_SIZE: u64 = 256 * 1024 * 1024;
 
@@ -38,8 +36,6 @@ pub struct Emitted {
     pub args: Vec<OsString>,
     /// Mount points bwrap will create on the host.
     pub placeholders: Vec<PathBuf>,
-    /// Whether [`EMPTY_FILE_FD`] is read.
-    pub uses_empty_fd: bool,
 }
 
 struct State<'a> {
@@ -47,7 +43,6 @@ struct State<'a> {
     args: Vec<OsString>,
     placeholders: Vec<PathBuf>,
     placeholder_set: HashSet<PathBuf>,
-    uses_empty_fd: bool,
     remount: Vec<PathBuf>,
 }
 
@@ -64,7 +59,6 @@ pub fn emit(
         args: Vec::new(),
         placeholders: Vec::new(),
         placeholder_set: HashSet::new(),
-        uses_empty_fd: false,
         remount: Vec::new(),
     };
     st.base(root);
@@ -101,7 +95,7 @@ pub fn emit(
             Some(is_dir) => is_dir,
             None => {
                 if outer_access == Access::Write {
-                    st.placeholder(&rule.path, rule.access);
+                    st.placeholder(&rule.path);
                 }
                 continue;
             }
@@ -125,7 +119,7 @@ pub fn emit(
                 st.push(&["--perms".as_ref(), mode.as_ref(), "--tmpfs".as_ref(), p]);
                 st.remount.push(rule.path.clone());
             }
-            Access::None => st.empty_file(&rule.path, Some("000")),
+            Access::None => st.empty_file(&rule.path),
         }
     }
     for (link, target) in links {
@@ -143,7 +137,6 @@ pub fn emit(
     Ok(Emitted {
         args: st.args,
         placeholders: st.placeholders,
-        uses_empty_fd: st.uses_empty_fd,
     })
 }
 
@@ -206,18 +199,15 @@ impl State<'_> {
         }
     }
 
-    fn empty_file(&mut self, path: &Path, perms: Option<&str>) {
-        if let Some(mode) = perms {
-            self.push(&["--perms".as_ref(), mode.as_ref()]);
-        }
-        let fd = EMPTY_FILE_FD.to_string();
-        self.push(&["--ro-bind-data".as_ref(), fd.as_ref(), path.as_os_str()]);
-        self.uses_empty_fd = true;
+    /// Mounts the empty, mode-000 host file of [`PlanOptions::empty_file`] on `path`.
+    fn empty_file(&mut self, path: &Path) {
+        let empty = self.options.empty_file.as_os_str();
+        self.push(&["--ro-bind".as_ref(), empty, path.as_os_str()]);
     }
 
     /// Blocks creation of a missing read/none path inside a writable rule by mounting an
     /// empty read-only node on its first missing component.
-    fn placeholder(&mut self, path: &Path, access: Access) {
+    fn placeholder(&mut self, path: &Path) {
         let mut first = path;
         while let Some(parent) = first.parent() {
             if self.kind(parent).is_some() {
@@ -244,7 +234,7 @@ impl State<'_> {
                 p,
             ]);
         } else {
-            self.empty_file(first, (access == Access::None).then_some("000"));
+            self.empty_file(first);
         }
     }
 }

@@ -86,6 +86,14 @@ impl Policy {
             problem,
             fix: fix.to_string(),
         };
+        if self.network == NetworkMode::Proxy {
+            return Err(PolicyError {
+                origin: self.origin.clone(),
+                entry: "network.mode".into(),
+                problem: "proxy mode is not implemented by this sandbox (no proxy bridge)".into(),
+                fix: "use \"restricted\" (no network) or \"enabled\"".into(),
+            });
+        }
         let mut resolved = Resolved {
             root: Access::None,
             entries: Vec::new(),

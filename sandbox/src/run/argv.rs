@@ -16,6 +16,10 @@ const ARGV0_PATH: &str = "/dev/.sandbox/sandbox";
 pub fn assemble(plan: &Plan, supports_argv0: bool, exe: &Path, inner: &InnerArgs) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["--as-pid-1".into()];
     args.extend(plan.bwrap_args.iter().cloned());
+    args.extend([
+        OsString::from("--info-fd"),
+        super::INFO_FD.to_string().into(),
+    ]);
     let program = if supports_argv0 {
         ARGV0_PATH
     } else {

@@ -5,7 +5,6 @@ pub mod placeholders;
 pub mod preflight;
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -16,7 +15,7 @@ use nix::unistd::Pid;
 
 use crate::SandboxError;
 use crate::launcher::Bwrap;
-use crate::plan::{EMPTY_FILE_FD, Plan};
+use crate::plan::Plan;
 use crate::policy::Resolved;
 use crate::supervise;
 pub use argv::assemble;
@@ -24,6 +23,9 @@ use placeholders::Registry;
 
 /// The descriptor the inner stage reports "command started" on.
 pub const READY_FD: i32 = 4;
+
+/// The descriptor bwrap writes its `--info-fd` JSON (with the sandbox's `child-pid`) to.
+pub const INFO_FD: i32 = 5;
 
 /// A plan with its complete bwrap command line, ready to run.
 #[derive(Debug, Clone)]
@@ -51,50 +53,44 @@ pub fn execute(
     registry: &Registry,
 ) -> Result<i32, SandboxError> {
     let pid = std::process::id();
-    let empty = if prepared.plan.uses_empty_fd {
-        Some(high_fd(
-            File::open("/dev/null")
-                .map_err(|e| SandboxError::io("open", "/dev/null", e))?
-                .into(),
-        )?)
-    } else {
-        None
-    };
     let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
         .map_err(|e| SandboxError::io("create a pipe", "(ready pipe)", e.into()))?;
     let ready_write = high_fd(ready_write)?;
+    let (info_read, info_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+        .map_err(|e| SandboxError::io("create a pipe", "(info pipe)", e.into()))?;
+    let info_write = high_fd(info_write)?;
     let mut command = bwrap.command();
     command.args(&prepared.args).current_dir(&prepared.cwd);
-    let (empty_raw, ready_raw) = (
-        empty.as_ref().map(|f| f.as_raw_fd()),
-        ready_write.as_raw_fd(),
-    );
-    // SAFETY: the closure only calls dup2, which is async-signal-safe; the source
-    // descriptors stay open in the parent until after spawn returns.
+    let (ready_raw, info_raw) = (ready_write.as_raw_fd(), info_write.as_raw_fd());
+    let previous =
+        supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
+    // SAFETY: the closure only calls dup2 and pthread_sigmask, which are async-signal-safe;
+    // the source descriptors stay open in the parent until after spawn returns.
     unsafe {
         command.pre_exec(move || {
-            let pairs = [(empty_raw, EMPTY_FILE_FD), (Some(ready_raw), READY_FD)];
-            for (source, target) in pairs {
-                if let Some(source) = source {
-                    if libc::dup2(source, target) < 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
+            // std does not reset the mask: bwrap must not inherit the blocked signals.
+            pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None)?;
+            for (source, target) in [(ready_raw, READY_FD), (info_raw, INFO_FD)] {
+                if libc::dup2(source, target) < 0 {
+                    return Err(std::io::Error::last_os_error());
                 }
             }
             Ok(())
         });
     }
-    let previous =
-        supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
     let spawned = command.spawn();
     drop(ready_write);
-    drop(empty);
+    drop(info_write);
+    let mut info = Vec::new();
     let outcome = spawned
         .map_err(|e| SandboxError::io("run", &prepared.bwrap.display().to_string(), e))
         .and_then(|child| {
             let bwrap = Pid::from_raw(child.id() as i32);
+            // Signals go to the inner stage (pid 1 of the sandbox), which passes them on to
+            // the command; before bwrap has reported its pid, to bwrap itself.
             supervise::wait(bwrap, false, |signal| {
-                let _ = kill(bwrap, signal);
+                let target = sandbox_pid(&info_read, &mut info).unwrap_or(bwrap);
+                let _ = kill(target, signal);
             })
             .map_err(|e| SandboxError::Setup(format!("waitpid on bwrap failed: {e}")))
         });
@@ -116,6 +112,17 @@ pub fn execute(
             outcome.code()
         ))),
     }
+}
+
+/// The host pid of the sandbox's pid 1 from bwrap's `--info-fd` output, once written.
+fn sandbox_pid(pipe: &OwnedFd, buffer: &mut Vec<u8>) -> Option<Pid> {
+    let mut chunk = [0u8; 512];
+    while let Ok(n @ 1..) = nix::unistd::read(pipe, &mut chunk) {
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+    let info: serde_json::Value = serde_json::from_slice(buffer).ok()?;
+    let pid = info.get("child-pid")?.as_i64()?;
+    Some(Pid::from_raw(i32::try_from(pid).ok()?))
 }
 
 /// Moves a descriptor to a number above the fixed ones the child expects (close-on-exec).

@@ -102,6 +102,37 @@ impl Registry {
         })
     }
 
+    /// Where the `/proc` preflight result is cached.
+    pub fn preflight_cache(&self) -> PathBuf {
+        self.dir.join("proc-preflight")
+    }
+
+    /// An empty file with mode 000 owned by the user, (re)created if anything else is
+    /// found: the source of every file mask. Only this user can change it, and the
+    /// sandboxed command never sees the registry.
+    pub fn empty_file(&self) -> Result<PathBuf, RegistryError> {
+        let path = self.dir.join("empty");
+        let euid = nix::unistd::geteuid().as_raw();
+        let good = fs::symlink_metadata(&path).is_ok_and(|m| {
+            m.is_file() && m.len() == 0 && m.uid() == euid && m.mode() & 0o7777 == 0
+        });
+        if good {
+            return Ok(path);
+        }
+        let temp = self.dir.join(format!("empty.{}", std::process::id()));
+        let _ = fs::remove_file(&temp);
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o000)
+            .open(&temp)
+            .map_err(fail(&temp, "create"))?;
+        fs::set_permissions(&temp, std::os::unix::fs::PermissionsExt::from_mode(0o000))
+            .map_err(fail(&temp, "chmod"))?;
+        fs::rename(&temp, &path).map_err(fail(&path, "create"))?;
+        Ok(path)
+    }
+
     fn entry(&self, path: &Path) -> PathBuf {
         let digest = Sha256::digest(path.as_os_str().as_bytes());
         let name: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
