@@ -35,7 +35,8 @@ network:  socket FAMILY [TYPE] | socketpair | connect-tcp HOST:PORT
           connect-unix-abstract NAME | bind-tcp HOST:PORT | bind-unix PATH
 process:  caps | pid | sid | proc-pids | kill0 PID | ptrace | io-uring | signal SIG | exit N
           sleep SECS [LABEL...] | print TEXT... | env NAME
-bwrap:    bwrap-shim --real PATH [--hide OPTION]... [--log FILE] -- ARGS...";
+bwrap:    bwrap-shim --real PATH [--hide OPTION]... [--drop OPTION:N[:TEXT]]... [--log FILE]
+          -- ARGS...";
 
 fn usage(msg: &str) -> ExitCode {
     eprintln!("probe: {msg}\nusage: probe ACTION [ARGS...]\n{ACTIONS}");
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
 }
 
 /// A usage error: wrong number or shape of arguments.
+#[derive(Debug)]
 pub struct Usage(pub String);
 
 /// What a module's `dispatch` returns: `None` when it does not know the action.
