@@ -8,7 +8,7 @@ use crate::SandboxError;
 use crate::inner::InnerArgs;
 use crate::launcher::{self, Bwrap, LaunchOptions};
 use crate::plan::{self, PlanOptions, ProcMode};
-use crate::policy::{Policy, Resolved};
+use crate::policy::{NetworkMode, Policy, PolicyError, Resolved};
 use crate::run::placeholders::Registry;
 use crate::run::preflight::{self, ProcSupport};
 use crate::run::{self, Prepared, READY_FD};
@@ -53,6 +53,7 @@ pub struct SandboxCommand {
     no_proc: bool,
     bwrap: Option<PathBuf>,
     inner_exe: Option<PathBuf>,
+    legacy_landlock: bool,
 }
 
 impl SandboxCommand {
@@ -65,6 +66,7 @@ impl SandboxCommand {
             no_proc: false,
             bwrap: None,
             inner_exe: None,
+            legacy_landlock: false,
         }
     }
 
@@ -104,6 +106,13 @@ impl SandboxCommand {
         self
     }
 
+    /// Enforce with Landlock in-process instead of bwrap (`--legacy-landlock`); see
+    /// [`crate::legacy`]. The policy's `legacy_landlock = true` does the same.
+    pub fn legacy_landlock(&mut self, legacy: bool) -> &mut Self {
+        self.legacy_landlock = legacy;
+        self
+    }
+
     /// The executable that provides the inner stage (default: the current executable).
     pub fn inner_stage_exe(&mut self, path: impl AsRef<Path>) -> &mut Self {
         self.inner_exe = Some(path.as_ref().to_path_buf());
@@ -129,6 +138,21 @@ impl SandboxCommand {
         Ok(self.policy.resolve(&workspace, tmpdir.as_deref())?)
     }
 
+    /// [`resolve`](Self::resolve), refusing what the bwrap path cannot enforce.
+    fn resolve_for_bwrap(&self) -> Result<Resolved, SandboxError> {
+        let resolved = self.resolve()?;
+        if resolved.network == NetworkMode::Proxy {
+            return Err(PolicyError {
+                origin: self.policy.origin.clone(),
+                entry: "network.mode".into(),
+                problem: "proxy mode is not implemented by this sandbox (no proxy bridge)".into(),
+                fix: "use \"restricted\" (no network) or \"enabled\"".into(),
+            }
+            .into());
+        }
+        Ok(resolved)
+    }
+
     /// Builds the exact bwrap command line without running anything (`/proc` assumed
     /// mountable unless [`no_proc`](Self::no_proc)).
     pub fn explain(&self) -> Result<Prepared, SandboxError> {
@@ -137,7 +161,7 @@ impl SandboxCommand {
         } else {
             ProcMode::Fresh
         };
-        let resolved = self.resolve()?;
+        let resolved = self.resolve_for_bwrap()?;
         let bwrap = launcher::select(&self.launch_options(&resolved))?;
         let registry = Registry::open()?;
         let known = registry.lock()?.known()?;
@@ -146,18 +170,19 @@ impl SandboxCommand {
 
     /// Runs the command and returns its exit status (128 + N if killed by signal N).
     pub fn status(&self) -> Result<i32, SandboxError> {
-        if self.policy.legacy_landlock {
-            return Err(SandboxError::Setup(format!(
-                "{}: legacy_landlock = true is not supported by this sandbox yet; fix: remove it to use bwrap",
-                self.policy.origin
-            )));
+        if self.legacy_landlock || self.policy.legacy_landlock {
+            return crate::legacy::status(&self.resolve()?, &self.command);
         }
-        let resolved = self.resolve()?;
+        let resolved = self.resolve_for_bwrap()?;
         let bwrap = launcher::select(&self.launch_options(&resolved))?;
+        let registry = Registry::open()?;
+        let cache = registry.preflight_cache();
         let proc = if self.no_proc {
             ProcMode::Hidden
         } else {
-            match preflight::check(&bwrap, resolved.network).map_err(SandboxError::Setup)? {
+            match preflight::check_cached(&bwrap, resolved.network, &cache)
+                .map_err(SandboxError::Setup)?
+            {
                 ProcSupport::Mountable => ProcMode::Fresh,
                 ProcSupport::Refused(why) => {
                     eprintln!(
@@ -167,7 +192,6 @@ impl SandboxCommand {
                 }
             }
         };
-        let registry = Registry::open()?;
         let prepared = {
             let lock = registry.lock()?;
             let prepared = self.prepare(
@@ -181,7 +205,11 @@ impl SandboxCommand {
             lock.register(&prepared.plan.placeholders, std::process::id())?;
             prepared
         };
-        run::execute(&prepared, &registry)
+        let status = run::execute(&prepared, &bwrap, &registry);
+        if status.is_err() {
+            preflight::forget(&cache);
+        }
+        status
     }
 
     fn launch_options(&self, resolved: &Resolved) -> LaunchOptions {

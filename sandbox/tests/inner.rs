@@ -183,28 +183,10 @@ fn sigterm_to_the_sandbox_reaches_the_command() {
         let f = Fixture::new();
         f.give_to(t.user);
         let ws = f.ws();
-        let mut c = command_as(t.user, sandbox_bin());
-        c.args(["run", "--bwrap"])
-            .arg(&t.bwrap)
-            .arg("--cwd")
-            .arg(&ws)
-            .args([
-                "--",
-                "sh",
-                "-c",
-                "trap 'echo CAUGHT; exit 42' TERM; touch started; sleep 20 & wait",
-            ]);
-        let child = c.stdout(std::process::Stdio::piped()).spawn().unwrap();
-        let start = std::time::Instant::now();
-        while !ws.join("started").exists() && start.elapsed().as_secs() < 10 {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .unwrap();
-        let out = to_output(child.wait_with_output().unwrap());
+        let script = "trap 'echo CAUGHT; exit 42' TERM; touch started; sleep 20 & wait";
+        let child = spawn_run(t, &ws, &["sh", "-c", script]);
+        wait_for(&ws.join("started"));
+        let out = terminate(child);
         assert_eq!(
             (out.status, out.stdout.trim()),
             (42, "CAUGHT"),

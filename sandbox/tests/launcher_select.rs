@@ -64,7 +64,7 @@ fn fake_old_bwrap_without_argv0_is_kept_and_really_rejects_argv0() {
         &fake,
         &format!(
             r#"for a in "$@"; do [ "$a" = --argv0 ] && {{ echo "bwrap: Unknown option --argv0" >&2; exit 1; }}; done
-[ "$1" = --help ] && exec cat {help}
+[ "$1" = --help ] && exec /bin/cat {help}
 exec {SYSTEM_BWRAP} "$@""#,
             help = help.display()
         ),

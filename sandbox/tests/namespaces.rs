@@ -194,3 +194,32 @@ fn proc_is_fresh_by_default_and_absent_with_no_proc() {
         );
     });
 }
+
+#[test]
+fn refused_proc_mount_falls_back_to_no_proc_at_all() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        // A bwrap that behaves like a host (container) refusing to mount proc.
+        let fake = f.aux().join("bwrap-noproc");
+        let script = format!(
+            "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = --proc ] && {{ echo \"bwrap: Can't mount proc on /newroot/proc: Operation not permitted\" >&2; exit 1; }}; done\nexec {} \"$@\"\n",
+            t.bwrap.display()
+        );
+        std::fs::write(&fake, script).unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        f.give_to(t.user);
+        let ws = f.ws();
+        let mut c = command_as(t.user, sandbox_bin());
+        c.arg("run").arg("--bwrap").arg(&fake).arg("--cwd").arg(&ws);
+        c.args(["--", "sh", "-c", "ls -A /proc | wc -l"]);
+        let out = to_output(c.output().unwrap());
+        assert_ok(&out, t);
+        assert_eq!(out.stdout.trim(), "0", "[{}] {out:?}", t.label);
+        assert!(
+            out.stderr.contains("/proc hidden"),
+            "[{}] the fallback is announced: {out:?}",
+            t.label
+        );
+    });
+}

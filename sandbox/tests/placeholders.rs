@@ -70,31 +70,16 @@ fn placeholders_are_removed_after_the_sandbox_is_terminated() {
         let f = Fixture::new();
         f.give_to(t.user);
         let ws = f.ws();
-        let mut c = command_as(t.user, sandbox_bin());
-        c.args(["run", "--bwrap"])
-            .arg(&t.bwrap)
-            .args(["--cwd"])
-            .arg(&ws)
-            .args(["--", "sleep", "30"]);
-        let child = c.spawn().unwrap();
-        let started = std::time::Instant::now();
-        while !ws.join(".codex").exists() && started.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .unwrap();
-        let out = to_output(child.wait_with_output().unwrap());
+        let child = spawn_run(t, &ws, &["sh", "-c", "touch started; exec sleep 30"]);
+        wait_for(&ws.join("started"));
+        let out = terminate(child);
         assert_eq!(out.status, 128 + 15, "[{}] {out:?}", t.label);
-        assert!(started.elapsed() < Duration::from_secs(20));
-        assert!(
-            listing(&ws).is_empty(),
-            "[{}] placeholders left behind: {:?}",
-            t.label,
-            listing(&ws)
+        let left = listing(&ws);
+        assert_eq!(
+            left,
+            ["started".to_string()].into(),
+            "[{}] placeholders left behind",
+            t.label
         );
     });
 }
@@ -126,14 +111,15 @@ fn concurrent_runs_keep_each_others_masks() {
         f.give_to(t.user);
         let ws = f.ws();
         // A: a long run that checks its .codex mask after B has come and gone.
-        let mut a = command_as(t.user, sandbox_bin());
-        a.args(["run", "--bwrap"]).arg(&t.bwrap).arg("--cwd").arg(&ws).args([
-            "--",
-            "sh",
-            "-c",
-            "sleep 1.5; mkdir .codex/x 2>/dev/null && echo A_BROKEN; touch .git/y 2>/dev/null && echo A_BROKEN; echo A_DONE",
-        ]);
-        let a = a.stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let a = spawn_run(
+            t,
+            &ws,
+            &[
+                "sh",
+                "-c",
+                "sleep 1.5; mkdir .codex/x 2>/dev/null && echo A_BROKEN; touch .git/y 2>/dev/null && echo A_BROKEN; echo A_DONE",
+            ],
+        );
         std::thread::sleep(Duration::from_millis(500));
         for _ in 0..3 {
             let b = run_sh(

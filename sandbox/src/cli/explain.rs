@@ -4,19 +4,22 @@ use std::ffi::OsString;
 
 use serde_json::json;
 
-use super::{fail, parse_common};
+use super::{fail, fail_error, parse_common};
 use crate::run::Prepared;
 
 /// Prints the bwrap command line (one token per line, bwrap first) or, with `--json`, an
 /// object with `bwrap_argv`, the resolved `entries`, the plan's `rules` and more.
 pub fn main(args: &[OsString]) -> i32 {
     let options = match parse_common(args) {
+        Ok(o) if o.legacy_landlock => {
+            return fail("--legacy-landlock runs without bwrap: there is no bwrap plan to explain");
+        }
         Ok(o) => o,
         Err(e) => return fail(e),
     };
     let prepared = match options.command().and_then(|c| c.explain()) {
         Ok(p) => p,
-        Err(e) => return fail(e),
+        Err(e) => return fail_error(e),
     };
     let argv = argv(&prepared);
     if options.json {

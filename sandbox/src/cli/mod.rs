@@ -3,6 +3,7 @@
 //! Each subcommand lives in its own file with a `main(args) -> i32`. Failures of the
 //! sandbox itself print a message starting `sandbox:` and exit [`FAILURE_STATUS`] (125).
 
+mod doctor;
 mod explain;
 mod options;
 mod run;
@@ -15,6 +16,7 @@ pub use options::{CommonOptions, parse_common};
 const USAGE: &str = "\
 usage: sandbox run [OPTIONS] -- COMMAND [ARGS...]
        sandbox explain [OPTIONS] [--json] -- COMMAND [ARGS...]
+       sandbox doctor [--json] [--bwrap PATH] [--cwd DIR]
        sandbox --help | --version
 
 Run COMMAND under a filesystem and network policy, with bwrap and seccomp.
@@ -22,6 +24,8 @@ Run COMMAND under a filesystem and network policy, with bwrap and seccomp.
 Subcommands:
   run       run the command; exit with its status (128+N if killed by signal N)
   explain   print the exact bwrap command line, one token per line (--json: an object)
+  doctor    report what this host gives the sandbox, each problem with its fix
+            (exit 0 when nothing failed, 1 otherwise)
 
 Options:
   --policy FILE   policy in TOML (or JSON: .json extension or content starting with '{')
@@ -29,8 +33,12 @@ Options:
   --cwd DIR       workspace root and working directory (default: the current directory)
   --no-proc       do not mount /proc; the host's /proc is hidden too
   --bwrap PATH    the bwrap binary to use
+  --legacy-landlock
+                  run: no bwrap; Landlock, seccomp and no_new_privs in-process (only for
+                  policies that mean the same: :root read, writable roots, nothing else)
 
-Exit status: the command's; 125 when the sandbox itself fails or refuses.";
+Exit status: the command's; 125 when the sandbox itself fails or refuses; 122 when the
+bundled bwrap does not match the digest compiled into sandbox (reinstall sandbox).";
 
 /// Runs the CLI with `args` (without argv[0]) and returns the exit status.
 pub fn main(args: Vec<OsString>) -> i32 {
@@ -42,6 +50,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     match first.to_str() {
         Some("run") => run::main(rest),
         Some("explain") => explain::main(rest),
+        Some("doctor") => doctor::main(rest),
         Some("--help" | "-h" | "help") => {
             println!("{USAGE}");
             0
@@ -61,4 +70,15 @@ pub fn main(args: Vec<OsString>) -> i32 {
 pub(crate) fn fail(message: impl std::fmt::Display) -> i32 {
     eprintln!("sandbox: {message}");
     FAILURE_STATUS
+}
+
+/// Prints a sandbox error and returns its exit status: the launcher's own status for a
+/// launch failure (122 for a bundled-bwrap digest mismatch), else [`FAILURE_STATUS`].
+pub(crate) fn fail_error(error: crate::SandboxError) -> i32 {
+    let status = match &error {
+        crate::SandboxError::Launch(e) => e.exit_status(),
+        _ => FAILURE_STATUS,
+    };
+    eprintln!("sandbox: {error}");
+    status
 }

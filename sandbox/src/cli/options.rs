@@ -18,6 +18,8 @@ pub struct CommonOptions {
     pub bwrap: Option<PathBuf>,
     /// `--json` (explain only; refused by `run`).
     pub json: bool,
+    /// `--legacy-landlock` (run only; refused by `explain`).
+    pub legacy_landlock: bool,
     /// The command and its arguments.
     pub command: Vec<OsString>,
 }
@@ -55,6 +57,7 @@ pub fn parse_common(args: &[OsString]) -> Result<CommonOptions, String> {
             "--bwrap" => out.bwrap = Some(value()?),
             "--no-proc" if inline.is_none() => out.no_proc = true,
             "--json" if inline.is_none() => out.json = true,
+            "--legacy-landlock" if inline.is_none() => out.legacy_landlock = true,
             _ => return Err(format!("unknown option {arg}; see sandbox --help")),
         }
         i += 1;
@@ -70,7 +73,10 @@ impl CommonOptions {
     /// The sandboxed command these options describe (reads the policy file).
     pub fn command(&self) -> Result<SandboxCommand, crate::SandboxError> {
         let mut command = SandboxCommand::new(&self.command[0]);
-        command.args(&self.command[1..]).no_proc(self.no_proc);
+        command
+            .args(&self.command[1..])
+            .no_proc(self.no_proc)
+            .legacy_landlock(self.legacy_landlock);
         if let Some(file) = &self.policy {
             command.policy(Policy::from_file(file)?);
         }

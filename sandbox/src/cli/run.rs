@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 
-use super::{fail, parse_common};
+use super::{fail, fail_error, parse_common};
 
 /// Runs the command; returns its status, or 125 for a sandbox failure.
 pub fn main(args: &[OsString]) -> i32 {
@@ -13,6 +13,6 @@ pub fn main(args: &[OsString]) -> i32 {
     };
     match options.command().and_then(|c| c.status()) {
         Ok(status) => status,
-        Err(e) => fail(e),
+        Err(e) => fail_error(e),
     }
 }

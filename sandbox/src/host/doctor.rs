@@ -10,9 +10,11 @@ use std::fmt;
 use serde::Serialize;
 
 use super::probe::Trial;
-use super::{apparmor, container, landlock, procfs, seccomp, userns, wsl};
+use super::{apparmor, container, landlock, seccomp, userns, wsl};
 use crate::launcher::bundled::DigestStatus;
 use crate::launcher::{self, Context, LaunchOptions, probe};
+use crate::policy::NetworkMode;
+use crate::run::preflight::{self, ProcSupport};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -118,12 +120,7 @@ pub fn report(opts: &LaunchOptions, ctx: &Context) -> Report {
                     "not checked: needs a user namespace".to_owned(),
                     None,
                 ),
-                _ => trial_line(
-                    "/proc mount",
-                    procfs::check(bwrap.command()),
-                    "a fresh /proc mounts in a new PID namespace",
-                    procfs::PROC_FIX,
-                ),
+                _ => proc_line(bwrap),
             };
             checks.push(trial_line(
                 "user namespaces",
@@ -156,6 +153,30 @@ fn version_line(bwrap: &launcher::Bwrap) -> Check {
             ),
             None,
         )
+    }
+}
+
+/// The fix when a fresh `/proc` cannot be mounted.
+const PROC_FIX: &str = "the container masks parts of /proc: run it with \
+    `--security-opt unmask=ALL` (Podman) or `--security-opt systempaths=unconfined` (Docker); \
+    meanwhile `sandbox run` hides /proc (as with --no-proc)";
+
+/// The `/proc` line, from the same preflight `sandbox run` uses.
+fn proc_line(bwrap: &launcher::Bwrap) -> Check {
+    match preflight::check(bwrap, NetworkMode::Restricted) {
+        Ok(ProcSupport::Mountable) => line(
+            "/proc mount",
+            Status::Ok,
+            "a fresh /proc mounts in a new PID namespace".to_owned(),
+            None,
+        ),
+        Ok(ProcSupport::Refused(message)) => line(
+            "/proc mount",
+            Status::Fail,
+            message,
+            Some(PROC_FIX.to_owned()),
+        ),
+        Err(message) => line("/proc mount", Status::Fail, message, None),
     }
 }
 

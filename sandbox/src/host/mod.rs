@@ -8,7 +8,6 @@ pub mod container;
 pub mod doctor;
 pub mod landlock;
 pub mod probe;
-pub mod procfs;
 pub mod seccomp;
 pub mod userns;
 pub mod wsl;

@@ -1,9 +1,11 @@
 //! Running bwrap once with a small namespace setup to see whether the host allows it.
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use super::child::run_with_timeout;
+use crate::launcher::discovery::is_executable_file;
 
 /// How a bwrap trial run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,9 +18,10 @@ pub enum Trial {
     Inconclusive(String),
 }
 
-/// Runs `bwrap <args> true` with `timeout`.
+/// Runs `bwrap <args> true` with `timeout`. `true` is given by absolute path (found on
+/// `PATH` here, else `/bin/true`), so a sparse `PATH` does not fail the trial.
 pub fn trial(mut bwrap: Command, args: &[&str], timeout: Duration) -> Trial {
-    bwrap.args(args).arg("true");
+    bwrap.args(args).arg(true_program());
     let out = match run_with_timeout(&mut bwrap, timeout) {
         Ok(out) => out,
         Err(e) => return Trial::Inconclusive(format!("cannot start bwrap: {e}")),
@@ -34,4 +37,16 @@ pub fn trial(mut bwrap: Command, args: &[&str], timeout: Duration) -> Trial {
                 .map_or_else(|| format!("bwrap exited with {status}"), str::to_owned),
         ),
     }
+}
+
+/// The canonical path of `true` (the first on `PATH`, else `/bin/true`), for trial runs
+/// whose sandbox may see only system directories and whose `PATH` may be sparse.
+pub fn true_program() -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("true"))
+        .find(|p| p.is_absolute() && is_executable_file(p))
+        .and_then(|p| p.canonicalize().ok())
+        .unwrap_or_else(|| PathBuf::from("/bin/true"))
 }

@@ -56,6 +56,30 @@ pub fn current() -> io::Result<[u64; 3]> {
     ])
 }
 
+/// Empties the effective, permitted and inheritable sets of this thread (used by the
+/// legacy Landlock mode, which has no bwrap to drop them). One system call: safe between
+/// fork and exec.
+pub fn clear() -> io::Result<()> {
+    let mut header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [CapData::default(); 2];
+    // SAFETY: capset reads two CapData structs for version 3 from data, which has two.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut CapHeader,
+            data.as_ptr(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Fails unless the effective, permitted and inheritable sets are all empty.
 pub fn ensure_none() -> Result<(), String> {
     let [effective, permitted, inheritable] =

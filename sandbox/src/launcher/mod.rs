@@ -26,10 +26,12 @@ pub mod runfiles;
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use nix::fcntl::{FcntlArg, fcntl};
 
 use crate::host::{self, Warning};
 use bundled::{DigestStatus, Expected};
@@ -40,6 +42,10 @@ pub const EXIT_DIGEST_MISMATCH: i32 = 122;
 
 /// Exit status for every other failure to choose or start bwrap.
 pub const EXIT_LAUNCH_FAILED: i32 = 125;
+
+/// The bundled bwrap's descriptor is at least this number: runs place descriptors bwrap
+/// reads at fixed low numbers, which must not replace it before the exec.
+pub const FIRST_FREE_FD: i32 = 100;
 
 /// Where the chosen bwrap came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,7 +287,7 @@ fn choose_system_or_bundled(opts: &LaunchOptions, ctx: &Context) -> Result<Choic
             }
         },
     };
-    let bwrap = open_bundled(ctx)?;
+    let bwrap = open_bundled(ctx, &why_not_system)?;
     Ok(Choice {
         reason: format!("bundled bwrap ({why_not_system})"),
         bwrap,
@@ -294,7 +300,7 @@ pub fn find_bundled(ctx: &Context) -> Result<PathBuf, Vec<PathBuf>> {
     let mut tried = bundled::candidates(&ctx.exe);
     tried.extend(ctx.runfiles_bwrap.clone());
     match tried.iter().find(|p| discovery::is_executable_file(p)) {
-        Some(found) => Ok(found.clone()),
+        Some(found) => Ok(found.canonicalize().unwrap_or_else(|_| found.clone())),
         None => Err(tried),
     }
 }
@@ -304,21 +310,32 @@ pub fn open_and_check(
     path: &Path,
     expected: Expected,
 ) -> Result<(File, DigestStatus), LaunchError> {
-    let file = File::open(path).map_err(|e| {
+    let opened = File::open(path).map_err(|e| {
         LaunchError::unavailable(format!("open bundled bwrap {}: {e}", path.display()))
     })?;
+    // Above the fixed descriptor numbers a run hands to bwrap (dup2'd in the child before
+    // exec), so that /proc/self/fd/N still names this file when bwrap is exec'd.
+    let file = fcntl(&opened, FcntlArg::F_DUPFD_CLOEXEC(FIRST_FREE_FD))
+        .map(|raw| {
+            // SAFETY: fcntl just returned this new descriptor, which nothing else owns.
+            File::from(unsafe { OwnedFd::from_raw_fd(raw) })
+        })
+        .map_err(|e| {
+            LaunchError::unavailable(format!("dup bundled bwrap {}: {e}", path.display()))
+        })?;
     let digest = bundled::check(&file, expected).map_err(|e| {
         LaunchError::unavailable(format!("read bundled bwrap {}: {e}", path.display()))
     })?;
     Ok((file, digest))
 }
 
-/// Finds, opens, verifies and probes the bundled bwrap.
-fn open_bundled(ctx: &Context) -> Result<Bwrap, LaunchError> {
+/// Finds, opens, verifies and probes the bundled bwrap. `why_not_system` says why no
+/// bwrap from PATH is used, for the message when there is no bundled one either.
+fn open_bundled(ctx: &Context, why_not_system: &str) -> Result<Bwrap, LaunchError> {
     let path = find_bundled(ctx).map_err(|tried| {
         let list: Vec<_> = tried.iter().map(|p| p.display().to_string()).collect();
         LaunchError::unavailable(format!(
-            "no usable bwrap: none on PATH and no bundled bwrap at {}; \
+            "no usable bwrap: {why_not_system}, and no bundled bwrap at {}; \
              install bubblewrap 0.5 or later, or reinstall sandbox with its bundled bwrap",
             list.join(", ")
         ))

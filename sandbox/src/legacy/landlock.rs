@@ -3,14 +3,19 @@
 //!
 //! The ruleset handles every filesystem right up to Landlock ABI 5 (Linux 6.10: truncate,
 //! cross-directory rename/link and device ioctls included) as a hard requirement: on an
-//! older kernel, or without Landlock, nothing is applied and an error is returned, so the
-//! command never runs under weaker rules than the policy says.
+//! older kernel, or without Landlock, building it fails and nothing runs, so the command
+//! never runs under weaker rules than the policy says.
+//!
+//! The ruleset is built in the parent ([`prepare`]); a child applies it between fork and
+//! exec with one system call ([`Prepared::restrict_self`]), which is async-signal-safe.
 
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use landlock::{
     ABI, Access, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset,
-    RulesetAttr, RulesetCreatedAttr, RulesetStatus,
+    RulesetAttr, RulesetCreatedAttr,
 };
 
 /// The Landlock ABI whose filesystem rights the legacy model needs.
@@ -35,10 +40,14 @@ pub enum LandlockError {
     },
 }
 
-/// Restricts this process (and what it execs) to read-only `/` plus full access beneath
-/// each path of `writable` and `/dev/null`. Writable roots that do not exist are skipped:
-/// their read-only parent already keeps them from being created.
-pub fn restrict(writable: &[PathBuf]) -> Result<(), LandlockError> {
+/// A complete Landlock ruleset, not yet applied to any process.
+#[derive(Debug)]
+pub struct Prepared(OwnedFd);
+
+/// Builds the ruleset: read-only `/` plus full access beneath each existing path of
+/// `writable` and `/dev/null`. Writable roots that do not exist are skipped: their
+/// read-only parent already keeps them from being created.
+pub fn prepare(writable: &[PathBuf]) -> Result<Prepared, LandlockError> {
     let unsupported = |e: &dyn std::fmt::Display| LandlockError::Unsupported(e.to_string());
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
@@ -54,14 +63,25 @@ pub fn restrict(writable: &[PathBuf]) -> Result<(), LandlockError> {
             .add_rule(rule(path, AccessFs::from_all(REQUIRED_ABI))?)
             .map_err(|e| unsupported(&e))?;
     }
-    let status = ruleset.restrict_self().map_err(|e| unsupported(&e))?;
-    if status.ruleset != RulesetStatus::FullyEnforced {
-        return Err(LandlockError::Unsupported(format!(
-            "ruleset {:?}",
-            status.ruleset
-        )));
+    let fd: Option<OwnedFd> = ruleset.into();
+    fd.map(Prepared)
+        .ok_or_else(|| LandlockError::Unsupported("no ruleset descriptor".to_owned()))
+}
+
+impl Prepared {
+    /// Restricts the calling thread (and what it execs) to the ruleset. `no_new_privs`
+    /// must be set first. Only one system call: safe between fork and exec.
+    pub fn restrict_self(&self) -> io::Result<()> {
+        // SAFETY: landlock_restrict_self takes a ruleset descriptor we own and flags 0;
+        // it reads no memory of ours.
+        let rc =
+            unsafe { libc::syscall(libc::SYS_landlock_restrict_self, self.0.as_raw_fd(), 0u32) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
     }
-    Ok(())
 }
 
 /// A rule granting `access` beneath `path`; for a file, only the rights files can have.

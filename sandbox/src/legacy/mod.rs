@@ -1,7 +1,96 @@
-//! Legacy Landlock mode: no bwrap, no namespaces. The policy is enforced in-process with
-//! `no_new_privs`, the network seccomp filter and Landlock, then the command is exec'd.
+//! Legacy Landlock mode (`sandbox run --legacy-landlock`, or `legacy_landlock = true` in the
+//! policy): no bwrap, no namespaces. The command runs as a child that sets
+//! `no_new_privs`, drops every capability, restricts itself with Landlock and installs the
+//! network seccomp filter of the bwrap path ([`crate::inner::seccomp`]), then execs.
 //!
-//! Only policies that mean exactly the same under this model are accepted; see
-//! [`landlock`] for what the kernel must offer.
+//! Only policies that mean exactly the same under this model are accepted ([`model`]);
+//! every other policy is refused before anything runs, naming the entries. When the kernel
+//! cannot fully enforce the rules ([`landlock`]), the run is refused too.
 
 pub mod landlock;
+pub mod model;
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use nix::sys::signal::{SigmaskHow, kill, pthread_sigmask};
+use nix::unistd::Pid;
+
+use crate::policy::Resolved;
+use crate::{SandboxError, inner, supervise};
+pub use model::{LegacyRules, Unrepresentable, analyse};
+
+/// The highest capability number tried when emptying the bounding set.
+const LAST_CAPABILITY: libc::c_ulong = 63;
+
+/// Runs `command` under `resolved` in legacy mode and returns its exit status (128 + N if
+/// killed by signal N). Refuses before running anything when the policy cannot be honoured
+/// or the kernel cannot enforce it.
+pub fn status(resolved: &Resolved, command: &[OsString]) -> Result<i32, SandboxError> {
+    let setup = |e: &dyn std::fmt::Display| SandboxError::Setup(e.to_string());
+    let rules = analyse(resolved).map_err(|e| setup(&e))?;
+    let ruleset = landlock::prepare(&rules.writable).map_err(|e| setup(&e))?;
+    let filter = inner::seccomp::program(rules.network).map_err(|e| setup(&e))?;
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| SandboxError::Setup("no command to run".to_owned()))?;
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(&rules.workspace);
+    let previous =
+        supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
+    // SAFETY: between fork and exec the closure only makes system calls (sigprocmask,
+    // prctl, landlock_restrict_self, seccomp) on data prepared before the fork; nothing
+    // allocates on the success path.
+    unsafe {
+        cmd.pre_exec(move || {
+            pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None)?;
+            inner::caps::set_no_new_privs()?;
+            drop_all_capabilities()?;
+            ruleset.restrict_self()?;
+            seccompiler::apply_filter(&filter).map_err(io::Error::other)
+        });
+    }
+    let spawned = cmd.spawn();
+    let outcome = spawned
+        .map_err(|e| SandboxError::io("run", &program.to_string_lossy(), e))
+        .and_then(|child| {
+            let pid = Pid::from_raw(child.id() as i32);
+            supervise::wait(pid, false, |signal| {
+                let _ = kill(pid, signal);
+            })
+            .map_err(|e| SandboxError::Setup(format!("waitpid failed: {e}")))
+        });
+    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
+    Ok(outcome?.code())
+}
+
+/// Empties the bounding and ambient capability sets and the thread's own sets, so the
+/// exec'd command has no capability even when `sandbox` runs as root.
+fn drop_all_capabilities() -> io::Result<()> {
+    let [effective, permitted, _] = inner::caps::current()?;
+    if effective | permitted != 0 {
+        for cap in 0..=LAST_CAPABILITY {
+            // SAFETY: prctl with integer arguments only.
+            let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) };
+            if rc != 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    // SAFETY: prctl with integer arguments only.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    inner::caps::clear()
+}

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use walkdir::WalkDir;
 
 use super::PlanError;
@@ -44,15 +44,17 @@ pub fn expand(
     if !search_root.is_dir() {
         return Ok(Vec::new());
     }
-    let matcher = GlobBuilder::new(&glob.relative)
+    let compiled = GlobBuilder::new(&glob.relative)
         .literal_separator(true)
         .backslash_escape(true)
-        .build()
+        .build();
+    // A one-glob set picks a fast strategy (extension, suffix, literal) where it can.
+    let matcher = compiled
+        .and_then(|g| GlobSetBuilder::new().add(g).build())
         .map_err(|e| PlanError::Glob {
             pattern: glob.key.clone(),
             problem: e.to_string(),
-        })?
-        .compile_matcher();
+        })?;
     let mut scan = Scan {
         matcher: &matcher,
         glob,
@@ -94,7 +96,7 @@ fn walk_error(root: &Path, e: walkdir::Error) -> PlanError {
 }
 
 struct Scan<'a> {
-    matcher: &'a GlobMatcher,
+    matcher: &'a GlobSet,
     glob: &'a ResolvedGlob,
     masks: Vec<PathBuf>,
     /// Real targets of matched symlinks (they may lie outside any collapsed directory).

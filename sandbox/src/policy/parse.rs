@@ -238,3 +238,77 @@ pub(crate) fn check_glob_prefix(pattern: &str) -> Result<(PathBuf, String), Stri
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+glob_scan_max_depth = 4
+legacy_landlock = true
+[filesystem]
+":root" = "read"
+":workspace_roots" = "write"
+"/abs/path" = "deny"
+"relative/./path" = "read"
+"**/*.env" = "none"
+[network]
+mode = "enabled"
+"#;
+
+    #[test]
+    fn parses_the_documented_format() {
+        let p = Policy::parse(FULL, "p.toml").unwrap();
+        assert_eq!(p.glob_scan_max_depth, Some(4));
+        assert!(p.legacy_landlock);
+        assert_eq!(p.network, NetworkMode::Enabled);
+        let specs: Vec<(&PathSpec, Access)> =
+            p.entries.iter().map(|e| (&e.spec, e.access)).collect();
+        assert!(specs.contains(&(&PathSpec::Special(Special::Root), Access::Read)));
+        assert!(specs.contains(&(&PathSpec::Absolute("/abs/path".into()), Access::None)));
+        assert!(specs.contains(&(&PathSpec::Relative("relative/path".into()), Access::Read)));
+        assert!(specs.contains(&(&PathSpec::Glob("**/*.env".into()), Access::None)));
+    }
+
+    #[test]
+    fn json_is_the_same_structure() {
+        let json = r#"{"glob_scan_max_depth": 4, "filesystem": {":root": "read"}, "network": {"mode": "restricted"}}"#;
+        let by_content = Policy::parse(json, "policy").unwrap();
+        let by_name = Policy::parse(json, "p.json").unwrap();
+        assert_eq!(by_content.entries, by_name.entries);
+        assert_eq!(by_content.glob_scan_max_depth, Some(4));
+    }
+
+    #[test]
+    fn errors_name_the_file_the_entry_and_the_fix() {
+        for (text, entry) in [
+            ("[filesystem]\n\"/x\" = \"rw\"\n", "filesystem.\"/x\""),
+            (
+                "[filesystem]\n\"src/**\" = \"write\"\n",
+                "filesystem.\"src/**\"",
+            ),
+            (
+                "[filesystem]\n\"/**/*.env\" = \"none\"\n",
+                "filesystem.\"/**/*.env\"",
+            ),
+            (
+                "[filesystem]\n\"../up\" = \"read\"\n",
+                "filesystem.\"../up\"",
+            ),
+            ("glob_scan_max_depth = 0\n", "glob_scan_max_depth"),
+            ("[network]\nmode = 1\n", "network.mode"),
+            ("[network]\nproxy = \"x\"\n", "network.proxy"),
+            ("extra = 1\n", "extra"),
+        ] {
+            let e = Policy::parse(text, "bad.toml").unwrap_err();
+            assert_eq!(e.origin, "bad.toml");
+            assert_eq!(e.entry, entry, "{text}");
+            assert!(!e.fix.is_empty());
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("bad.toml: entry `{entry}`:")),
+                "{e}"
+            );
+        }
+    }
+}

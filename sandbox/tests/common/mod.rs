@@ -276,3 +276,51 @@ pub fn assert_ok(out: &Output, target: &Target) {
         target.label, out.stdout, out.stderr
     );
 }
+
+/// Starts `sandbox run --bwrap B --cwd WS -- COMMAND...` in the background (stdout piped).
+pub fn spawn_run(target: &Target, ws: &Path, command: &[&str]) -> std::process::Child {
+    let mut c = command_as(target.user, sandbox_bin());
+    c.args(["run", "--bwrap"])
+        .arg(&target.bwrap)
+        .arg("--cwd")
+        .arg(ws)
+        .arg("--")
+        .args(command);
+    c.stdout(std::process::Stdio::piped()).spawn().unwrap()
+}
+
+/// Waits (up to 10 s) until `path` exists.
+pub fn wait_for(path: &Path) {
+    let start = std::time::Instant::now();
+    while !path.exists() && start.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(path.exists(), "{} never appeared", path.display());
+}
+
+/// Sends SIGTERM to a spawned sandbox and collects its output.
+pub fn terminate(child: std::process::Child) -> Output {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    to_output(child.wait_with_output().unwrap())
+}
+
+/// Asserts the sandbox refused to run (125, a `sandbox:` message containing `needles`),
+/// and that the command (which would create `marker`) did not run.
+#[track_caller]
+pub fn assert_refused(out: &Output, target: &Target, needles: &[&str], marker: &Path) {
+    assert_eq!(out.status, 125, "[{}] {out:?}", target.label);
+    assert!(
+        out.stderr.starts_with("sandbox:"),
+        "[{}] {out:?}",
+        target.label
+    );
+    for needle in needles {
+        assert!(
+            out.stderr.contains(needle),
+            "[{}] must mention {needle:?}: {out:?}",
+            target.label
+        );
+    }
+    assert!(!marker.exists(), "[{}] the command ran", target.label);
+}
