@@ -87,6 +87,7 @@ fn no_arguments_prints_usage_on_stderr_and_fails() {
 #[case(&["--disable-userns", "true"], "bwrap: --disable-userns requires --unshare-user\n")]
 #[case(&["--uid", "5", "true"], "bwrap: Specifying --uid requires --unshare-user or --userns\n")]
 #[case(&["--level-prefix", "--bogus"], "<3>bwrap: Unknown option --bogus\n")]
+#[case(&["--debug-opt=nope", "true"], "bwrap: Unknown --debug-opt value: nope\n")]
 fn bad_input_gives_upstream_error_and_status_1(#[case] args: &[&str], #[case] want: &str) {
     let out = run(Caller::Root, args);
     assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));

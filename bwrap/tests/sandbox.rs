@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{BASE, Caller, available, command, run, sh, stderr, stdout};
+use common::{BASE, Caller, available, command, pass_fds, run, sh, stderr, stdout};
 use rstest::rstest;
 use std::io::Write;
-use std::os::unix::process::CommandExt;
+use std::os::fd::AsRawFd;
 use std::process::Stdio;
 
 /// Runs `script` in the base sandbox and returns its stdout, asserting success.
@@ -46,16 +46,26 @@ fn exit_status_is_the_commands_or_128_plus_signal(
 #[rstest]
 fn ro_bind_is_read_only_nosuid_nodev_on_every_submount(
     #[values(Caller::Root, Caller::User)] who: Caller,
+    #[values("--debug-opt=force-legacy-mount", "--unshare-ipc")] mount_path: &str,
 ) {
     if !available(who) {
         return;
     }
+    // Both ways of binding: the new mount API (default here) and the mount(2) fallback.
     let out = run(
         who,
         &[
+            mount_path,
             "--ro-bind",
             "/",
             "/",
+            "--bind",
+            "/var/tmp",
+            "/var/tmp",
+            "--tmpfs",
+            "/tmp",
+            "--remount-ro",
+            "/tmp",
             "--proc",
             "/proc",
             "cat",
@@ -64,7 +74,22 @@ fn ro_bind_is_read_only_nosuid_nodev_on_every_submount(
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = stdout(&out);
-    for line in table.lines().filter(|l| !l.contains(" /proc")) {
+    let var_tmp = table
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some("/var/tmp"))
+        .unwrap();
+    let var_tmp_opts = var_tmp.split(' ').nth(5).unwrap();
+    assert!(var_tmp_opts.starts_with("rw,nosuid,nodev"), "{var_tmp}");
+    let all: Vec<&str> = table.lines().collect();
+    let point = |l: &str| l.split(' ').nth(4).unwrap().to_string();
+    // A mount covered by a later one on the same path is unreachable; the mount(2) fallback
+    // (like upstream) leaves it alone.
+    let covered = |i: usize| all[i + 1..].iter().any(|l| point(l) == point(all[i]));
+    let lines = (0..all.len())
+        .filter(|i| !covered(*i))
+        .map(|i| all[i])
+        .filter(|l| !l.contains(" /proc") && !l.contains(" /var/tmp "));
+    for line in lines {
         let opts = line.split(' ').nth(5).unwrap();
         assert!(
             opts.contains("ro") && opts.contains("nosuid") && opts.contains("nodev"),
@@ -470,24 +495,13 @@ fn with_data_fds(who: Caller, args: &[&str], data: &[&[u8]]) -> std::process::Ou
         std::io::Seek::rewind(&mut f).unwrap();
         files.push(f);
     }
-    let raw: Vec<i32> = files.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
     let mut cmd = command(who, args);
-    // SAFETY: only async-signal-safe fcntl/dup2 calls run between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            // Move every source out of the way first so no dup2 clobbers another source.
-            let high: Vec<i32> = raw
-                .iter()
-                .map(|fd| libc::fcntl(*fd, libc::F_DUPFD, 50))
-                .collect();
-            for (i, fd) in high.iter().enumerate() {
-                if *fd < 0 || libc::dup2(*fd, 5 + i as i32) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    let fds = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.as_raw_fd(), 5 + i as i32))
+        .collect();
+    pass_fds(&mut cmd, fds);
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()

@@ -5,8 +5,10 @@
 //! are global flags where the last one wins.
 
 mod check;
+mod environ;
 mod help;
 mod parse;
+mod setup_ops;
 mod value;
 
 pub use check::validate;
@@ -148,6 +150,9 @@ pub struct Config {
     pub as_pid_1: bool,
     /// `--not-a-security-boundary`: mount flags that cannot be applied are skipped with a warning.
     pub not_a_security_boundary: bool,
+    /// `--debug-opt=force-legacy-mount` (undocumented, for tests): bind with `mount(2)` and
+    /// per-submount remounts as on kernels without the new mount API.
+    pub force_legacy_mount: bool,
     pub cap_changes: Vec<CapChange>,
     pub argv0: Option<OsString>,
     /// `--dev` was used: devpts needs uid 0 mapped in the first user namespace.

@@ -57,7 +57,19 @@ fn enter_cwd(explicit: Option<&OsString>, old_cwd: Option<&OsString>) -> OsStrin
 /// Runs in the cloned child; never returns.
 pub fn sandbox_main(launch: &Launch) -> ! {
     let cfg = &launch.cfg;
-    for fd in [cfg.info_fd, cfg.json_status_fd].into_iter().flatten() {
+    if cfg.die_with_parent {
+        // This process becomes init, so the tie to the monitor is made before anything else.
+        exec::die_with_parent();
+    }
+    // The monitor's fds, and namespaces already joined: the command must not inherit them.
+    let consumed = [
+        cfg.info_fd,
+        cfg.json_status_fd,
+        cfg.userns_block_fd,
+        cfg.userns_fd,
+        cfg.pidns_fd,
+    ];
+    for fd in consumed.into_iter().flatten() {
         let _ = nix::unistd::close(fd);
     }
     wait_for_go_ahead(launch.channels.go_ahead_read);
@@ -68,6 +80,9 @@ pub fn sandbox_main(launch: &Launch) -> ! {
     let old_umask = umask(Mode::empty());
     let ops = setup::resolve_sources(&cfg.ops);
     setup::set_fail_open(cfg.not_a_security_boundary);
+    if cfg.force_legacy_mount {
+        setup::force_legacy();
+    }
     setup::build_root(cfg, &ops, &launch.host);
     privs::after_pivot(launch, requested);
     if let Some(fd) = cfg.block_fd {
