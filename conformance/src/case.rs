@@ -303,6 +303,9 @@ pub struct HostCheck {
 pub struct TargetOverride {
     /// The case does not apply to this target, for this reason (reported as ignored).
     pub ignore: Option<String>,
+    /// Replaces the case's policy on this target (e.g. the same meaning, worded so that the
+    /// legacy Landlock model can accept it).
+    pub policy: Option<String>,
     /// Replaces the expectations of every run (e.g. a refusal before anything runs).
     pub all_runs: Option<Expect>,
     /// Replaces the case's host postconditions.
@@ -359,6 +362,14 @@ impl Run {
 }
 
 impl Case {
+    /// The policy text for `target`, after overrides.
+    pub fn policy_for(&self, target: &str) -> Option<&str> {
+        self.target
+            .get(target)
+            .and_then(|o| o.policy.as_deref())
+            .or(self.policy.as_deref())
+    }
+
     /// The host postconditions for `target`, after overrides.
     pub fn host_for(&self, target: &str) -> &HostCheck {
         self.target

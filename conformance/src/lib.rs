@@ -35,12 +35,17 @@ pub struct Suite {
     _session_dir: tempfile::TempDir,
 }
 
-/// The cases directory: `$CONFORMANCE_CASES` if set, else the crate's `cases/`.
+/// The cases directory: `$CONFORMANCE_CASES` if set; else `cases/` under a run-time
+/// `$CARGO_MANIFEST_DIR` (Bazel's rules_rust sets it, relative to the test's working
+/// directory) when that exists; else the crate's `cases/` as Cargo compiled it.
 pub fn cases_dir() -> PathBuf {
-    match std::env::var_os("CONFORMANCE_CASES") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("cases"),
+    if let Some(dir) = std::env::var_os("CONFORMANCE_CASES") {
+        return PathBuf::from(dir);
     }
+    let at_run_time = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(|dir| Path::new(&dir).join("cases"))
+        .filter(|dir| dir.is_dir());
+    at_run_time.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("cases"))
 }
 
 impl Suite {

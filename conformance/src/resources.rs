@@ -96,7 +96,8 @@ fn fresh_key(unique: u32, attempt: u32) -> libc::key_t {
 impl HostResources {
     /// Creates the fixture's host resources and defines their placeholders:
     /// `{shm.N.id}`, `{shm.N.key}` (decimal), `{shm.N.keyhex}` (as `ipcs` prints it), the
-    /// same for `sem` and `msg`, `{mq.N}`, `{tcp.N.port}`, `{unix.N}` and `{proc.N.pid}`.
+    /// same for `sem` and `msg`, `{mq.N}`, `{tcp.N.port}` (and `{tcp.N.porthex}` as `/proc/net/tcp` shows it),
+    /// `{unix.N}` and `{proc.N.pid}`.
     /// Host processes run `probe`.
     pub fn create(
         fixture: &Fixture,
@@ -147,6 +148,7 @@ impl HostResources {
                         .map_err(|e| format!("host bind 127.0.0.1:0: {e}"))?;
                     let port = sock.local_addr().map_err(|e| e.to_string())?.port();
                     vars.set(format!("tcp.{}.port", spec.name), port.to_string());
+                    vars.set(format!("tcp.{}.porthex", spec.name), format!("{port:04X}"));
                     Listener::serve(sock, format!("tcp listener {}", spec.name))?
                 }
                 ListenerKind::UnixAbstract => {

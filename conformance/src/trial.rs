@@ -85,7 +85,7 @@ fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String
     let mut vars = base_placeholders(session, &fixture, target, unique);
     let resources = HostResources::create(&case.fixture, unique, &session.bins.probe, &mut vars)?;
     fixture.populate(&case.fixture, &vars)?;
-    let policy_file = match &case.policy {
+    let policy_file = match case.policy_for(target.name) {
         Some(text) => {
             let path = fixture.root().join("policy.toml");
             std::fs::write(&path, vars.expand(text))
@@ -94,6 +94,11 @@ fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String
         }
         None => None,
     };
+    let policy_args = match &policy_file {
+        Some(path) => format!("--policy {}", path.display()),
+        None => String::new(),
+    };
+    vars.set("policy_args", policy_args);
     let before = fixture.snapshot();
     let holders = secret_holders(&fixture, &before, &case.secrets);
     let token = vars.get("unique").unwrap_or_default().to_owned();

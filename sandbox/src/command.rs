@@ -8,7 +8,7 @@ use crate::SandboxError;
 use crate::inner::InnerArgs;
 use crate::launcher::{self, Bwrap, LaunchOptions};
 use crate::plan::{self, PlanOptions, ProcMode};
-use crate::policy::{Policy, Resolved};
+use crate::policy::{NetworkMode, Policy, PolicyError, Resolved};
 use crate::run::placeholders::Registry;
 use crate::run::preflight::{self, ProcSupport};
 use crate::run::{self, Prepared, READY_FD};
@@ -138,6 +138,21 @@ impl SandboxCommand {
         Ok(self.policy.resolve(&workspace, tmpdir.as_deref())?)
     }
 
+    /// [`resolve`](Self::resolve), refusing what the bwrap path cannot enforce.
+    fn resolve_for_bwrap(&self) -> Result<Resolved, SandboxError> {
+        let resolved = self.resolve()?;
+        if resolved.network == NetworkMode::Proxy {
+            return Err(PolicyError {
+                origin: self.policy.origin.clone(),
+                entry: "network.mode".into(),
+                problem: "proxy mode is not implemented by this sandbox (no proxy bridge)".into(),
+                fix: "use \"restricted\" (no network) or \"enabled\"".into(),
+            }
+            .into());
+        }
+        Ok(resolved)
+    }
+
     /// Builds the exact bwrap command line without running anything (`/proc` assumed
     /// mountable unless [`no_proc`](Self::no_proc)).
     pub fn explain(&self) -> Result<Prepared, SandboxError> {
@@ -146,7 +161,7 @@ impl SandboxCommand {
         } else {
             ProcMode::Fresh
         };
-        let resolved = self.resolve()?;
+        let resolved = self.resolve_for_bwrap()?;
         let bwrap = launcher::select(&self.launch_options(&resolved))?;
         let registry = Registry::open()?;
         let known = registry.lock()?.known()?;
@@ -158,12 +173,16 @@ impl SandboxCommand {
         if self.legacy_landlock || self.policy.legacy_landlock {
             return crate::legacy::status(&self.resolve()?, &self.command);
         }
-        let resolved = self.resolve()?;
+        let resolved = self.resolve_for_bwrap()?;
         let bwrap = launcher::select(&self.launch_options(&resolved))?;
+        let registry = Registry::open()?;
+        let cache = registry.preflight_cache();
         let proc = if self.no_proc {
             ProcMode::Hidden
         } else {
-            match preflight::check(&bwrap, resolved.network).map_err(SandboxError::Setup)? {
+            match preflight::check_cached(&bwrap, resolved.network, &cache)
+                .map_err(SandboxError::Setup)?
+            {
                 ProcSupport::Mountable => ProcMode::Fresh,
                 ProcSupport::Refused(why) => {
                     eprintln!(
@@ -173,7 +192,6 @@ impl SandboxCommand {
                 }
             }
         };
-        let registry = Registry::open()?;
         let prepared = {
             let lock = registry.lock()?;
             let prepared = self.prepare(
@@ -187,7 +205,11 @@ impl SandboxCommand {
             lock.register(&prepared.plan.placeholders, std::process::id())?;
             prepared
         };
-        run::execute(&prepared, &bwrap, &registry)
+        let status = run::execute(&prepared, &bwrap, &registry);
+        if status.is_err() {
+            preflight::forget(&cache);
+        }
+        status
     }
 
     fn launch_options(&self, resolved: &Resolved) -> LaunchOptions {

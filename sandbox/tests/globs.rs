@@ -154,3 +154,39 @@ fn glob_without_a_directory_prefix_is_refused() {
         assert_refused(&out, t, &["/**/*.env", "fix:"], &f.ws().join("RAN"));
     });
 }
+
+#[test]
+fn unreadable_directory_in_a_glob_scan_fails_closed() {
+    for_each_target(|t| {
+        if t.user == User::Root {
+            eprintln!(
+                "skip [{}]: root reads any directory, so the scan cannot fail",
+                t.label
+            );
+            return;
+        }
+        let f = Fixture::new();
+        f.write("locked/a.env", "SECRET");
+        let policy = f.policy("p.toml", ENV_GLOB);
+        f.give_to(t.user);
+        let locked = f.ws().join("locked");
+        std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000))
+            .unwrap();
+        let out = sandbox(
+            t,
+            "run",
+            &[
+                "--policy",
+                policy.to_str().unwrap(),
+                "--cwd",
+                f.ws().to_str().unwrap(),
+                "--",
+                "touch",
+                "RAN",
+            ],
+        );
+        std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        assert_refused(&out, t, &[locked.to_str().unwrap()], &f.ws().join("RAN"));
+    });
+}

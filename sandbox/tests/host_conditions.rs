@@ -224,7 +224,10 @@ fn landlock_filtered_out_is_reported_unavailable() {
         assert!(line.fix.is_some());
         return;
     }
-    let mut cmd = rerun_command("landlock_filtered_out_is_reported_unavailable", &[], &[]);
-    without_landlock(&mut cmd);
-    assert_child_passed(&run_child(cmd));
+    rerun_as_root_and_user_with(
+        "landlock_filtered_out_is_reported_unavailable",
+        &[],
+        &[],
+        without_landlock,
+    );
 }

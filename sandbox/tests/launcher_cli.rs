@@ -75,7 +75,10 @@ fn bundled_bwrap_runs_the_command_after_warning_on_stderr() {
 
 #[test]
 fn old_bwrap_without_argv0_on_path_runs_the_command() {
-    if !have_system_bwrap() {
+    if !is_rerun() {
+        if have_system_bwrap() {
+            rerun_as_root_and_user("old_bwrap_without_argv0_on_path_runs_the_command", &[], &[]);
+        }
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -103,7 +106,10 @@ exec {SYSTEM_BWRAP} "$@""#,
 
 #[test]
 fn planted_workspace_bwrap_is_never_run_by_sandbox() {
-    if !have_system_bwrap() {
+    if !is_rerun() {
+        if have_system_bwrap() {
+            rerun_as_root_and_user("planted_workspace_bwrap_is_never_run_by_sandbox", &[], &[]);
+        }
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -114,6 +120,7 @@ fn planted_workspace_bwrap_is_never_run_by_sandbox() {
     let path_var = format!("{}:/usr/bin", planted.display());
     let out = run_merged(&exe, workspace.path(), &path_var, "echo fine");
     assert_eq!(out.status.code(), Some(0), "{}", texts(&out).0);
+    assert!(texts(&out).0.contains("fine"), "{}", texts(&out).0);
     assert!(!marker.exists(), "the workspace bwrap was executed");
 }
 
@@ -166,4 +173,46 @@ fn doctor_cli_reports_a_healthy_machine() {
         return;
     }
     rerun_as_root_and_user("doctor_cli_reports_a_healthy_machine", &[], &[]);
+}
+
+#[test]
+fn user_namespaces_off_warns_with_fix_before_the_run_fails() {
+    if is_rerun() {
+        let workspace = tempfile::tempdir().unwrap();
+        let out = run_merged(
+            Path::new(sandbox_exe()),
+            workspace.path(),
+            "/usr/bin:/bin",
+            "echo must-not-run",
+        );
+        let (merged, _) = texts(&out);
+        assert_eq!(out.status.code(), Some(125), "{merged}");
+        let warning = merged
+            .find("bwrap cannot create user namespaces")
+            .expect("warning");
+        assert!(
+            merged[warning..].contains("fix: user namespaces are disabled"),
+            "{merged}"
+        );
+        let failure = merged.rfind("sandbox: ").unwrap();
+        assert!(warning < failure, "the warning comes first: {merged}");
+        assert!(!merged.contains("must-not-run"), "{merged}");
+        return;
+    }
+    if !have_system_bwrap() {
+        return;
+    }
+    let wrapper = [
+        "unshare",
+        "-Ur",
+        "sh",
+        "-c",
+        r#"echo 0 > /proc/sys/user/max_user_namespaces && exec "$@""#,
+        "sh",
+    ];
+    rerun_as_root_and_user(
+        "user_namespaces_off_warns_with_fix_before_the_run_fails",
+        &wrapper,
+        &wrapper,
+    );
 }

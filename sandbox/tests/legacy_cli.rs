@@ -115,44 +115,44 @@ fn unrepresentable_policy_is_refused_before_anything_runs() {
     let f = fixture(
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"docs\" = \"read\"\n",
     );
-    let ran = f.workspace.join("command-ran");
-    let out = sandbox_run(
-        &f,
-        &["--legacy-landlock"],
-        &format!("touch {}", ran.display()),
-    );
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(125));
+    let stderr = legacy_run_refused(&f);
     assert!(
         stderr.contains("legacy Landlock mode cannot honour"),
         "{stderr}"
     );
     assert!(stderr.contains("(docs) is read-only"), "{stderr}");
     assert!(stderr.contains(".git (protected metadata)"), "{stderr}");
-    assert!(!ran.exists(), "the command ran");
     assert!(!f.marker.exists(), "bwrap ran");
+}
+
+/// Runs a marker-creating command in legacy mode, asserts that it was refused (125) and
+/// never ran, and returns stderr.
+fn legacy_run_refused(f: &Fixture) -> String {
+    let ran = f.workspace.join("command-ran");
+    let out = sandbox_run(
+        f,
+        &["--legacy-landlock"],
+        &format!("touch {}", ran.display()),
+    );
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(!ran.exists(), "the command ran");
+    stderr
 }
 
 #[test]
 fn legacy_mode_refuses_when_landlock_is_unavailable() {
-    let f = fixture(LEGACY_POLICY);
-    let ran = f.workspace.join("command-ran");
-    let mut cmd = Command::new(sandbox_exe());
-    cmd.arg("run")
-        .arg("--legacy-landlock")
-        .arg("--policy")
-        .arg(&f.policy)
-        .arg("--cwd")
-        .arg(&f.workspace)
-        .args(["--", "/bin/touch"])
-        .arg(&ran)
-        .env("PATH", &f.path_var);
-    without_landlock(&mut cmd);
-    let out = cmd.output().unwrap();
-    let (_, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(125), "{stderr}");
-    assert!(stderr.contains("Landlock cannot fully enforce"), "{stderr}");
-    assert!(!ran.exists(), "the command ran without Landlock");
+    if is_rerun() {
+        let stderr = legacy_run_refused(&fixture(LEGACY_POLICY));
+        assert!(stderr.contains("Landlock cannot fully enforce"), "{stderr}");
+        return;
+    }
+    rerun_as_root_and_user_with(
+        "legacy_mode_refuses_when_landlock_is_unavailable",
+        &[],
+        &[],
+        without_landlock,
+    );
 }
 
 #[test]
@@ -186,4 +186,19 @@ fn wsl1_refuses_bwrap_but_runs_legacy_mode() {
         &[],
     );
     assert_child_passed(&out);
+}
+
+#[test]
+fn explain_refuses_legacy_mode_which_has_no_bwrap_plan() {
+    let f = fixture(LEGACY_POLICY);
+    let out = Command::new(sandbox_exe())
+        .args(["explain", "--legacy-landlock", "--cwd"])
+        .arg(&f.workspace)
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr.contains("no bwrap plan"), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
 }

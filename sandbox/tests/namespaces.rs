@@ -194,3 +194,79 @@ fn proc_is_fresh_by_default_and_absent_with_no_proc() {
         );
     });
 }
+
+#[test]
+fn refused_proc_mount_falls_back_to_no_proc_at_all() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        // A bwrap that behaves like a host (container) refusing to mount proc.
+        let fake = f.aux().join("bwrap-noproc");
+        let script = format!(
+            "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = --proc ] && {{ echo \"bwrap: Can't mount proc on /newroot/proc: Operation not permitted\" >&2; exit 1; }}; done\nexec {} \"$@\"\n",
+            t.bwrap.display()
+        );
+        std::fs::write(&fake, script).unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        f.give_to(t.user);
+        let ws = f.ws();
+        let mut c = command_as(t.user, sandbox_bin());
+        c.arg("run").arg("--bwrap").arg(&fake).arg("--cwd").arg(&ws);
+        c.args(["--", "sh", "-c", "ls -A /proc | wc -l"]);
+        let out = to_output(c.output().unwrap());
+        assert_ok(&out, t);
+        assert_eq!(out.stdout.trim(), "0", "[{}] {out:?}", t.label);
+        assert!(
+            out.stderr.contains("/proc hidden"),
+            "[{}] the fallback is announced: {out:?}",
+            t.label
+        );
+    });
+}
+
+/// Opens (`create`) or probes a POSIX message queue; prints the errno (0 on success).
+const MQUEUE: &str = r#"
+import ctypes, os, sys
+rt = ctypes.CDLL("librt.so.1", use_errno=True)
+name, action = sys.argv[1].encode(), sys.argv[2]
+if action == "create":
+    r = rt.mq_open(name, os.O_CREAT | os.O_RDWR, 0o666, None)
+elif action == "unlink":
+    r = rt.mq_unlink(name)
+else:
+    r = rt.mq_open(name, os.O_RDONLY)
+print(0 if r >= 0 else ctypes.get_errno())
+"#;
+
+#[test]
+fn host_posix_message_queues_are_unreachable() {
+    let f = Fixture::new();
+    let script = f.policy("mq.py", MQUEUE);
+    let name = format!("/sbx-mq-{}", std::process::id());
+    let host = |action: &str| {
+        let out = Command::new("python3")
+            .arg(&script)
+            .args([name.as_str(), action])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(host("create"), "0");
+    assert_eq!(host("open"), "0", "the host sees its own queue");
+    for_each_target(|t| {
+        let out = run_sh(
+            t,
+            &f,
+            None,
+            &format!("python3 {} {name} open", script.display()),
+        );
+        assert_ok(&out, t);
+        assert_eq!(
+            out.stdout.trim(),
+            libc::ENOENT.to_string(),
+            "[{}] {out:?}",
+            t.label
+        );
+    });
+    assert_eq!(host("unlink"), "0");
+}

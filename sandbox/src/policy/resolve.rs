@@ -86,14 +86,6 @@ impl Policy {
             problem,
             fix: fix.to_string(),
         };
-        if self.network == NetworkMode::Proxy {
-            return Err(PolicyError {
-                origin: self.origin.clone(),
-                entry: "network.mode".into(),
-                problem: "proxy mode is not implemented by this sandbox (no proxy bridge)".into(),
-                fix: "use \"restricted\" (no network) or \"enabled\"".into(),
-            });
-        }
         let mut resolved = Resolved {
             root: Access::None,
             entries: Vec::new(),
@@ -143,6 +135,13 @@ impl Policy {
                 }
             };
             for path in paths {
+                if path == Path::new("/") && entry.spec == PathSpec::Special(Special::Tmpdir) {
+                    return Err(err(
+                        &entry.key,
+                        "$TMPDIR is /, which would make the whole filesystem writable".into(),
+                        "set TMPDIR to a dedicated directory, or remove :tmpdir",
+                    ));
+                }
                 if path == Path::new("/") {
                     root = Some(root.map_or(entry.access, |a| a.max(entry.access)));
                     continue;
@@ -299,6 +298,14 @@ mod tests {
             e.to_string().contains("no directory prefix other than /"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn tmpdir_at_slash_is_refused() {
+        let e = Policy::default()
+            .resolve(Path::new("/ws"), Some(Path::new("/")))
+            .unwrap_err();
+        assert!(e.to_string().contains("TMPDIR"), "{e}");
     }
 
     #[test]

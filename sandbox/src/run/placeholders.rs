@@ -102,6 +102,11 @@ impl Registry {
         })
     }
 
+    /// Where the `/proc` preflight result is cached.
+    pub fn preflight_cache(&self) -> PathBuf {
+        self.dir.join("proc-preflight")
+    }
+
     /// An empty file with mode 000 owned by the user, (re)created if anything else is
     /// found: the source of every file mask. Only this user can change it, and the
     /// sandboxed command never sees the registry.

@@ -56,11 +56,26 @@ pub fn rerun(name: &str, wrapper: &[&str], env: &[(&str, &str)]) -> Output {
 /// Runs test `name` again through `root_wrapper` as root and then, if the user exists,
 /// through `user_wrapper` as `bwraptest`, asserting that both children pass.
 pub fn rerun_as_root_and_user(name: &str, root_wrapper: &[&str], user_wrapper: &[&str]) {
-    assert_child_passed(&rerun(name, root_wrapper, &[]));
+    rerun_as_root_and_user_with(name, root_wrapper, user_wrapper, |_| {});
+}
+
+/// Like [`rerun_as_root_and_user`], with `prepare` applied to each child's command (e.g.
+/// [`without_landlock`]).
+pub fn rerun_as_root_and_user_with(
+    name: &str,
+    root_wrapper: &[&str],
+    user_wrapper: &[&str],
+    prepare: fn(&mut Command),
+) {
+    let mut as_root = rerun_command(name, root_wrapper, &[]);
+    prepare(&mut as_root);
+    assert_child_passed(&run_child(as_root));
     match as_bwraptest() {
         Some(mut user) => {
             user.extend_from_slice(user_wrapper);
-            assert_child_passed(&rerun(name, &user, &[]));
+            let mut as_user = rerun_command(name, &user, &[]);
+            prepare(&mut as_user);
+            assert_child_passed(&run_child(as_user));
         }
         None => eprintln!("skip the bwraptest run: no bwraptest user (ci/setup creates it)"),
     }

@@ -25,6 +25,7 @@ pub fn dispatch(action: &str, rest: &[&str]) -> Dispatched {
                 .map_err(|e| fail(a, p, e))
         }),
         "list" => args::<1>(a, rest).map(|[p]| list(p)),
+        "statfs" => args::<1>(a, rest).map(|[p]| statfs(p)),
         "read-all" => args::<1>(a, rest).map(|[p]| read_all(p)),
         _ => return None,
     })
@@ -76,12 +77,26 @@ fn stat(path: &str) -> Outcome {
         "other"
     };
     println!(
-        "type: {kind}\nmode: {:04o}\nsize: {}\nuid: {}\nnlink: {}",
+        "type: {kind}\nmode: {:04o}\nsize: {}\nuid: {}\nnlink: {}\ndev: {}",
         meta.mode() & 0o7777,
         meta.size(),
         meta.uid(),
-        meta.nlink()
+        meta.nlink(),
+        meta.dev()
     );
+    Ok(())
+}
+
+/// Prints the filesystem type (tmpfs or its magic number) and its total size in bytes.
+fn statfs(path: &str) -> Outcome {
+    let st = nix::sys::statfs::statfs(path).map_err(|e| fail("statfs", path, e))?;
+    let kind = if st.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC {
+        "tmpfs".to_owned()
+    } else {
+        format!("{:#x}", st.filesystem_type().0)
+    };
+    let size = st.blocks() as u128 * st.block_size() as u128;
+    println!("type: {kind}\nsize: {size}");
     Ok(())
 }
 

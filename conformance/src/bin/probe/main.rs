@@ -25,16 +25,18 @@ pub fn fail(action: &str, what: &str, err: impl std::fmt::Display) -> String {
 
 const ACTIONS: &str = "\
 files:    read PATH | write PATH TEXT | append PATH TEXT | mkdir PATH | remove PATH
-          rename FROM TO | symlink TARGET LINK | stat PATH | exists PATH | list DIR
+          rename FROM TO | symlink TARGET LINK | stat PATH | statfs PATH | exists PATH
+          list DIR
           read-all DIR (every file below, following symlinks; prints PATH: CONTENTS)
 sysv ipc: shmat ID | shmctl ID | shmget KEY | semget KEY | semctl ID | msgget KEY | msgctl ID
           sysv-list (every visible shm/sem/msg object, without /proc)
 posix:    mq-open NAME | mq-create NAME | shm-open NAME | sem-open NAME
 network:  socket FAMILY [TYPE] | socketpair | connect-tcp HOST:PORT
           connect-unix-abstract NAME | bind-tcp HOST:PORT | bind-unix PATH
-process:  caps | pid | proc-pids | kill0 PID | ptrace | io-uring | signal SIG | exit N
+process:  caps | pid | sid | proc-pids | kill0 PID | ptrace | io-uring | signal SIG | exit N
           sleep SECS [LABEL...] | print TEXT... | env NAME
-bwrap:    bwrap-shim --real PATH [--hide OPTION]... [--log FILE] -- ARGS...";
+bwrap:    bwrap-shim --real PATH [--hide OPTION]... [--drop OPTION:N[:TEXT]]... [--log FILE]
+          -- ARGS...";
 
 fn usage(msg: &str) -> ExitCode {
     eprintln!("probe: {msg}\nusage: probe ACTION [ARGS...]\n{ACTIONS}");
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
 }
 
 /// A usage error: wrong number or shape of arguments.
+#[derive(Debug)]
 pub struct Usage(pub String);
 
 /// What a module's `dispatch` returns: `None` when it does not know the action.

@@ -17,6 +17,12 @@ pub fn dispatch(action: &str, rest: &[&str]) -> Dispatched {
             Ok(())
         }),
         "proc-pids" => args::<0>(a, rest).map(|[]| proc_pids()),
+        "sid" => args::<0>(a, rest).map(|[]| {
+            // getsid is 0 when the session leader is outside this PID namespace.
+            let sid = nix::unistd::getsid(None).map_err(|e| fail(a, "getsid", e))?;
+            println!("sid: {sid}");
+            Ok(())
+        }),
         "kill0" => args::<1>(a, rest).and_then(|[p]| Ok(kill0(number(a, p)? as i32))),
         "ptrace" => args::<0>(a, rest).map(|[]| ptrace_attach()),
         "signal" => args::<1>(a, rest).map(|[s]| raise(s)),
