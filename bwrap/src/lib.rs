@@ -85,6 +85,9 @@ pub struct Launch {
     pub real_uid: u32,
     /// The caller's real gid.
     pub real_gid: u32,
+    /// A root caller's effective capabilities before any namespace was created: what the
+    /// command keeps unless `--cap-drop` (a new user namespace would show a full set).
+    pub root_caps: process::caps::CapSet,
     /// `/proc` opened (`O_PATH`) before the pivot, for id maps and sysctls.
     pub proc_fd: RawFd,
     /// The caller's working directory, tried again inside the sandbox.
@@ -157,6 +160,11 @@ pub fn run() -> ! {
         cfg,
         real_uid,
         real_gid,
+        root_caps: if real_uid == 0 {
+            process::caps::current().0
+        } else {
+            0
+        },
         proc_fd,
         host,
         channels,
