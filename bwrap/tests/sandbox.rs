@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{BASE, Caller, available, command, run, sh, stderr, stdout};
+use common::{BASE, Caller, available, command, pass_fds, run, sh, stderr, stdout};
 use rstest::rstest;
 use std::io::Write;
-use std::os::unix::process::CommandExt;
+use std::os::fd::AsRawFd;
 use std::process::Stdio;
 
 /// Runs `script` in the base sandbox and returns its stdout, asserting success.
@@ -29,6 +29,14 @@ fn exit_status_is_the_commands_or_128_plus_signal(
         return;
     }
     assert_eq!(sh(who, &[], "exit 7").status.code(), Some(7));
+    let ignored = sh(who, &[], "grep SigIgn /proc/self/status | cut -f2");
+    let mask = u64::from_str_radix(stdout(&ignored).trim(), 16).unwrap();
+    let sigpipe = 1 << (libc::SIGPIPE - 1);
+    assert_eq!(
+        mask & sigpipe,
+        0,
+        "SIGPIPE must not be ignored in the command"
+    );
     assert_eq!(sh(who, &["--unshare-pid"], "exit 9").status.code(), Some(9));
     assert_eq!(sh(who, &[], "kill -TERM $$").status.code(), Some(143));
     assert_eq!(
@@ -46,16 +54,26 @@ fn exit_status_is_the_commands_or_128_plus_signal(
 #[rstest]
 fn ro_bind_is_read_only_nosuid_nodev_on_every_submount(
     #[values(Caller::Root, Caller::User)] who: Caller,
+    #[values("--debug-opt=force-legacy-mount", "--unshare-ipc")] mount_path: &str,
 ) {
     if !available(who) {
         return;
     }
+    // Both ways of binding: the new mount API (default here) and the mount(2) fallback.
     let out = run(
         who,
         &[
+            mount_path,
             "--ro-bind",
             "/",
             "/",
+            "--bind",
+            "/var/tmp",
+            "/var/tmp",
+            "--tmpfs",
+            "/tmp",
+            "--remount-ro",
+            "/tmp",
             "--proc",
             "/proc",
             "cat",
@@ -64,7 +82,22 @@ fn ro_bind_is_read_only_nosuid_nodev_on_every_submount(
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = stdout(&out);
-    for line in table.lines().filter(|l| !l.contains(" /proc")) {
+    let var_tmp = table
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some("/var/tmp"))
+        .unwrap();
+    let var_tmp_opts = var_tmp.split(' ').nth(5).unwrap();
+    assert!(var_tmp_opts.starts_with("rw,nosuid,nodev"), "{var_tmp}");
+    let all: Vec<&str> = table.lines().collect();
+    let point = |l: &str| l.split(' ').nth(4).unwrap().to_string();
+    // A mount covered by a later one on the same path is unreachable; the mount(2) fallback
+    // (like upstream) leaves it alone.
+    let covered = |i: usize| all[i + 1..].iter().any(|l| point(l) == point(all[i]));
+    let lines = (0..all.len())
+        .filter(|i| !covered(*i))
+        .map(|i| all[i])
+        .filter(|l| !l.contains(" /proc") && !l.contains(" /var/tmp "));
+    for line in lines {
         let opts = line.split(' ').nth(5).unwrap();
         assert!(
             opts.contains("ro") && opts.contains("nosuid") && opts.contains("nodev"),
@@ -470,24 +503,13 @@ fn with_data_fds(who: Caller, args: &[&str], data: &[&[u8]]) -> std::process::Ou
         std::io::Seek::rewind(&mut f).unwrap();
         files.push(f);
     }
-    let raw: Vec<i32> = files.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
     let mut cmd = command(who, args);
-    // SAFETY: only async-signal-safe fcntl/dup2 calls run between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            // Move every source out of the way first so no dup2 clobbers another source.
-            let high: Vec<i32> = raw
-                .iter()
-                .map(|fd| libc::fcntl(*fd, libc::F_DUPFD, 50))
-                .collect();
-            for (i, fd) in high.iter().enumerate() {
-                if *fd < 0 || libc::dup2(*fd, 5 + i as i32) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    let fds = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.as_raw_fd(), 5 + i as i32))
+        .collect();
+    pass_fds(&mut cmd, fds);
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
@@ -536,7 +558,7 @@ fn remount_ro_applies_to_a_mount_point_only(#[values(Caller::Root, Caller::User)
     );
     assert_eq!(
         stderr(&out),
-        "bwrap: Can't remount readonly on /newroot/tmp/plain: Unable to find \"/newroot/tmp/plain\" in mount table\n"
+        "bwrap: Can't remount readonly on /tmp/plain: Unable to find \"/newroot/tmp/plain\" in mount table\n"
     );
 }
 
@@ -641,12 +663,22 @@ fn lock_file_is_held_by_init_while_the_sandbox_runs(
     let lock_s = lock.to_str().unwrap();
     let mut child = command(
         who,
-        &["--ro-bind", "/", "/", "--lock-file", lock_s, "sleep", "2"],
+        &[
+            "--ro-bind",
+            "/",
+            "/",
+            "--die-with-parent",
+            "--lock-file",
+            lock_s,
+            "sleep",
+            "10",
+        ],
     )
     .spawn()
     .unwrap();
     let probe = || {
         let f = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+        // SAFETY: an all-zero flock is a valid value; the fields used are set below.
         let mut fl: libc::flock = unsafe { std::mem::zeroed() };
         fl.l_type = libc::F_WRLCK as i16;
         // SAFETY: F_GETLK fills in `fl` for an fd we own.
@@ -662,8 +694,14 @@ fn lock_file_is_held_by_init_while_the_sandbox_runs(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(held, "the lock was never taken");
+    // Killing bwrap (--die-with-parent) takes init down with it, which drops the lock.
     child.kill().unwrap();
     child.wait().unwrap();
+    let released = (0..150).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        !probe()
+    });
+    assert!(released, "the lock outlived the sandbox");
 }
 
 #[test]

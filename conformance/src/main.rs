@@ -1,6 +1,127 @@
-//! `conformance`: runs every case against every target and prints the matrix (work in progress).
+//! `conformance`: runs every case against every target and prints the matrix.
+//!
+//! usage: conformance [--json] [--junit FILE] [--jobs N] [FILTER...]
+//!
+//! FILTER selects trials whose `target::case` name contains it. Exit status: 0 when no
+//! trial failed, 1 when one did, 2 when the suite could not start.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use conformance::Suite;
+use conformance::report::{self, Row};
+
+struct Options {
+    json: bool,
+    junit: Option<String>,
+    jobs: usize,
+    filters: Vec<String>,
+}
+
+const USAGE: &str = "usage: conformance [--json] [--junit FILE] [--jobs N] [FILTER...]";
+
+fn parse_args() -> Result<Options, String> {
+    let default_jobs = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
+    let mut opts = Options {
+        json: false,
+        junit: None,
+        jobs: default_jobs,
+        filters: Vec::new(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--json" => opts.json = true,
+            "--junit" => opts.junit = Some(args.next().ok_or("--junit needs a FILE")?),
+            "--jobs" => {
+                let n = args.next().ok_or("--jobs needs N")?;
+                opts.jobs = n
+                    .parse()
+                    .map_err(|_| format!("--jobs: {n:?} is not a number"))?;
+            }
+            "-h" | "--help" => return Err(String::new()),
+            a if a.starts_with('-') => return Err(format!("unknown option {a}")),
+            _ => opts.filters.push(arg),
+        }
+    }
+    opts.jobs = opts.jobs.max(1);
+    Ok(opts)
+}
 
 fn main() {
-    eprintln!("conformance: not implemented yet");
-    std::process::exit(1);
+    let opts = match parse_args() {
+        Ok(o) => o,
+        Err(msg) => {
+            if !msg.is_empty() {
+                eprintln!("conformance: {msg}");
+            }
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let start = Instant::now();
+    let suite = match Suite::prepare() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            std::process::exit(2);
+        }
+    };
+    let queue: VecDeque<_> = suite
+        .schedule()
+        .into_iter()
+        .map(|(t, c)| (&suite.targets[t], &suite.cases[c]))
+        .filter(|(target, case)| {
+            let name = Suite::trial_name(target, case);
+            opts.filters.is_empty() || opts.filters.iter().any(|f| name.contains(f))
+        })
+        .collect();
+    let queue = Mutex::new(queue);
+    let rows = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..opts.jobs {
+            scope.spawn(|| {
+                while let Some((target, case)) =
+                    queue.lock().map(|mut q| q.pop_front()).ok().flatten()
+                {
+                    let t0 = Instant::now();
+                    let verdict = suite.run(target, case);
+                    let row = Row {
+                        target: target.name.to_owned(),
+                        case: case.name.clone(),
+                        verdict,
+                        elapsed: t0.elapsed(),
+                    };
+                    if let Ok(mut rows) = rows.lock() {
+                        rows.push(row);
+                    }
+                }
+            });
+        }
+    });
+    let rows = rows.into_inner().unwrap_or_default();
+    let wall = start.elapsed();
+    let case_names: Vec<String> = suite
+        .cases
+        .iter()
+        .map(|c| c.name.clone())
+        .filter(|n| rows.iter().any(|r| r.case == *n))
+        .collect();
+    if opts.json {
+        println!("{}", report::json(&suite.targets, &rows, wall));
+    } else {
+        print!(
+            "{}",
+            report::matrix(&suite.targets, &case_names, &rows, wall)
+        );
+    }
+    if let Some(path) = &opts.junit {
+        if let Err(e) = std::fs::write(path, report::junit(&rows, wall)) {
+            eprintln!("conformance: writing {path}: {e}");
+            std::process::exit(2);
+        }
+    }
+    let failed = report::summarize(&rows).failed;
+    std::process::exit(if failed == 0 { 0 } else { 1 });
 }

@@ -1,10 +1,11 @@
 //! The left-to-right argument parser (upstream's `parse_args_recurse`).
 
+use super::environ::{clear_env, env_name_ok, set_env};
 use super::value::{SizeError, parse_mode, parse_nonneg_int, parse_size};
-use super::{BindKind, CapChange, Config, Op, OverlayKind, help};
+use super::{CapChange, Config, Op, help};
 use crate::diag::{die, die_errno, enable_level_prefix, show, warn};
 use crate::process::caps;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
@@ -36,24 +37,27 @@ pub fn parse(argv: &[OsString]) -> Config {
 }
 
 #[derive(Default)]
-struct Parser {
+pub(super) struct Parser {
     argv0: String,
-    cfg: Config,
-    perms: Option<u32>,
-    size: Option<u64>,
-    overlay_sources: Vec<OsString>,
+    pub(super) cfg: Config,
+    /// Pending `--perms`, for the next op that creates a file.
+    pub(super) perms: Option<u32>,
+    /// Pending `--size`, for the next `--tmpfs`.
+    pub(super) size: Option<u64>,
+    /// Pending `--overlay-src` layers, for the next overlay op.
+    pub(super) overlay_sources: Vec<OsString>,
     total_args: usize,
-    tmp_overlays: usize,
+    pub(super) tmp_overlays: usize,
 }
 
 /// The arguments that follow an option, with arity checks in upstream's words.
-struct Args<'a> {
+pub(super) struct Args<'a> {
     option: &'a str,
     rest: &'a [OsString],
 }
 
 impl<'a> Args<'a> {
-    fn take(&self, n: usize) -> &'a [OsString] {
+    pub(super) fn take(&self, n: usize) -> &'a [OsString] {
         if self.rest.len() < n {
             let what = match (n, self.option) {
                 (1, "--argv0") => "one argument",
@@ -71,7 +75,7 @@ impl<'a> Args<'a> {
         &self.rest[..n]
     }
 
-    fn fd(&self, index: usize, count: usize) -> RawFd {
+    pub(super) fn fd(&self, index: usize, count: usize) -> RawFd {
         let value = &self.take(count)[index];
         match parse_nonneg_int(value.as_bytes()) {
             Some(fd) => fd as RawFd,
@@ -335,163 +339,16 @@ impl Parser {
                 return 1;
             }
             "--overlay" | "--tmp-overlay" | "--ro-overlay" => return self.overlay(option, a),
+            _ if option.starts_with("--debug-opt=") => match &option["--debug-opt=".len()..] {
+                "force-legacy-mount" => cfg.force_legacy_mount = true,
+                "force-openat-fallback" => die(
+                    "--debug-opt=force-openat-fallback: this implementation has no openat fallback; it needs openat2 (Linux 5.6+)",
+                ),
+                other => die(&format!("Unknown --debug-opt value: {other}")),
+            },
             _ => return self.setup_op(option, a),
         }
         0
-    }
-
-    /// The overlay ops, which consume the pending `--overlay-src` layers.
-    fn overlay(&mut self, option: &str, a: &Args) -> usize {
-        let (kind, dest, used) = match option {
-            "--overlay" => {
-                let v = a.take(3);
-                let kind = OverlayKind::Writable {
-                    upper: v[0].clone(),
-                    work: v[1].clone(),
-                };
-                (kind, v[2].clone(), 3)
-            }
-            "--tmp-overlay" => {
-                let dest = a.take(1)[0].clone();
-                self.tmp_overlays += 1;
-                (OverlayKind::Tmp(self.tmp_overlays - 1), dest, 1)
-            }
-            _ => (OverlayKind::ReadOnly, a.take(1)[0].clone(), 1),
-        };
-        let needed = if kind == OverlayKind::ReadOnly { 2 } else { 1 };
-        if self.overlay_sources.len() < needed {
-            let count = if needed == 2 { "two" } else { "one" };
-            die(&format!("{option} requires at least {count} --overlay-src"));
-        }
-        let sources = std::mem::take(&mut self.overlay_sources);
-        self.cfg.ops.push(Op::Overlay {
-            sources,
-            kind,
-            dest,
-        });
-        used
-    }
-
-    /// The remaining setup ops, or an unknown option.
-    fn setup_op(&mut self, option: &str, a: &Args) -> usize {
-        let bind = |kind, optional| {
-            let v = a.take(2);
-            Op::Bind {
-                src: v[0].clone(),
-                dest: v[1].clone(),
-                kind,
-                optional,
-            }
-        };
-        let dest = || a.take(1)[0].clone();
-        let (op, used) = match option {
-            "--bind" => (bind(BindKind::ReadWrite, false), 2),
-            "--bind-try" => (bind(BindKind::ReadWrite, true), 2),
-            "--ro-bind" => (bind(BindKind::ReadOnly, false), 2),
-            "--ro-bind-try" => (bind(BindKind::ReadOnly, true), 2),
-            "--dev-bind" => (bind(BindKind::Devices, false), 2),
-            "--dev-bind-try" => (bind(BindKind::Devices, true), 2),
-            "--bind-fd" | "--ro-bind-fd" => {
-                let fd = a.fd(0, 2);
-                let read_only = option == "--ro-bind-fd";
-                (
-                    Op::BindFd {
-                        fd,
-                        dest: a.take(2)[1].clone(),
-                        read_only,
-                        resolved: OsString::new(),
-                    },
-                    2,
-                )
-            }
-            "--remount-ro" => (Op::RemountRo { dest: dest() }, 1),
-            "--proc" => (Op::Proc { dest: dest() }, 1),
-            "--dev" => {
-                self.cfg.needs_devpts = true;
-                (Op::Dev { dest: dest() }, 1)
-            }
-            "--mqueue" => (Op::Mqueue { dest: dest() }, 1),
-            "--tmpfs" => {
-                let dest = dest();
-                (
-                    Op::Tmpfs {
-                        dest,
-                        perms: self.perms.take(),
-                        size: self.size.take(),
-                    },
-                    1,
-                )
-            }
-            "--dir" => (
-                Op::Dir {
-                    dest: dest(),
-                    perms: self.perms.take(),
-                },
-                1,
-            ),
-            "--file" => {
-                let fd = a.fd(0, 2);
-                (
-                    Op::File {
-                        fd,
-                        dest: a.take(2)[1].clone(),
-                        perms: self.perms.take(),
-                    },
-                    2,
-                )
-            }
-            "--bind-data" | "--ro-bind-data" => {
-                let fd = a.fd(0, 2);
-                let read_only = option == "--ro-bind-data";
-                let dest = a.take(2)[1].clone();
-                (
-                    Op::BindData {
-                        fd,
-                        dest,
-                        perms: self.perms.take(),
-                        read_only,
-                    },
-                    2,
-                )
-            }
-            "--symlink" => {
-                let v = a.take(2);
-                (
-                    Op::Symlink {
-                        target: v[0].clone(),
-                        dest: v[1].clone(),
-                    },
-                    2,
-                )
-            }
-            _ => die(&format!("Unknown option {option}")),
-        };
-        self.cfg.ops.push(op);
-        used
-    }
-}
-
-fn set_env(var: &OsStr, value: &OsStr) {
-    if !env_name_ok(var) || value.as_bytes().contains(&0) {
-        die(&format!(
-            "setenv {}: Invalid argument",
-            show(var.as_bytes())
-        ));
-    }
-    // SAFETY: bwrap is single-threaded while parsing, so nothing reads the environment
-    // concurrently.
-    unsafe { std::env::set_var(var, value) };
-}
-
-/// Whether `setenv`/`unsetenv` accept `var` (non-empty, no `=`, no NUL).
-fn env_name_ok(var: &OsStr) -> bool {
-    !var.is_empty() && !var.as_bytes().iter().any(|b| *b == b'=' || *b == 0)
-}
-
-fn clear_env() {
-    for (key, _) in std::env::vars_os() {
-        // SAFETY: single-threaded while parsing (see `set_env`).
-        unsafe { std::env::remove_var(key) };
     }
 }
 

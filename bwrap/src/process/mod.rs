@@ -10,6 +10,7 @@ pub mod seccomp;
 use crate::Launch;
 use crate::diag::{die, die_errno};
 use crate::setup::{self, fsutil};
+use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::sys::stat::{Mode, umask};
 use nix::unistd::{ForkResult, chdir, fork, setsid};
 use std::ffi::OsString;
@@ -57,7 +58,25 @@ fn enter_cwd(explicit: Option<&OsString>, old_cwd: Option<&OsString>) -> OsStrin
 /// Runs in the cloned child; never returns.
 pub fn sandbox_main(launch: &Launch) -> ! {
     let cfg = &launch.cfg;
-    for fd in [cfg.info_fd, cfg.json_status_fd].into_iter().flatten() {
+    // Rust's runtime ignores SIGPIPE; the command must get the default disposition, as
+    // from C bwrap (an ignored signal would survive exec). The monitor keeps ignoring it.
+    // SAFETY: restoring the default disposition installs no handler code.
+    if let Err(e) = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) } {
+        die_errno("Resetting SIGPIPE failed", e);
+    }
+    if cfg.die_with_parent {
+        // This process becomes init, so the tie to the monitor is made before anything else.
+        exec::die_with_parent();
+    }
+    // The monitor's fds, and namespaces already joined: the command must not inherit them.
+    let consumed = [
+        cfg.info_fd,
+        cfg.json_status_fd,
+        cfg.userns_block_fd,
+        cfg.userns_fd,
+        cfg.pidns_fd,
+    ];
+    for fd in consumed.into_iter().flatten() {
         let _ = nix::unistd::close(fd);
     }
     wait_for_go_ahead(launch.channels.go_ahead_read);
@@ -68,6 +87,9 @@ pub fn sandbox_main(launch: &Launch) -> ! {
     let old_umask = umask(Mode::empty());
     let ops = setup::resolve_sources(&cfg.ops);
     setup::set_fail_open(cfg.not_a_security_boundary);
+    if cfg.force_legacy_mount {
+        setup::force_legacy();
+    }
     setup::build_root(cfg, &ops, &launch.host);
     privs::after_pivot(launch, requested);
     if let Some(fd) = cfg.block_fd {
@@ -102,7 +124,7 @@ pub fn spawn_in_pidns(launch: &Launch, pidns: RawFd) -> ! {
     crate::ns::join(
         pidns,
         nix::sched::CloneFlags::CLONE_NEWPID,
-        "Can't enter pid namespace",
+        "Setting pidns failed",
     );
     let flags = if launch.cfg.unshare.pid {
         nix::sched::CloneFlags::CLONE_NEWPID

@@ -84,6 +84,7 @@ pub fn after_pivot(launch: &Launch, requested: CapSet) {
     let cfg = &launch.cfg;
     if let Some(fd) = cfg.userns2_fd {
         crate::ns::join(fd, CloneFlags::CLONE_NEWUSER, "Setting userns2 failed");
+        let _ = nix::unistd::close(fd);
     }
     if needs_nested_userns(launch) {
         if cfg.disable_userns

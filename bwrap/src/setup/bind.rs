@@ -32,6 +32,11 @@ static LEGACY: AtomicBool = AtomicBool::new(false);
 /// `--not-a-security-boundary`: keep a bind whose flags could not be applied.
 static FAIL_OPEN: AtomicBool = AtomicBool::new(false);
 
+/// Uses the classic `mount(2)` path even where the new mount API exists.
+pub fn force_legacy() {
+    LEGACY.store(true, Ordering::Relaxed);
+}
+
 /// Makes failures to apply mount flags warnings instead of errors.
 pub fn set_fail_open(on: bool) {
     FAIL_OPEN.store(on, Ordering::Relaxed);

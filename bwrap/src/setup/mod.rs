@@ -12,7 +12,7 @@ mod overlay;
 mod procfs;
 mod resolve;
 
-pub use bind::set_fail_open;
+pub use bind::{force_legacy, set_fail_open};
 pub use resolve::resolve_sources;
 
 use crate::args::Config;

@@ -29,7 +29,7 @@ fn unescape(field: &[u8]) -> PathBuf {
 
 /// Mount points at or below `root`, in mount table order (parents before children).
 pub fn mounts_below(root: &Path) -> Result<Vec<PathBuf>, Errno> {
-    let table = std::fs::read("/proc/self/mountinfo")
+    let table = std::fs::read("/oldroot/proc/self/mountinfo")
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
     let root_bytes = root.as_os_str().as_bytes();
     let mut found: Vec<PathBuf> = table

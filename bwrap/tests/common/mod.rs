@@ -38,22 +38,7 @@ pub fn available(caller: Caller) -> bool {
 
 /// Builds the command that runs bwrap with `args` as `caller`.
 pub fn command(caller: Caller, args: &[&str]) -> Command {
-    let mut cmd = match caller {
-        Caller::Root => Command::new(BWRAP),
-        Caller::User => {
-            let mut c = Command::new("setpriv");
-            c.args([
-                "--reuid",
-                TEST_USER,
-                "--regid",
-                TEST_USER,
-                "--init-groups",
-                "--reset-env",
-                BWRAP,
-            ]);
-            c
-        }
-    };
+    let mut cmd = as_caller(caller, BWRAP);
     cmd.args(args).current_dir("/").stdin(Stdio::null());
     cmd
 }
@@ -92,4 +77,54 @@ pub fn sh(caller: Caller, extra: &[&str], script: &str) -> Output {
     args.extend_from_slice(extra);
     args.extend_from_slice(&["sh", "-c", script]);
     run(caller, &args)
+}
+
+/// Makes each `(fd, target)` pair appear as fd `target` in the child of `cmd`.
+pub fn pass_fds(cmd: &mut Command, fds: Vec<(i32, i32)>) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe fcntl/dup2 calls run between fork and exec. Every
+    // source is first moved above the targets so no dup2 clobbers another source.
+    unsafe {
+        cmd.pre_exec(move || {
+            let high: Vec<i32> = fds
+                .iter()
+                .map(|(fd, _)| libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 50))
+                .collect();
+            for (fd, (_, target)) in high.iter().zip(&fds) {
+                if *fd < 0 || libc::dup2(*fd, *target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+/// `sh`-like `program` run as `caller` (through setpriv for the unprivileged user).
+pub fn as_caller(caller: Caller, program: &str) -> Command {
+    match caller {
+        Caller::Root => Command::new(program),
+        Caller::User => {
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid",
+                TEST_USER,
+                "--regid",
+                TEST_USER,
+                "--init-groups",
+                "--reset-env",
+                program,
+            ]);
+            c
+        }
+    }
+}
+
+/// The `"child-pid"` value of an `--info-fd` report.
+pub fn child_pid(info: &str) -> i32 {
+    info.split("\"child-pid\": ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("no child-pid in {info:?}"))
 }

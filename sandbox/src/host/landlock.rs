@@ -1,5 +1,7 @@
 //! The Landlock ABI the running kernel offers.
 
+use crate::legacy::landlock::REQUIRED_ABI;
+
 /// `LANDLOCK_CREATE_RULESET_VERSION`: ask for the ABI version instead of a ruleset.
 const CREATE_RULESET_VERSION: libc::c_uint = 1;
 
@@ -36,10 +38,17 @@ pub fn detect() -> Landlock {
 }
 
 impl Landlock {
-    /// A one-line description with the fix when Landlock is missing.
+    /// A one-line description, with the fix when Landlock cannot carry the legacy mode.
     pub fn describe(self) -> (String, Option<&'static str>) {
         match self {
-            Landlock::Abi(v) => (format!("ABI {v}"), None),
+            Landlock::Abi(v) if v >= REQUIRED_ABI as i32 => (format!("ABI {v}"), None),
+            Landlock::Abi(v) => (
+                format!(
+                    "ABI {v}, below the ABI {} --legacy-landlock needs",
+                    REQUIRED_ABI as i32
+                ),
+                Some("use Linux 6.10 or later"),
+            ),
             Landlock::NotEnabled => (
                 "built in but not enabled".to_owned(),
                 Some("add `landlock` to the kernel's `lsm=` boot parameter"),
@@ -55,6 +64,13 @@ impl Landlock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_abi_below_the_legacy_requirement_carries_a_fix() {
+        assert!(Landlock::Abi(4).describe().1.is_some());
+        assert!(Landlock::Abi(REQUIRED_ABI as i32).describe().1.is_none());
+        assert!(Landlock::NotImplemented.describe().1.is_some());
+    }
 
     #[test]
     fn this_kernel_reports_a_landlock_abi() {

@@ -16,6 +16,7 @@ pub const REQUIRED_OPTIONS: &[&str] = &[
     "--unshare-net",
     "--die-with-parent",
     "--new-session",
+    "--info-fd",
     "--cap-drop",
     "--chdir",
     "--ro-bind",

@@ -181,7 +181,7 @@ mod tests {
     }
 
     #[test]
-    fn carve_outs_globs_denials_and_proxy_are_each_named() {
+    fn carve_outs_globs_and_denials_are_each_named() {
         let ws = tempfile::tempdir().unwrap();
         let err = analyse_in(
             ws.path(),
@@ -189,7 +189,7 @@ mod tests {
                 "\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n{WAIVED}\
                  \"docs\" = \"read\"\n\"secret\" = \"none\"\n\"**/*.env\" = \"none\"\n"
             ),
-            "proxy",
+            "enabled",
         )
         .unwrap_err();
         let all = err.to_string();
@@ -197,11 +197,22 @@ mod tests {
             "(docs) is read-only",
             "`secret` = none",
             "`**/*.env` = none",
-            "proxy",
         ] {
             assert!(all.contains(needle), "{needle} missing from {all}");
         }
         assert!(all.contains("fix: drop --legacy-landlock"), "{all}");
+    }
+
+    #[test]
+    fn proxy_network_from_the_library_api_is_refused() {
+        let ws = tempfile::tempdir().unwrap();
+        let mut resolved = Policy::parse("[filesystem]\n\":root\" = \"read\"\n", "t.toml")
+            .unwrap()
+            .resolve(ws.path(), None)
+            .unwrap();
+        resolved.network = NetworkMode::Proxy;
+        let err = analyse(&resolved).unwrap_err();
+        assert!(err.to_string().contains("`proxy`"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,99 @@
+//! The conformance suite: data-driven cases (`cases/**/*.toml`) run against every target
+//! (way of running the sandbox) the host offers.
+//!
+//! Data flow: [`case`] files are loaded, [`binaries`] and [`targets`] are discovered, and each
+//! (target, case) pair is a [`trial`]: a [`fixture`] and host [`resources`] are created, the
+//! commands are [`exec`]uted under `sandbox run`, and the results are [`check`]ed. The test
+//! harness (`tests/conformance.rs`) and the matrix runner (`src/main.rs`) share [`Suite`].
+
+pub mod binaries;
+pub mod case;
+pub mod check;
+pub mod exec;
+pub mod fixture;
+pub mod placeholders;
+pub mod report;
+pub mod resources;
+pub mod targets;
+pub mod trial;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use case::Case;
+use targets::Target;
+use trial::{Session, Verdict};
+
+/// Everything needed to run the trials of one session.
+pub struct Suite {
+    /// Shared by every trial.
+    pub session: Session,
+    /// Every target, available or not, in matrix order.
+    pub targets: Vec<Target>,
+    /// Every case, sorted by name.
+    pub cases: Vec<Case>,
+    _session_dir: tempfile::TempDir,
+}
+
+/// The cases directory: `$CONFORMANCE_CASES` if set; else `cases/` under a run-time
+/// `$CARGO_MANIFEST_DIR` (Bazel's rules_rust sets it, relative to the test's working
+/// directory) when that exists; else the crate's `cases/` as Cargo compiled it.
+pub fn cases_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CONFORMANCE_CASES") {
+        return PathBuf::from(dir);
+    }
+    let at_run_time = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(|dir| Path::new(&dir).join("cases"))
+        .filter(|dir| dir.is_dir());
+    at_run_time.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("cases"))
+}
+
+impl Suite {
+    /// Loads the cases, finds the binaries and discovers the targets. Fixtures go under a
+    /// fresh world-accessible directory in `$CONFORMANCE_TMP` (default: the temp dir).
+    pub fn prepare() -> Result<Self, String> {
+        let cases = case::load_dir(&cases_dir(), &targets::NAMES).map_err(|e| e.to_string())?;
+        let bins = binaries::Binaries::locate()?;
+        let parent = std::env::var_os("CONFORMANCE_TMP")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        let dir = tempfile::Builder::new()
+            .prefix("conformance-session-")
+            .tempdir_in(&parent)
+            .map_err(|e| format!("creating a session dir in {}: {e}", parent.display()))?;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("chmod {}: {e}", dir.path().display()))?;
+        let targets = targets::discover(&bins, dir.path());
+        Ok(Self {
+            session: Session {
+                bins,
+                base: dir.path().to_path_buf(),
+            },
+            targets,
+            cases,
+            _session_dir: dir,
+        })
+    }
+
+    /// Every (target index, case index) pair, the cases with the most runs first so that
+    /// the slowest trials don't start last and stretch the wall time.
+    pub fn schedule(&self) -> Vec<(usize, usize)> {
+        let mut cases: Vec<usize> = (0..self.cases.len()).collect();
+        cases.sort_by_key(|&c| std::cmp::Reverse(self.cases[c].runs.len()));
+        let targets = 0..self.targets.len();
+        cases
+            .into_iter()
+            .flat_map(|c| targets.clone().map(move |t| (t, c)))
+            .collect()
+    }
+
+    /// The trial name for (target, case): `target::case`.
+    pub fn trial_name(target: &Target, case: &Case) -> String {
+        format!("{}::{}", target.name, case.name)
+    }
+
+    /// Runs one trial.
+    pub fn run(&self, target: &Target, case: &Case) -> Verdict {
+        trial::run(&self.session, case, target)
+    }
+}

@@ -1,0 +1,221 @@
+//! One trial: a case run against a target, from fixture to verdict.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use crate::binaries::Binaries;
+use crate::case::{Case, RunSpec};
+use crate::check::{self, HostState};
+use crate::exec::{self, DelayedSignal, Output};
+use crate::fixture::FixtureDir;
+use crate::placeholders::Placeholders;
+use crate::resources::HostResources;
+use crate::targets::Target;
+
+/// The verdict of one trial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every expectation held.
+    Pass,
+    /// Something did not hold; the message says what, run by run.
+    Fail(String),
+    /// The case does not apply to the target, or the host can't offer the target.
+    Ignored(String),
+}
+
+/// What every trial of a session shares.
+pub struct Session {
+    /// The binaries under test.
+    pub bins: Binaries,
+    /// Where fixture roots are created (world-accessible).
+    pub base: std::path::PathBuf,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+const DEFAULT_TIMEOUT_S: u64 = 20;
+
+/// Runs `case` against `target`.
+pub fn run(session: &Session, case: &Case, target: &Target) -> Verdict {
+    if let Some(reason) = &target.unavailable {
+        return Verdict::Ignored(format!("target unavailable: {reason}"));
+    }
+    if let Some(reason) = case.ignored_on(target.name) {
+        return Verdict::Ignored(reason);
+    }
+    match execute(session, case, target) {
+        Ok(failures) if failures.is_empty() => Verdict::Pass,
+        Ok(failures) => Verdict::Fail(failures.join("\n")),
+        Err(setup) => Verdict::Fail(format!("setup: {setup}")),
+    }
+}
+
+fn base_placeholders(
+    session: &Session,
+    fixture: &FixtureDir,
+    target: &Target,
+    unique: u32,
+) -> Placeholders {
+    let mut vars = Placeholders::default();
+    let root = fixture.root().display().to_string();
+    vars.set("ws", format!("{root}/ws"));
+    vars.set("tmp", format!("{root}/tmp"));
+    vars.set("root", root);
+    let bins = &session.bins;
+    vars.set("sandbox", bins.sandbox.display().to_string());
+    vars.set("probe", bins.probe.display().to_string());
+    if let Some(dir) = bins.probe.parent() {
+        vars.set("probe_dir", dir.display().to_string());
+    }
+    vars.set("bundled_bwrap", bins.bwrap.display().to_string());
+    let bwrap = target.bwrap.as_ref().unwrap_or(&bins.bwrap);
+    vars.set("bwrap", bwrap.display().to_string());
+    vars.set("target", target.name);
+    vars.set("target_args", target.sandbox_args.join(" "));
+    vars.set("unique", format!("conf{}x{unique}", std::process::id()));
+    vars.set("runner_pid", std::process::id().to_string());
+    vars
+}
+
+fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String>, String> {
+    let unique = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let fixture = FixtureDir::create(&session.base)?;
+    let mut vars = base_placeholders(session, &fixture, target, unique);
+    let resources = HostResources::create(&case.fixture, unique, &session.bins.probe, &mut vars)?;
+    fixture.populate(&case.fixture, &vars)?;
+    let policy_file = match case.policy_for(target.name) {
+        Some(text) => {
+            let path = fixture.root().join("policy.toml");
+            std::fs::write(&path, vars.expand(text))
+                .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            Some(path)
+        }
+        None => None,
+    };
+    let policy_args = match &policy_file {
+        Some(path) => format!("--policy {}", path.display()),
+        None => String::new(),
+    };
+    vars.set("policy_args", policy_args);
+    let before = fixture.snapshot();
+    let holders = secret_holders(&fixture, &before, &case.secrets);
+    let token = vars.get("unique").unwrap_or_default().to_owned();
+
+    let mut failures = Vec::new();
+    for (i, run) in case.runs.iter().enumerate() {
+        let spec = &run.spec;
+        let policy = policy_file.as_deref();
+        let cmd = command(session, case, target, spec, &vars, &fixture, policy)?;
+        let signal = delayed_signal(spec)?;
+        let timeout = Duration::from_secs(spec.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S));
+        let out = exec::run(cmd, timeout, signal)?;
+        let mut problems = check::run_output(&out, run.expect_for(case, target.name), &vars);
+        problems.extend(check::secrets_in_output(&out, &case.secrets));
+        if !problems.is_empty() {
+            failures.push(describe(&spec.label(i), &problems, &out));
+        }
+    }
+    let state = HostState {
+        fixture: &fixture,
+        before: &before,
+        secret_holders: &holders,
+        vars: &vars,
+    };
+    failures.extend(state.check(case.host_for(target.name), &case.secrets));
+    failures.extend(resources.check_listeners());
+    for leaked in check::dev_shm_entries(&token) {
+        failures.push(format!(
+            "host /dev/shm/{leaked} appeared (written inside the sandbox)"
+        ));
+    }
+    Ok(failures)
+}
+
+fn delayed_signal(run: &RunSpec) -> Result<Option<DelayedSignal>, String> {
+    match (run.signal_after_ms, &run.signal) {
+        (Some(ms), Some(name)) => Ok(Some(DelayedSignal {
+            after: Duration::from_millis(ms),
+            signal: exec::parse_signal(name)?,
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// Fixture files that contain a secret marker before anything runs.
+fn secret_holders(
+    fixture: &FixtureDir,
+    snap: &crate::fixture::Snapshot,
+    secrets: &[String],
+) -> Vec<String> {
+    snap.iter()
+        .filter(|(_, k)| **k == crate::fixture::Kind::File)
+        .filter(|(rel, _)| {
+            std::fs::read_to_string(fixture.root().join(rel))
+                .is_ok_and(|t| secrets.iter().any(|s| t.contains(s.as_str())))
+        })
+        .map(|(rel, _)| rel.clone())
+        .collect()
+}
+
+/// The process for one run: `sandbox <sub> <target options> [--policy F] --cwd D <extra> --
+/// argv`, or the argv itself for `on_host` runs.
+fn command(
+    session: &Session,
+    case: &Case,
+    target: &Target,
+    run: &RunSpec,
+    vars: &Placeholders,
+    fixture: &FixtureDir,
+    policy: Option<&Path>,
+) -> Result<Command, String> {
+    let argv = vars.expand_all(&run.raw_argv());
+    let cwd = fixture.path(&case.cwd)?;
+    let mut cmd = if run.on_host {
+        let (program, args) = argv.split_first().ok_or("empty argv")?;
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        cmd
+    } else {
+        let mut cmd = Command::new(&session.bins.sandbox);
+        cmd.arg(&run.subcommand).args(&target.sandbox_args);
+        if let Some(policy) = policy {
+            cmd.arg("--policy").arg(policy);
+        }
+        cmd.arg("--cwd").arg(&cwd);
+        cmd.args(vars.expand_all(&run.sandbox_args));
+        cmd.arg("--").args(&argv);
+        cmd
+    };
+    cmd.current_dir(&cwd);
+    cmd.env("TMPDIR", fixture.root().join("tmp"));
+    for (key, value) in &run.env {
+        cmd.env(key, vars.expand(value));
+    }
+    Ok(cmd)
+}
+
+fn describe(label: &str, problems: &[String], out: &Output) -> String {
+    format!(
+        "{label}: {}\n    ended: {:?}\n    stdout: {}\n    stderr: {}",
+        problems.join("; "),
+        out.ended,
+        excerpt(&out.stdout),
+        excerpt(&out.stderr)
+    )
+}
+
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 600;
+    let trimmed = text.trim_end();
+    if trimmed.len() <= MAX {
+        format!("{trimmed:?}")
+    } else {
+        let mut cut = MAX;
+        while !trimmed.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{:?}... ({} bytes)", &trimmed[..cut], trimmed.len())
+    }
+}
