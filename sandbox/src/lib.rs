@@ -3,7 +3,7 @@
 //! Data flow: a [`Policy`] is parsed from TOML or JSON, resolved against the workspace and
 //! turned into a [`plan::Plan`] (the ordered bwrap arguments), which a bwrap chosen by the
 //! [`launcher`] runs. Inside the namespaces, the [`inner`] stage (this same executable,
-//! selected by argv[0]) sets `no_new_privs`, checks capabilities, installs the seccomp
+//! selected by `argv[0]`) sets `no_new_privs`, checks capabilities, installs the seccomp
 //! filter and runs the command as a reaped child. [`SandboxCommand`] is the entry point;
 //! the `sandbox` CLI ([`cli`]) is a thin layer over it.
 
@@ -64,7 +64,7 @@ impl SandboxError {
     }
 }
 
-/// Runs the inner stage and exits if this process was started as it (argv[0]'s basename
+/// Runs the inner stage and exits if this process was started as it (`argv[0]`'s basename
 /// is [`inner::INNER_STAGE_NAME`]); returns otherwise. Call it first in `main` of any
 /// executable used with [`SandboxCommand::inner_stage_exe`].
 pub fn dispatch_inner_stage() {

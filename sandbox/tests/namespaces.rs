@@ -223,3 +223,50 @@ fn refused_proc_mount_falls_back_to_no_proc_at_all() {
         );
     });
 }
+
+/// Opens (`create`) or probes a POSIX message queue; prints the errno (0 on success).
+const MQUEUE: &str = r#"
+import ctypes, os, sys
+rt = ctypes.CDLL("librt.so.1", use_errno=True)
+name, action = sys.argv[1].encode(), sys.argv[2]
+if action == "create":
+    r = rt.mq_open(name, os.O_CREAT | os.O_RDWR, 0o666, None)
+elif action == "unlink":
+    r = rt.mq_unlink(name)
+else:
+    r = rt.mq_open(name, os.O_RDONLY)
+print(0 if r >= 0 else ctypes.get_errno())
+"#;
+
+#[test]
+fn host_posix_message_queues_are_unreachable() {
+    let f = Fixture::new();
+    let script = f.policy("mq.py", MQUEUE);
+    let name = format!("/sbx-mq-{}", std::process::id());
+    let host = |action: &str| {
+        let out = Command::new("python3")
+            .arg(&script)
+            .args([name.as_str(), action])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(host("create"), "0");
+    assert_eq!(host("open"), "0", "the host sees its own queue");
+    for_each_target(|t| {
+        let out = run_sh(
+            t,
+            &f,
+            None,
+            &format!("python3 {} {name} open", script.display()),
+        );
+        assert_ok(&out, t);
+        assert_eq!(
+            out.stdout.trim(),
+            libc::ENOENT.to_string(),
+            "[{}] {out:?}",
+            t.label
+        );
+    });
+    assert_eq!(host("unlink"), "0");
+}

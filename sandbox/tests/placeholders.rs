@@ -140,3 +140,43 @@ fn concurrent_runs_keep_each_others_masks() {
         );
     });
 }
+
+#[test]
+fn a_killed_sandbox_takes_its_command_along_and_the_next_run_cleans_up() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        f.give_to(t.user);
+        let ws = f.ws();
+        let child = spawn_run(
+            t,
+            &ws,
+            &["sh", "-c", "touch started; sleep 2; touch survived"],
+        );
+        wait_for(&ws.join("started"));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        let _ = child.wait_with_output();
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(
+            !ws.join("survived").exists(),
+            "[{}] the command outlived its sandbox",
+            t.label
+        );
+        assert!(
+            ws.join(".codex").exists(),
+            "[{}] a SIGKILLed sandbox cannot clean up",
+            t.label
+        );
+        let out = run_sh(t, &f, None, "true");
+        assert_ok(&out, t);
+        assert_eq!(
+            listing(&ws),
+            ["started".to_string()].into(),
+            "[{}] stale placeholders left",
+            t.label
+        );
+    });
+}

@@ -40,7 +40,7 @@ Options:
 Exit status: the command's; 125 when the sandbox itself fails or refuses; 122 when the
 bundled bwrap does not match the digest compiled into sandbox (reinstall sandbox).";
 
-/// Runs the CLI with `args` (without argv[0]) and returns the exit status.
+/// Runs the CLI with `args` (without `argv[0]`) and returns the exit status.
 pub fn main(args: Vec<OsString>) -> i32 {
     let Some(first) = args.first() else {
         eprintln!("sandbox: missing subcommand\n{USAGE}");

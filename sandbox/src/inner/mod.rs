@@ -5,7 +5,7 @@
 //! forwarding `SIGHUP`/`SIGINT`/`SIGQUIT`/`SIGTERM`, reaping orphans, and exiting with the
 //! command's status (128 + N when it was killed by signal N).
 //!
-//! bwrap selects it by argv[0] ([`INNER_STAGE_NAME`]): with `--argv0` when bwrap has it,
+//! bwrap selects it by `argv[0]` ([`INNER_STAGE_NAME`]): with `--argv0` when bwrap has it,
 //! otherwise by binding the executable at [`COMPAT_PATH`], whose basename is that name.
 //! Its own options come first and end at the first `--`; everything after is the command,
 //! taken verbatim, so the command's arguments cannot be read as options.
@@ -23,7 +23,7 @@ use nix::unistd::{ForkResult, fork};
 use crate::policy::NetworkMode;
 use crate::supervise;
 
-/// The argv[0] basename that selects the inner stage.
+/// The `argv[0]` basename that selects the inner stage.
 pub const INNER_STAGE_NAME: &str = "sandbox-inner";
 
 /// Where the executable is bound inside the sandbox when bwrap has no `--argv0`.
@@ -56,7 +56,7 @@ impl InnerArgs {
         out
     }
 
-    /// Parses [`to_args`](Self::to_args) output (without argv[0]).
+    /// Parses [`to_args`](Self::to_args) output (without `argv[0]`).
     pub fn parse(args: &[OsString]) -> Result<InnerArgs, String> {
         let mut network = None;
         let mut ready_fd = None;
@@ -95,7 +95,7 @@ impl InnerArgs {
     }
 }
 
-/// Runs the inner stage with `args` (argv without argv[0]); never returns.
+/// Runs the inner stage with `args` (argv without `argv[0]`); never returns.
 pub fn main(args: &[OsString]) -> ! {
     let code = match InnerArgs::parse(args).and_then(|a| run(&a)) {
         Ok(code) => code,

@@ -11,6 +11,7 @@
 use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use walkdir::WalkDir;
@@ -55,20 +56,20 @@ pub fn expand(
             pattern: glob.key.clone(),
             problem: e.to_string(),
         })?;
-    let mut scan = Scan {
-        matcher: &matcher,
-        glob,
-        masks: Vec::new(),
-        targets: Vec::new(),
-        matches: 0,
-        linked: HashSet::new(),
-        frames: Vec::new(),
-    };
-    for entry in walker(search_root, max_depth) {
+    // The search root is never collapsed, so each directory directly under it is an
+    // independent subtree: those are scanned in parallel, the root's other entries here.
+    let mut scan = Scan::new(&matcher, glob);
+    let mut subtrees = Vec::new();
+    for entry in WalkDir::new(search_root).min_depth(1).max_depth(1) {
         let entry = entry.map_err(|e| walk_error(search_root, e))?;
-        if entry.depth() > 0 {
-            scan.visit(&entry, search_root)?;
+        if entry.file_type().is_dir() {
+            subtrees.push(entry.into_path());
+        } else {
+            scan.visit(&entry, 1, search_root)?;
         }
+    }
+    for subtree in scan_in_parallel(&matcher, glob, search_root, &subtrees, max_depth) {
+        scan.absorb(subtree?)?;
     }
     if !scan.linked.is_empty() {
         scan.add_other_links(search_root, max_depth)?;
@@ -76,6 +77,57 @@ pub fn expand(
     let mut masks = scan.masks;
     masks.append(&mut scan.targets);
     Ok(masks)
+}
+
+/// Scans each of `dirs` (directories directly under `root`) on a few threads; results in
+/// the order of `dirs`.
+fn scan_in_parallel<'a>(
+    matcher: &'a GlobSet,
+    glob: &'a ResolvedGlob,
+    root: &Path,
+    dirs: &[PathBuf],
+    max_depth: Option<usize>,
+) -> Vec<Result<Scan<'a>, PlanError>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, Result<Scan<'a>, PlanError>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads.min(dirs.len()))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(dir) = dirs.get(i) else { break done };
+                        done.push((i, scan_subtree(matcher, glob, root, dir, max_depth)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Scans `dir` (at depth 1 under `root`) and everything below it within the depth cap.
+fn scan_subtree<'a>(
+    matcher: &'a GlobSet,
+    glob: &'a ResolvedGlob,
+    root: &Path,
+    dir: &Path,
+    max_depth: Option<usize>,
+) -> Result<Scan<'a>, PlanError> {
+    let mut scan = Scan::new(matcher, glob);
+    for entry in walker(dir, max_depth.map(|d| d.saturating_sub(1))) {
+        let entry = entry.map_err(|e| walk_error(dir, e))?;
+        scan.visit(&entry, entry.depth() + 1, root)?;
+    }
+    Ok(scan)
 }
 
 fn walker(root: &Path, max_depth: Option<usize>) -> WalkDir {
@@ -108,9 +160,37 @@ struct Scan<'a> {
     frames: Vec<Frame>,
 }
 
-impl Scan<'_> {
-    fn visit(&mut self, entry: &walkdir::DirEntry, root: &Path) -> Result<(), PlanError> {
-        let depth = entry.depth();
+impl<'a> Scan<'a> {
+    fn new(matcher: &'a GlobSet, glob: &'a ResolvedGlob) -> Self {
+        Scan {
+            matcher,
+            glob,
+            masks: Vec::new(),
+            targets: Vec::new(),
+            matches: 0,
+            linked: HashSet::new(),
+            frames: Vec::new(),
+        }
+    }
+
+    /// Adds the results of a scan of another subtree.
+    fn absorb(&mut self, other: Scan<'_>) -> Result<(), PlanError> {
+        self.matches += other.matches;
+        self.check_cap()?;
+        self.masks.extend(other.masks);
+        self.targets.extend(other.targets);
+        self.linked.extend(other.linked);
+        Ok(())
+    }
+
+    /// Visits one entry at `depth` below the search root `root` (entries come deepest
+    /// first: the walk is contents-first).
+    fn visit(
+        &mut self,
+        entry: &walkdir::DirEntry,
+        depth: usize,
+        root: &Path,
+    ) -> Result<(), PlanError> {
         let start = self.masks.len();
         if self.frames.len() <= depth {
             self.frames.resize(
@@ -170,6 +250,10 @@ impl Scan<'_> {
 
     fn count(&mut self) -> Result<(), PlanError> {
         self.matches += 1;
+        self.check_cap()
+    }
+
+    fn check_cap(&self) -> Result<(), PlanError> {
         if self.matches > MAX_GLOB_MATCHES {
             return Err(PlanError::TooManyMatches {
                 pattern: self.glob.key.clone(),
@@ -278,6 +362,21 @@ mod tests {
             got,
             vec![r.join("secrets"), r.join("top.env"), r.join("x.txt")]
         );
+    }
+
+    #[test]
+    fn the_match_cap_counts_across_parallel_subtrees() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        for sub in ["a", "b"] {
+            fs::create_dir(r.join(sub)).unwrap();
+            fs::write(r.join(sub).join("keep"), "").unwrap();
+            for i in 0..=MAX_GLOB_MATCHES / 2 {
+                fs::write(r.join(sub).join(format!("{i}.env")), "").unwrap();
+            }
+        }
+        let err = expand(&glob(r, "**/*.env"), r, None).unwrap_err();
+        assert!(matches!(err, PlanError::TooManyMatches { .. }), "{err}");
     }
 
     #[test]

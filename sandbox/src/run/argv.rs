@@ -11,7 +11,7 @@ const ARGV0_PATH: &str = "/dev/.sandbox/sandbox";
 
 /// Builds bwrap's arguments (without bwrap itself). The sandbox executable `exe` is bound
 /// read-only into the sandbox's private `/dev`, after every policy mount so none can hide
-/// it: with `--argv0` at a neutral path and argv[0] set to the stage name, without it at
+/// it: with `--argv0` at a neutral path and `argv[0]` set to the stage name, without it at
 /// [`COMPAT_PATH`], whose basename selects the stage.
 pub fn assemble(plan: &Plan, supports_argv0: bool, exe: &Path, inner: &InnerArgs) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec!["--as-pid-1".into()];

@@ -64,12 +64,21 @@ pub fn execute(
     let (ready_raw, info_raw) = (ready_write.as_raw_fd(), info_write.as_raw_fd());
     let previous =
         supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
-    // SAFETY: the closure only calls dup2 and pthread_sigmask, which are async-signal-safe;
-    // the source descriptors stay open in the parent until after spawn returns.
+    let parent = pid as libc::pid_t;
+    // SAFETY: the closure only calls pthread_sigmask, prctl, getppid and dup2, which are
+    // async-signal-safe; the source descriptors stay open in the parent until spawn returns.
     unsafe {
         command.pre_exec(move || {
             // std does not reset the mask: bwrap must not inherit the blocked signals.
             pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None)?;
+            // If this process dies, bwrap dies too (and with it the sandbox, through
+            // --die-with-parent); a parent already gone before the prctl is caught by getppid.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
             for (source, target) in [(ready_raw, READY_FD), (info_raw, INFO_FD)] {
                 if libc::dup2(source, target) < 0 {
                     return Err(std::io::Error::last_os_error());
