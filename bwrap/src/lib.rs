@@ -26,14 +26,17 @@ use std::os::fd::{IntoRawFd, RawFd};
 pub struct Channels {
     /// The sandbox waits on this until the monitor has reported it.
     pub go_ahead_read: RawFd,
+    /// The monitor's end of the go-ahead pipe.
     pub go_ahead_write: RawFd,
     /// eventfd on which init reports the command's exit status + 1 (read by the monitor).
     pub status: Option<RawFd>,
     /// The command writes "x" right before exec and "f" if exec failed (`--json-status-fd`).
     pub exec_report_read: Option<RawFd>,
+    /// The command's end of the exec report pipe.
     pub exec_report_write: Option<RawFd>,
     /// `--pidns`: the helper sends the sandbox's pid.
     pub pid_report_read: Option<RawFd>,
+    /// The `--pidns` helper's end of the pid pipe.
     pub pid_report_write: Option<RawFd>,
 }
 
@@ -76,14 +79,22 @@ impl Channels {
 
 /// Everything the monitor and the sandbox process share after the clone.
 pub struct Launch {
+    /// The settled command line.
     pub cfg: Config,
+    /// The caller's real uid.
     pub real_uid: u32,
+    /// The caller's real gid.
     pub real_gid: u32,
+    /// A root caller's effective capabilities before any namespace was created: what the
+    /// command keeps unless `--cap-drop` (a new user namespace would show a full set).
+    pub root_caps: process::caps::CapSet,
     /// `/proc` opened (`O_PATH`) before the pivot, for id maps and sysctls.
     pub proc_fd: RawFd,
     /// The caller's working directory, tried again inside the sandbox.
     pub old_cwd: Option<OsString>,
+    /// Facts about the host gathered before the clone.
     pub host: setup::HostContext,
+    /// The fds linking monitor, sandbox and init.
     pub channels: Channels,
 }
 
@@ -99,11 +110,13 @@ impl Launch {
     }
 }
 
-/// Refuses setuid installs and leftover file capabilities, then sets no_new_privs.
+/// Refuses setuid (and setgid) installs and leftover file capabilities, then sets
+/// no_new_privs.
 fn check_privilege_mode(real_uid: u32) {
-    if nix::unistd::geteuid().as_raw() != real_uid {
+    let setgid = nix::unistd::getegid() != nix::unistd::getgid();
+    if nix::unistd::geteuid().as_raw() != real_uid || setgid {
         die(
-            "this bwrap does not support setuid mode; remove the setuid bit (chmod u-s) and use unprivileged user namespaces",
+            "this bwrap does not support setuid or setgid mode; remove the bit (chmod u-s,g-s) and use unprivileged user namespaces",
         );
     }
     process::caps::assert_none_unless_root(real_uid);
@@ -147,6 +160,11 @@ pub fn run() -> ! {
         cfg,
         real_uid,
         real_gid,
+        root_caps: if real_uid == 0 {
+            process::caps::current().0
+        } else {
+            0
+        },
         proc_fd,
         host,
         channels,
@@ -154,14 +172,22 @@ pub fn run() -> ! {
     start(&launch)
 }
 
+/// `--userns FD`: joined before the clone, with upstream's explanation for EINVAL.
+fn join_userns(fd: std::os::fd::RawFd) {
+    let userns = nix::sched::CloneFlags::CLONE_NEWUSER;
+    match nix::sched::setns(setup::fsutil::borrow(fd), userns) {
+        Ok(()) => {}
+        Err(nix::errno::Errno::EINVAL) => die(
+            "Joining the specified user namespace failed, it might not be a descendant of the current user namespace.",
+        ),
+        Err(e) => die_errno("Joining specified user namespace failed", e),
+    }
+}
+
 fn start(launch: &Launch) -> ! {
     let cfg = &launch.cfg;
     if let Some(fd) = cfg.userns_fd {
-        ns::join(
-            fd,
-            nix::sched::CloneFlags::CLONE_NEWUSER,
-            "Can't enter user namespace",
-        );
+        join_userns(fd);
     }
     if cfg.pidns_fd.is_some() {
         if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {

@@ -82,6 +82,10 @@ pub fn run(launch: &Launch, child: Pid) -> ! {
     } else {
         Vec::new()
     };
+    if let Some(fd) = cfg.userns2_fd {
+        let userns = nix::sched::CloneFlags::CLONE_NEWUSER;
+        crate::ns::join(fd, userns, "Setting userns2 failed");
+    }
     if launch.real_uid == 0 {
         crate::process::caps::set(0, 0);
     }

@@ -225,3 +225,40 @@ fn random_argument_vectors_never_panic() {
         }
     }
 }
+
+/// Every option `--help` lists is one the parser knows (so feature detection by grepping
+/// the help never promises an option that is then refused).
+#[test]
+fn every_listed_option_is_accepted_by_the_parser() {
+    let help = stdout(&run(Caller::Root, &["--help"]));
+    let options: Vec<&str> = help
+        .lines()
+        .filter_map(|l| l.trim_start().split(' ').next())
+        .filter(|o| o.starts_with("--") && *o != "--help" && *o != "--version")
+        .collect();
+    assert_eq!(options.len(), 66);
+    for option in options {
+        let out = run(Caller::Root, &[option]);
+        let err = stderr(&out);
+        assert!(!err.contains("Unknown option"), "{option}: {err}");
+    }
+}
+
+#[test]
+fn args_fd_total_is_capped_at_9000() {
+    let list = "--dir\0/x\0".repeat(4501);
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf '%s' \"$1\" | tr '\\n' '\\0' | {BWRAP} --args 0 true"
+        ))
+        .arg("sh")
+        .arg(list.replace('\0', "\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "bwrap: Exceeded maximum number of arguments 9000\n"
+    );
+}

@@ -33,7 +33,12 @@ pub enum BindKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OverlayKind {
     /// `--overlay RWSRC WORKDIR DEST`.
-    Writable { upper: OsString, work: OsString },
+    Writable {
+        /// Host directory receiving the writes.
+        upper: OsString,
+        /// Empty host directory on the same file system as `upper`.
+        work: OsString,
+    },
     /// `--tmp-overlay DEST`: upper and work dirs on the hidden setup tmpfs (numbered).
     Tmp(usize),
     /// `--ro-overlay DEST`.
@@ -41,6 +46,11 @@ pub enum OverlayKind {
 }
 
 /// One setup operation, run in argv order inside the new mount namespace.
+///
+/// Field conventions: `dest` is a path inside the sandbox (never resolved on the host);
+/// `src`/`sources` are host paths, made canonical before setup; `fd` is a data fd that the
+/// op reads and closes; `perms` comes from a preceding `--perms`; `read_only`/`kind` say
+/// which flags the mount gets; `optional` marks the `-try` forms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     /// `--bind`, `--ro-bind`, `--dev-bind` and their `-try` forms.
@@ -103,20 +113,30 @@ pub enum Op {
 /// Namespaces to create.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Unshare {
+    /// `--unshare-user` (also forced for unprivileged callers).
     pub user: bool,
+    /// `--unshare-user-try`.
     pub user_try: bool,
+    /// `--unshare-ipc`.
     pub ipc: bool,
+    /// `--unshare-pid`.
     pub pid: bool,
+    /// `--unshare-net` (undone by a later `--share-net`).
     pub net: bool,
+    /// `--unshare-uts`.
     pub uts: bool,
+    /// `--unshare-cgroup` (or `-try` when the kernel has cgroup namespaces).
     pub cgroup: bool,
+    /// `--unshare-cgroup-try`.
     pub cgroup_try: bool,
 }
 
 /// A `--cap-add`/`--cap-drop`, applied in argv order; `None` means ALL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapChange {
+    /// `--cap-add`.
     Add(Option<u32>),
+    /// `--cap-drop`.
     Drop(Option<u32>),
 }
 
@@ -125,35 +145,56 @@ pub enum CapChange {
 pub struct Config {
     /// Setup operations in argv order.
     pub ops: Vec<Op>,
+    /// Namespaces to create.
     pub unshare: Unshare,
+    /// `--userns FD`: joined before the clone.
     pub userns_fd: Option<RawFd>,
+    /// `--userns2 FD`: joined after setup.
     pub userns2_fd: Option<RawFd>,
+    /// `--pidns FD`: the sandbox is forked into it.
     pub pidns_fd: Option<RawFd>,
+    /// `--disable-userns`.
     pub disable_userns: bool,
+    /// `--assert-userns-disabled`.
     pub assert_userns_disabled: bool,
+    /// `--uid`: the uid inside the sandbox.
     pub uid: Option<u32>,
+    /// `--gid`: the gid inside the sandbox.
     pub gid: Option<u32>,
+    /// A `--hostname` op was queued (it needs `--unshare-uts`).
     pub hostname_set: bool,
+    /// `--chdir DIR`.
     pub chdir: Option<OsString>,
+    /// `--lock-file` paths (inside the sandbox), locked by init.
     pub lock_files: Vec<OsString>,
+    /// `--sync-fd`: held open by init.
     pub sync_fd: Option<RawFd>,
+    /// `--block-fd`: read before exec.
     pub block_fd: Option<RawFd>,
+    /// `--userns-block-fd`: the monitor waits on it; nobody writes the maps.
     pub userns_block_fd: Option<RawFd>,
+    /// `--info-fd`.
     pub info_fd: Option<RawFd>,
+    /// `--json-status-fd`.
     pub json_status_fd: Option<RawFd>,
     /// `--seccomp FD`: read after setup.
     pub seccomp_fd: Option<RawFd>,
     /// `--add-seccomp-fd` programs, read while parsing, in argv order.
     pub seccomp_programs: Vec<Vec<u8>>,
+    /// `--new-session`.
     pub new_session: bool,
+    /// `--die-with-parent`.
     pub die_with_parent: bool,
+    /// `--as-pid-1`: no init; the command is pid 1.
     pub as_pid_1: bool,
     /// `--not-a-security-boundary`: mount flags that cannot be applied are skipped with a warning.
     pub not_a_security_boundary: bool,
     /// `--debug-opt=force-legacy-mount` (undocumented, for tests): bind with `mount(2)` and
     /// per-submount remounts as on kernels without the new mount API.
     pub force_legacy_mount: bool,
+    /// `--cap-add`/`--cap-drop`, in argv order.
     pub cap_changes: Vec<CapChange>,
+    /// `--argv0 VALUE`.
     pub argv0: Option<OsString>,
     /// `--dev` was used: devpts needs uid 0 mapped in the first user namespace.
     pub needs_devpts: bool,

@@ -158,4 +158,105 @@ mod tests {
     fn size_rules_match_upstream(#[case] input: &[u8], #[case] want: Result<u64, SizeError>) {
         assert_eq!(parse_size(input), want);
     }
+
+    /// Random strings over the characters that matter to `strtol` and friends.
+    fn random_inputs() -> Vec<Vec<u8>> {
+        let alphabet = b" \t+-0123456789abcdefxX8";
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..20_000)
+            .map(|_| {
+                let len = (next() % 24) as usize;
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Calls a libc conversion and reports (value, fully consumed, ERANGE).
+    fn libc_convert(
+        input: &[u8],
+        f: impl Fn(*const libc::c_char, *mut *mut libc::c_char) -> u64,
+    ) -> (u64, bool, bool) {
+        let c = std::ffi::CString::new(input).unwrap();
+        let mut end: *mut libc::c_char = std::ptr::null_mut();
+        // SAFETY: errno is thread-local; resetting it before the call is always sound.
+        unsafe { *libc::__errno_location() = 0 };
+        let value = f(c.as_ptr(), &mut end);
+        // SAFETY: as above, reading the thread-local errno.
+        let range = unsafe { *libc::__errno_location() } == libc::ERANGE;
+        // SAFETY: `end` points into `c`, which is still alive.
+        let consumed = unsafe { *end } == 0;
+        (value, consumed, range)
+    }
+
+    #[test]
+    fn mode_parser_agrees_with_libc_strtoul() {
+        for input in random_inputs() {
+            // SAFETY: valid NUL-terminated string and end pointer.
+            let (value, consumed, range) =
+                libc_convert(&input, |p, e| unsafe { libc::strtoul(p, e, 8) });
+            let want = (!input.is_empty() && consumed && !range && value <= 0o7777)
+                .then_some(value as u32);
+            assert_eq!(
+                parse_mode(&input),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(&input)
+            );
+        }
+    }
+
+    #[test]
+    fn size_parser_agrees_with_libc_strtoull() {
+        for input in random_inputs() {
+            // SAFETY: valid NUL-terminated string and end pointer.
+            let (value, consumed, range) =
+                libc_convert(&input, |p, e| unsafe { libc::strtoull(p, e, 0) });
+            let digit_first = input.first().is_some_and(u8::is_ascii_digit);
+            let ours = parse_size(&input);
+            if !digit_first || !consumed || range || value == 0 {
+                assert_eq!(
+                    ours,
+                    Err(SizeError::NotPositive),
+                    "{:?}",
+                    String::from_utf8_lossy(&input)
+                );
+            } else if value > usize::MAX as u64 / 2 {
+                assert!(
+                    matches!(ours, Err(SizeError::TooLarge(_))),
+                    "{:?}",
+                    String::from_utf8_lossy(&input)
+                );
+            } else {
+                assert_eq!(ours, Ok(value), "{:?}", String::from_utf8_lossy(&input));
+            }
+        }
+    }
+
+    #[test]
+    fn fd_parser_agrees_with_libc_strtol() {
+        for input in random_inputs() {
+            // SAFETY: valid NUL-terminated string and end pointer.
+            let (value, consumed, range) =
+                libc_convert(&input, |p, e| unsafe { libc::strtol(p, e, 10) as u64 });
+            let value = value as i64;
+            // Upstream accepts any non-negative long; we also cap at INT_MAX (an fd is an int).
+            let want =
+                (!input.is_empty() && consumed && !range && (0..=i32::MAX as i64).contains(&value))
+                    .then_some(value as u32);
+            assert_eq!(
+                parse_nonneg_int(&input),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(&input)
+            );
+        }
+    }
 }

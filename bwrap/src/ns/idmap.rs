@@ -18,9 +18,13 @@ fn write_proc_file(proc_fd: RawFd, name: &str, content: &str) -> Result<(), nix:
 
 /// One user namespace mapping: `inside` ids map to `outside` ids of the parent namespace.
 pub struct IdMap {
+    /// uid seen inside the namespace.
     pub inside_uid: u32,
+    /// uid it stands for in the parent namespace.
     pub outside_uid: u32,
+    /// gid seen inside the namespace.
     pub inside_gid: u32,
+    /// gid it stands for in the parent namespace.
     pub outside_gid: u32,
 }
 

@@ -10,6 +10,7 @@ pub mod seccomp;
 use crate::Launch;
 use crate::diag::{die, die_errno};
 use crate::setup::{self, fsutil};
+use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::sys::stat::{Mode, umask};
 use nix::unistd::{ForkResult, chdir, fork, setsid};
 use std::ffi::OsString;
@@ -57,6 +58,12 @@ fn enter_cwd(explicit: Option<&OsString>, old_cwd: Option<&OsString>) -> OsStrin
 /// Runs in the cloned child; never returns.
 pub fn sandbox_main(launch: &Launch) -> ! {
     let cfg = &launch.cfg;
+    // Rust's runtime ignores SIGPIPE; the command must get the default disposition, as
+    // from C bwrap (an ignored signal would survive exec). The monitor keeps ignoring it.
+    // SAFETY: restoring the default disposition installs no handler code.
+    if let Err(e) = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) } {
+        die_errno("Resetting SIGPIPE failed", e);
+    }
     if cfg.die_with_parent {
         // This process becomes init, so the tie to the monitor is made before anything else.
         exec::die_with_parent();
@@ -117,7 +124,7 @@ pub fn spawn_in_pidns(launch: &Launch, pidns: RawFd) -> ! {
     crate::ns::join(
         pidns,
         nix::sched::CloneFlags::CLONE_NEWPID,
-        "Can't enter pid namespace",
+        "Setting pidns failed",
     );
     let flags = if launch.cfg.unshare.pid {
         nix::sched::CloneFlags::CLONE_NEWPID

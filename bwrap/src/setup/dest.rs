@@ -51,7 +51,7 @@ pub struct Dest {
     _parent: Option<OwnedFd>,
     /// Path for syscalls, relative to the working directory (the resolved parent).
     pub at: PathBuf,
-    /// `/newroot/...` spelling, for messages.
+    /// The destination as given on the command line, for messages.
     pub shown: PathBuf,
 }
 
@@ -59,7 +59,7 @@ impl Dest {
     /// Resolves the parent of `dest` in `root`, creating missing directories with `mode`,
     /// and makes it the working directory. Dies with upstream's message on failure.
     pub fn resolve(root: &OwnedFd, dest: &OsStr, mode: u32) -> Dest {
-        let shown = super::fsutil::in_newroot(dest);
+        let shown = PathBuf::from(dest);
         let parts: Vec<&[u8]> = dest
             .as_bytes()
             .split(|b| *b == b'/')
@@ -97,7 +97,7 @@ impl Dest {
         }
     }
 
-    /// The `/newroot` spelling for messages.
+    /// The destination as given, for messages.
     pub fn shown(&self) -> String {
         self.shown.display().to_string()
     }

@@ -25,7 +25,7 @@ const LINKS: &[(&str, &str)] = &[
 
 fn bind_device(host: &Path, node: &Dest) {
     if let Err(e) = ensure_file(&node.at, 0o444) {
-        die_errno(&format!("Can't create file at {}", node.shown()), e);
+        die_errno(&format!("Can't create file {}", node.shown()), e);
     }
     bind_or_die(host, node, ATTR_NOSUID);
 }

@@ -26,6 +26,14 @@ fn in_oldroot(src: &OsStr) -> PathBuf {
     path
 }
 
+/// A setup-root path as the user knows it: host paths without the `/oldroot` prefix.
+fn host_display(src: &Path) -> String {
+    match src.strip_prefix("/oldroot") {
+        Ok(rest) => Path::new("/").join(rest).display().to_string(),
+        Err(_) => src.display().to_string(),
+    }
+}
+
 /// What kind of mount point an op needs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum MountPoint {
@@ -65,8 +73,12 @@ pub fn make_mount_point(dest: &Dest, arg: &OsStr, kind: MountPoint) {
 
 /// The mount point kind matching the host source `src`.
 fn mount_point_for(src: &Path) -> MountPoint {
-    let st = stat(src)
-        .unwrap_or_else(|e| die_errno(&format!("Can't get type of source {}", src.display()), e));
+    let st = stat(src).unwrap_or_else(|e| {
+        die_errno(
+            &format!("Can't get type of source {}", host_display(src)),
+            e,
+        )
+    });
     if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
         MountPoint::Dir
     } else {
@@ -78,7 +90,7 @@ fn mount_point_for(src: &Path) -> MountPoint {
 pub fn bind_or_die(src: &Path, dest: &Dest, attrs: u64) {
     if let Err(e) = bind::bind(src, &dest.at, attrs) {
         die_mount(
-            &format!("Can't bind mount {} on {}", src.display(), dest.shown()),
+            &format!("Can't bind mount {} on {}", host_display(src), dest.shown()),
             e,
         );
     }
@@ -138,7 +150,7 @@ fn write_data_file(fd: RawFd, dest: &Dest, arg: &OsStr, perms: u32) {
         | OFlag::O_NOCTTY
         | OFlag::O_NOFOLLOW;
     let out = open(&dest.at, flags, Mode::from_bits_truncate(perms))
-        .unwrap_or_else(|e| die_errno(&format!("Can't create file at {arg}"), e));
+        .unwrap_or_else(|e| die_errno(&format!("Can't create file {arg}"), e));
     if let Err(e) = copy_fd(fd, out.as_raw_fd()) {
         die_errno(&format!("Can't write data to file {arg}"), e);
     }
@@ -146,19 +158,17 @@ fn write_data_file(fd: RawFd, dest: &Dest, arg: &OsStr, perms: u32) {
 }
 
 fn bind_data(fd: RawFd, dest: &Dest, arg: &OsStr, perms: u32, read_only: bool) {
+    let shown = show(arg.as_bytes());
     let (tmp_fd, tmp_path) = mkstemp("/bindfileXXXXXX")
-        .unwrap_or_else(|e| die_errno("Can't create tempfile for data", e));
+        .unwrap_or_else(|e| die_errno(&format!("Can't create tmpfile for {shown}"), e));
     if let Err(e) = fchmod(&tmp_fd, Mode::from_bits_truncate(perms)) {
         die_errno(
-            &format!("Can't set permissions on {}", tmp_path.display()),
+            &format!("Can't set mode 0{perms:o} on file to be used for {shown}"),
             e,
         );
     }
     if let Err(e) = copy_fd(fd, tmp_fd.as_raw_fd()) {
-        die_errno(
-            &format!("Can't write data to file {}", tmp_path.display()),
-            e,
-        );
+        die_errno(&format!("Can't write data to file {shown}"), e);
     }
     let _ = close(fd);
     make_mount_point(dest, arg, MountPoint::File);
@@ -193,28 +203,26 @@ fn fd_link(fd: &OwnedFd) -> String {
 }
 
 fn chmod_in_root(root: &OwnedFd, host: &HostContext, dest: &OsStr, mode: u32) {
-    let msg = || format!("Can't chmod 0{:o} {}", mode, show(dest.as_bytes()));
-    let fd = open_existing(root, dest).unwrap_or_else(|e| die_errno(&msg(), e));
+    let shown = show(dest.as_bytes());
+    let fd =
+        open_existing(root, dest).unwrap_or_else(|e| die_errno(&format!("Can't open {shown}"), e));
     let proc_fd = super::fsutil::borrow(host.proc_fd);
     let follow = nix::sys::stat::FchmodatFlags::FollowSymlink;
-    if let Err(e) = nix::sys::stat::fchmodat(
-        proc_fd,
-        fd_link(&fd).as_str(),
-        Mode::from_bits_truncate(mode),
-        follow,
-    ) {
-        die_errno(&msg(), e);
+    let mode_bits = Mode::from_bits_truncate(mode);
+    if let Err(e) = nix::sys::stat::fchmodat(proc_fd, fd_link(&fd).as_str(), mode_bits, follow) {
+        die_errno(&format!("Can't chmod 0{mode:o} {shown}"), e);
     }
 }
 
 fn remount_in_root(root: &OwnedFd, host: &HostContext, dest: &OsStr) {
-    let shown = in_newroot(dest).display().to_string();
+    let shown = show(dest.as_bytes());
     let fd = open_existing(root, dest)
         .unwrap_or_else(|e| die_errno(&format!("Can't remount readonly on {shown}"), e));
     match bind::remount_read_only(host.proc_fd, &fd_link(&fd)) {
         Ok(()) => {}
         Err(RemountError::NotMountPoint) => die(&format!(
-            "Can't remount readonly on {shown}: Unable to find \"{shown}\" in mount table"
+            "Can't remount readonly on {shown}: Unable to find \"{}\" in mount table",
+            in_newroot(dest).display()
         )),
         Err(RemountError::Sys(e)) => die_mount(&format!("Can't remount readonly on {shown}"), e),
     }
