@@ -55,6 +55,9 @@ fn default_cwd() -> String {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fixture {
+    /// Many similar files at once: `{n}` in the path and contents is the index.
+    #[serde(default)]
+    pub generate: Vec<GenerateSpec>,
     /// Directories (parents of every other entry are created implicitly, mode 0755).
     #[serde(default)]
     pub dir: Vec<DirSpec>,
@@ -99,6 +102,22 @@ pub struct ProcessSpec {
     pub name: String,
     /// Put in its argv and in its environment as `CONFORMANCE_MARKER`.
     pub marker: String,
+}
+
+/// `count` files whose path and contents contain `{n}`, numbered from 0.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateSpec {
+    /// How many files.
+    pub count: u32,
+    /// Path relative to the fixture root, with `{n}`.
+    pub path: String,
+    /// Contents, with `{n}` (and the other placeholders).
+    #[serde(default)]
+    pub contents: String,
+    /// Make each path a hard link to this existing fixture file instead (much faster than
+    /// writing thousands of files; `contents` must then be empty).
+    pub hardlink_to: Option<String>,
 }
 
 /// A directory.
@@ -362,6 +381,17 @@ impl Run {
 }
 
 impl Case {
+    /// A rough cost for scheduling: one per run, plus one per 512 generated files written.
+    pub fn cost(&self) -> u32 {
+        let written = self
+            .fixture
+            .generate
+            .iter()
+            .filter(|g| g.hardlink_to.is_none());
+        let generated: u32 = written.map(|g| g.count).sum();
+        self.runs.len() as u32 + generated / 512
+    }
+
     /// The policy text for `target`, after overrides.
     pub fn policy_for(&self, target: &str) -> Option<&str> {
         self.target

@@ -75,11 +75,11 @@ impl Suite {
         })
     }
 
-    /// Every (target index, case index) pair, the cases with the most runs first so that
-    /// the slowest trials don't start last and stretch the wall time.
+    /// Every (target index, case index) pair, the costliest cases (see [`Case::cost`]) first
+    /// so that the slowest trials don't start last and stretch the wall time.
     pub fn schedule(&self) -> Vec<(usize, usize)> {
         let mut cases: Vec<usize> = (0..self.cases.len()).collect();
-        cases.sort_by_key(|&c| std::cmp::Reverse(self.cases[c].runs.len()));
+        cases.sort_by_key(|&c| std::cmp::Reverse(self.cases[c].cost()));
         let targets = 0..self.targets.len();
         cases
             .into_iter()
