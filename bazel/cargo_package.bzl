@@ -27,14 +27,18 @@ def cargo_bin_env(bins):
     return {"CARGO_BIN_EXE_" + name: "$(rlocationpath %s)" % label for name, label in bins.items()}
 
 def _compile_time_bin_env(test_name, bins):
-    """Compile-time `CARGO_BIN_EXE_<name>`, as Cargo sets it: an absolute path.
+    """Compile-time `CARGO_BIN_EXE_<name>` and `CARGO_TARGET_TMPDIR`, absolute paths as Cargo's.
 
     It lies under /tmp/bazel-runfiles/<package>/<test>, which bazel/runfiles_link.sh (run
     under every test) links to the test's runfiles, so `env!("CARGO_BIN_EXE_<name>")` works
     from any working directory.
     """
     prefix = "/tmp/bazel-runfiles/%s/%s/_main/" % (native.package_name(), test_name)
-    return {"CARGO_BIN_EXE_" + name: prefix + "$(rootpath %s)" % label for name, label in bins.items()}
+    env = {"CARGO_BIN_EXE_" + name: prefix + "$(rootpath %s)" % label for name, label in bins.items()}
+
+    # Cargo's target/tmp for integration tests; here the test's $TEST_TMPDIR, linked likewise.
+    env["CARGO_TARGET_TMPDIR"] = "/tmp/bazel-target-tmp/%s/%s" % (native.package_name(), test_name)
+    return env
 
 def _crate_name(name):
     return name.replace("-", "_")

@@ -1,11 +1,12 @@
 #!/bin/sh
 # usage: runfiles_link.sh TEST-BINARY [ARGS...]   (every test runs through it: --run_under in .bazelrc)
 #
-# Cargo gives integration tests CARGO_BIN_EXE_<name> at compile time, as an absolute path, and
-# tests written for Cargo use env!("CARGO_BIN_EXE_<name>") (and may run the binary from another
-# working directory). An absolute path into Bazel's runfiles is only known at run time, so
-# bazel/cargo_package.bzl compiles in a fixed one, /tmp/bazel-runfiles/<package>/<test>/..., and
-# this script points that path at the test's runfiles before running it. With Bazel's sandbox,
+# Cargo gives integration tests CARGO_BIN_EXE_<name> and CARGO_TARGET_TMPDIR at compile time, as
+# absolute paths, and tests written for Cargo use env!(...) (and may run the binary from another
+# working directory). Absolute paths into Bazel's runfiles and test directory are only known at
+# run time, so bazel/cargo_package.bzl compiles in fixed ones, /tmp/bazel-runfiles/<package>/<test>
+# and /tmp/bazel-target-tmp/<package>/<test>, and this script links them to the test's runfiles
+# and $TEST_TMPDIR before running it. With Bazel's sandbox,
 # /tmp is private to the test; without it, the path is still unique to the test target.
 set -eu
 : "${TEST_SRCDIR:?runfiles_link.sh runs tests under bazel test only}"
@@ -13,7 +14,13 @@ set -eu
 target=${TEST_TARGET#@@}
 target=${target#@}
 target=${target#//}
-link=/tmp/bazel-runfiles/$(printf '%s' "$target" | tr ':' '/')
+name=$(printf '%s' "$target" | tr ':' '/')
+# The runfiles, for CARGO_BIN_EXE_<name> (and data files).
+link=/tmp/bazel-runfiles/$name
 mkdir -p "$(dirname "$link")"
 ln -sfn "$TEST_SRCDIR" "$link"
+# The test's scratch directory, for CARGO_TARGET_TMPDIR (Cargo: target/tmp).
+tmp_link=/tmp/bazel-target-tmp/$name
+mkdir -p "$(dirname "$tmp_link")"
+ln -sfn "${TEST_TMPDIR:?}" "$tmp_link"
 exec "$@"
