@@ -38,6 +38,12 @@ pub struct Channels {
     pub pid_report_read: Option<RawFd>,
     /// The `--pidns` helper's end of the pid pipe.
     pub pid_report_write: Option<RawFd>,
+    /// `--die-with-parent`: the sandbox writes one byte once its parent-death signal is
+    /// set, and the monitor waits for it before reporting or releasing the sandbox, so the
+    /// monitor cannot die unnoticed in between.
+    pub tied_read: Option<RawFd>,
+    /// The sandbox's end of the `tied` pipe.
+    pub tied_write: Option<RawFd>,
 }
 
 fn make_pipe(nonblocking_read: bool) -> (RawFd, RawFd) {
@@ -65,6 +71,7 @@ impl Channels {
         });
         let exec = cfg.json_status_fd.map(|_| make_pipe(true));
         let pid = cfg.pidns_fd.map(|_| make_pipe(false));
+        let tied = (cfg.die_with_parent && cfg.pidns_fd.is_none()).then(|| make_pipe(false));
         Channels {
             go_ahead_read,
             go_ahead_write,
@@ -73,6 +80,8 @@ impl Channels {
             exec_report_write: exec.map(|p| p.1),
             pid_report_read: pid.map(|p| p.0),
             pid_report_write: pid.map(|p| p.1),
+            tied_read: tied.map(|p| p.0),
+            tied_write: tied.map(|p| p.1),
         }
     }
 }
@@ -85,6 +94,9 @@ pub struct Launch {
     pub real_uid: u32,
     /// The caller's real gid.
     pub real_gid: u32,
+    /// A root caller's effective capabilities before any namespace was created: what the
+    /// command keeps unless `--cap-drop` (a new user namespace would show a full set).
+    pub root_caps: process::caps::CapSet,
     /// `/proc` opened (`O_PATH`) before the pivot, for id maps and sysctls.
     pub proc_fd: RawFd,
     /// The caller's working directory, tried again inside the sandbox.
@@ -157,6 +169,11 @@ pub fn run() -> ! {
         cfg,
         real_uid,
         real_gid,
+        root_caps: if real_uid == 0 {
+            process::caps::current().0
+        } else {
+            0
+        },
         proc_fd,
         host,
         channels,

@@ -311,6 +311,11 @@ fn capabilities_dropped_for_users_kept_for_root(#[values(Caller::Root, Caller::U
             caps(&[]),
             format!("{host_eff} {host_eff} 0000000000000000 ")
         );
+        // Root's own set, not the full set a new user namespace would show.
+        assert_eq!(
+            caps(&["--unshare-user"]),
+            format!("{host_eff} {host_eff} 0000000000000000 ")
+        );
         assert_eq!(caps(&["--cap-drop", "ALL"]), none);
         let dropped = caps(&["--cap-drop", "CAP_KILL"]);
         let eff = u64::from_str_radix(dropped.split(' ').next().unwrap(), 16).unwrap();
@@ -796,4 +801,79 @@ fn destinations_resolve_symlinks_inside_the_sandbox_root(
         "ls /tmp/real",
     );
     assert_eq!(text, "made\n");
+}
+
+/// Random but well-formed requests reach validation and setup: each either runs the
+/// command or fails with status 1 and a `bwrap: ` message, never a panic or a signal.
+/// Every request starts with `--ro-bind / /`, so no random op can write to the host.
+#[rstest]
+fn random_valid_requests_run_or_fail_cleanly(#[values(Caller::Root, Caller::User)] who: Caller) {
+    if !available(who) {
+        return;
+    }
+    let options: &[&[&str]] = &[
+        &["--unshare-all"],
+        &["--unshare-user"],
+        &["--unshare-user-try"],
+        &["--unshare-pid"],
+        &["--unshare-net"],
+        &["--share-net"],
+        &["--unshare-uts"],
+        &["--unshare-ipc"],
+        &["--unshare-cgroup-try"],
+        &["--as-pid-1"],
+        &["--new-session"],
+        &["--die-with-parent"],
+        &["--uid", "0"],
+        &["--gid", "1234"],
+        &["--hostname", "h"],
+        &["--setenv", "A", "b"],
+        &["--unsetenv", "PATH"],
+        &["--clearenv"],
+        &["--cap-add", "ALL"],
+        &["--cap-drop", "CAP_KILL"],
+        &["--chdir", "/usr"],
+        &["--argv0", "x"],
+        &["--dev", "/dev"],
+        &["--proc", "/proc"],
+        &["--tmpfs", "/tmp"],
+        &["--perms", "0700"],
+        &["--size", "4096"],
+        &["--dir", "/tmp/d"],
+        &["--symlink", "d", "/tmp/l"],
+        &["--remount-ro", "/tmp"],
+        &["--chmod", "0755", "/tmp"],
+        &["--mqueue", "/dev/mqueue"],
+    ];
+    let mut state: u64 = 0x853c_49e6_748f_ea9b;
+    let mut ran = 0;
+    for _ in 0..40 {
+        let mut args = vec!["--ro-bind", "/", "/"];
+        for _ in 0..4 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            args.extend_from_slice(options[(state % options.len() as u64) as usize]);
+        }
+        args.extend(["/bin/sh", "-c", "exit 3"]);
+        let out = run(who, &args);
+        let err = stderr(&out);
+        match out.status.code() {
+            Some(3) => ran += 1,
+            Some(1) => {
+                eprintln!("DBG {err}");
+                assert!(
+                    err.contains("bwrap: ") || err.starts_with("usage: "),
+                    "{args:?}: {err}"
+                )
+            }
+            other => panic!("{args:?}: status {other:?}: {err}"),
+        }
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    eprintln!("{who:?}: {ran} of 40 random requests ran the command");
+    assert!(
+        ran >= 10,
+        "too few random requests got through setup: {ran}"
+    );
 }

@@ -119,7 +119,7 @@ pub fn current() -> (CapSet, CapSet, CapSet) {
 }
 
 /// Sets effective = permitted = `caps`, and inheritable = `inheritable`.
-pub fn set(caps: CapSet, inheritable: CapSet) {
+pub fn try_set(caps: CapSet, inheritable: CapSet) -> Result<(), Errno> {
     let mut header = CapHeader {
         version: CAP_V3,
         pid: 0,
@@ -140,8 +140,13 @@ pub fn set(caps: CapSet, inheritable: CapSet) {
     ];
     // SAFETY: header and a two-element data array are what capset expects for version 3.
     let ret = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
-    if ret != 0 {
-        die_errno("capset failed", Errno::last());
+    Errno::result(ret).map(drop)
+}
+
+/// Like [`try_set`], dying on failure.
+pub fn set(caps: CapSet, inheritable: CapSet) {
+    if let Err(e) = try_set(caps, inheritable) {
+        die_errno("capset failed", e);
     }
 }
 
@@ -171,6 +176,8 @@ pub fn limit_bounding_set(keep: CapSet) {
 
 /// Raises each capability of `caps` in the ambient set so it survives exec as a non-root uid.
 pub fn raise_ambient(caps: CapSet) {
+    // Only inheritable capabilities can be ambient; root that kept its own caps has none.
+    let caps = caps & current().2;
     for cap in (0..=last_cap()).filter(|c| caps & (1 << c) != 0) {
         if let Err(errno) = prctl(
             libc::PR_CAP_AMBIENT,

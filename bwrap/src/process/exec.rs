@@ -39,9 +39,7 @@ pub fn run_command(launch: &Launch, requested: CapSet, programs: &[Vec<u8>]) -> 
     if cfg.die_with_parent {
         die_with_parent();
     }
-    if launch.real_uid != 0 {
-        caps::raise_ambient(requested);
-    }
+    caps::raise_ambient(requested);
     seccomp::install_all(programs);
     let file = to_cstring(&cfg.command[0]);
     let mut argv: Vec<CString> = cfg.command.iter().map(|a| to_cstring(a)).collect();

@@ -10,7 +10,7 @@ use nix::sched::{CloneFlags, unshare};
 /// `--cap-add/--cap-drop`), or only the added ones for everyone else.
 fn requested_caps(launch: &Launch) -> CapSet {
     let base = if launch.real_uid == 0 {
-        caps::current().0
+        launch.root_caps
     } else {
         0
     };
@@ -115,7 +115,14 @@ pub fn after_pivot(launch: &Launch, requested: CapSet) {
 
 fn drop_to(launch: &Launch, requested: CapSet) {
     if launch.real_uid != 0 || !launch.cfg.cap_changes.is_empty() {
-        caps::set(requested, requested);
+        match caps::try_set(requested, requested) {
+            Ok(()) => {}
+            // Root asked for capabilities it does not hold (e.g. --cap-add ALL where the
+            // host withholds some): like upstream, it keeps its own set (the bounding set
+            // already excludes the dropped ones).
+            Err(nix::errno::Errno::EPERM) if launch.real_uid == 0 => {}
+            Err(e) => die_errno("capset failed", e),
+        }
     }
     // SAFETY: PR_SET_DUMPABLE takes an integer argument.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1u64, 0u64, 0u64, 0u64) };
