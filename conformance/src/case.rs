@@ -630,6 +630,25 @@ mod tests {
     }
 
     #[test]
+    fn shared_policies_are_read_and_not_loaded_as_cases() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("_policies")).unwrap();
+        std::fs::create_dir_all(dir.path().join("f")).unwrap();
+        std::fs::write(dir.path().join("_policies/p.toml"), "[filesystem]\n").unwrap();
+        let case = "description = 'x'\n[[run]]\nargv = ['true']\n\
+                    [target.legacy-landlock]\npolicy_file = 'p'\n";
+        std::fs::write(dir.path().join("f/c.toml"), case).unwrap();
+        let cases = load_dir(dir.path(), TARGETS).unwrap();
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].name, "f/c");
+        assert_eq!(
+            cases[0].policy_for("legacy-landlock"),
+            Some("[filesystem]\n")
+        );
+        assert_eq!(cases[0].policy_for("bundled"), None);
+    }
+
+    #[test]
     fn unknown_target_is_an_error() {
         let text = "description = 'x'\n[[run]]\nargv = ['true']\n[target.bundle]\nignore = 'x'\n";
         assert!(parse(text, "x", TARGETS).unwrap_err().contains("bundle"));
