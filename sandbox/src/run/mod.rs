@@ -59,7 +59,7 @@ pub fn execute(
     let (info_read, info_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
         .map_err(|e| SandboxError::io("create a pipe", "(info pipe)", e.into()))?;
     let info_write = high_fd(info_write)?;
-    let (mut command, _program_fd) = command_for(bwrap)?;
+    let mut command = bwrap.command();
     command.args(&prepared.args).current_dir(&prepared.cwd);
     let (ready_raw, info_raw) = (ready_write.as_raw_fd(), info_write.as_raw_fd());
     let previous =
@@ -121,27 +121,6 @@ pub fn execute(
             outcome.code()
         ))),
     }
-}
-
-/// `bwrap.command()`, unless it execs a descriptor (`/proc/self/fd/N`, the verified
-/// bundled bwrap) whose number the child needs for [`READY_FD`] or [`INFO_FD`]: then the
-/// same file is reopened through that descriptor at a high number (returned, to keep open
-/// until the spawn).
-fn command_for(bwrap: &Bwrap) -> Result<(std::process::Command, Option<OwnedFd>), SandboxError> {
-    let command = bwrap.command();
-    let program = command.get_program().to_string_lossy().into_owned();
-    let fd = program
-        .strip_prefix("/proc/self/fd/")
-        .and_then(|n| n.parse::<i32>().ok());
-    if !fd.is_some_and(|n| n == READY_FD || n == INFO_FD) {
-        return Ok((command, None));
-    }
-    let file =
-        std::fs::File::open(&program).map_err(|e| SandboxError::io("reopen", &program, e))?;
-    let moved = high_fd(file.into())?;
-    let mut command = std::process::Command::new(format!("/proc/self/fd/{}", moved.as_raw_fd()));
-    command.arg0("bwrap");
-    Ok((command, Some(moved)))
 }
 
 /// The host pid of the sandbox's pid 1 from bwrap's `--info-fd` output, once written.
