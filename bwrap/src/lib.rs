@@ -38,6 +38,12 @@ pub struct Channels {
     pub pid_report_read: Option<RawFd>,
     /// The `--pidns` helper's end of the pid pipe.
     pub pid_report_write: Option<RawFd>,
+    /// `--die-with-parent`: the sandbox writes one byte once its parent-death signal is
+    /// set, and the monitor waits for it before reporting or releasing the sandbox, so the
+    /// monitor cannot die unnoticed in between.
+    pub tied_read: Option<RawFd>,
+    /// The sandbox's end of the `tied` pipe.
+    pub tied_write: Option<RawFd>,
 }
 
 fn make_pipe(nonblocking_read: bool) -> (RawFd, RawFd) {
@@ -65,6 +71,7 @@ impl Channels {
         });
         let exec = cfg.json_status_fd.map(|_| make_pipe(true));
         let pid = cfg.pidns_fd.map(|_| make_pipe(false));
+        let tied = (cfg.die_with_parent && cfg.pidns_fd.is_none()).then(|| make_pipe(false));
         Channels {
             go_ahead_read,
             go_ahead_write,
@@ -73,6 +80,8 @@ impl Channels {
             exec_report_write: exec.map(|p| p.1),
             pid_report_read: pid.map(|p| p.0),
             pid_report_write: pid.map(|p| p.1),
+            tied_read: tied.map(|p| p.0),
+            tied_write: tied.map(|p| p.1),
         }
     }
 }

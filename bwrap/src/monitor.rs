@@ -65,6 +65,7 @@ pub fn run(launch: &Launch, child: Pid) -> ! {
         Some(channels.go_ahead_read),
         channels.exec_report_write,
         channels.pid_report_write,
+        channels.tied_write,
     ]
     .into_iter()
     .flatten()
@@ -91,6 +92,11 @@ pub fn run(launch: &Launch, child: Pid) -> ! {
     }
     if cfg.die_with_parent {
         crate::process::exec::die_with_parent();
+    }
+    if let Some(fd) = channels.tied_read {
+        // One byte, or end of file if the sandbox died first (its exit is reported below).
+        crate::process::block_on(fd);
+        let _ = nix::unistd::close(fd);
     }
     if let Some(fd) = cfg.info_fd {
         let text = format!("{{\n    {}\n}}\n", status_fields(sandbox, &ids, ",\n    "));

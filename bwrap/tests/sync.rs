@@ -28,6 +28,22 @@ fn spawn_with_fd(who: Caller, args: &[&str], fd: &OwnedFd, target: i32) -> Child
         .unwrap()
 }
 
+/// Which end of a new pipe bwrap gets as its fd 5.
+enum PipeEnd {
+    Read,
+    Write,
+}
+
+/// Spawns bwrap with one end of a new pipe as fd 5; returns the child and the other end.
+fn spawn_with_pipe(who: Caller, args: &[&str], give: PipeEnd) -> (Child, OwnedFd) {
+    let (read, write) = pipe();
+    let (given, kept) = match give {
+        PipeEnd::Read => (read, write),
+        PipeEnd::Write => (write, read),
+    };
+    (spawn_with_fd(who, args, &given, 5), kept)
+}
+
 fn finished_within(child: &mut Child, limit: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
@@ -46,14 +62,8 @@ fn block_fd_holds_the_command_until_data_arrives(
     if !available(who) {
         return;
     }
-    let (read, write) = pipe();
-    let mut child = spawn_with_fd(
-        who,
-        &["--ro-bind", "/", "/", "--block-fd", "5", "echo", "ran"],
-        &read,
-        5,
-    );
-    drop(read);
+    let args = ["--ro-bind", "/", "/", "--block-fd", "5", "echo", "ran"];
+    let (mut child, write) = spawn_with_pipe(who, &args, PipeEnd::Read);
     assert!(
         !finished_within(&mut child, Duration::from_millis(300)),
         "command ran before the block fd had data"
@@ -70,23 +80,10 @@ fn sync_fd_stays_open_in_init_while_the_sandbox_runs(
     if !available(who) {
         return;
     }
-    let (read, write) = pipe();
-    let mut child = spawn_with_fd(
-        who,
-        &[
-            "--ro-bind",
-            "/",
-            "/",
-            "--sync-fd",
-            "5",
-            "sh",
-            "-c",
-            "test ! -e /proc/self/fd/5 && sleep 0.5",
-        ],
-        &write,
-        5,
-    );
-    drop(write);
+    let script = "test ! -e /proc/self/fd/5 && sleep 0.5";
+    let args = ["--ro-bind", "/", "/", "--sync-fd", "5", "sh", "-c", script];
+    let (child, read) = spawn_with_pipe(who, &args, PipeEnd::Write);
+    let mut child = child;
     let start = Instant::now();
     let mut buf = [0u8; 1];
     let n = nix::unistd::read(&read, &mut buf).unwrap();
@@ -176,7 +173,7 @@ fn joining_existing_user_and_pid_namespaces(#[values(Caller::Root, Caller::User)
         .unwrap();
     let pid = child_pid(&info);
     let script = format!(
-        "exec 11</proc/{pid}/ns/user 12</proc/{pid}/ns/pid; exec {BWRAP} --userns 11 --pidns 12 --ro-bind / / --proc /proc sh -c 'readlink /proc/self/ns/pid; echo $$'"
+        "exec 11</proc/{pid}/ns/user 12</proc/{pid}/ns/pid; exec {BWRAP} --userns 11 --pidns 12 --die-with-parent --ro-bind / / --proc /proc sh -c 'readlink /proc/self/ns/pid; echo $$; sleep 0.2; echo alive'"
     );
     let mut cmd = as_caller(who, "bash");
     let out = cmd.arg("-c").arg(&script).output().unwrap();
@@ -195,6 +192,8 @@ fn joining_existing_user_and_pid_namespaces(#[values(Caller::Root, Caller::User)
         Some("1"),
         "joined the pid namespace as a new process, not its init"
     );
+    // --die-with-parent ties the sandbox to bwrap, not to the short-lived --pidns helper.
+    assert_eq!(text.lines().nth(2), Some("alive"));
 }
 
 #[rstest]
@@ -337,10 +336,21 @@ fn refuses_to_run_setuid() {
     )
     .unwrap();
     std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o4755)).unwrap();
-    let out = as_caller(Caller::User, copy.to_str().unwrap())
-        .args(["--ro-bind", "/", "/", "true"])
-        .output()
-        .unwrap();
+    // A parallel test's fork may briefly hold the copy's write fd (ETXTBSY, setpriv's 126).
+    let run_copy = || {
+        as_caller(Caller::User, copy.to_str().unwrap())
+            .args(["--ro-bind", "/", "/", "true"])
+            .output()
+            .unwrap()
+    };
+    let mut out = run_copy();
+    for _ in 0..20 {
+        if out.status.code() != Some(126) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        out = run_copy();
+    }
     let err = String::from_utf8_lossy(&out.stderr);
     if err.is_empty() && out.status.success() {
         eprintln!(

@@ -64,22 +64,36 @@ pub fn sandbox_main(launch: &Launch) -> ! {
     if let Err(e) = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) } {
         die_errno("Resetting SIGPIPE failed", e);
     }
-    if cfg.die_with_parent {
-        // This process becomes init, so the tie to the monitor is made before anything else.
+    if let Some(fd) = launch.channels.tied_write {
+        // This process becomes init, so the tie to the monitor is made before anything else,
+        // and confirmed to the monitor (which was therefore still alive when it was made).
         exec::die_with_parent();
+        let _ = fsutil::write_all(fd, b"t");
     }
-    // The monitor's fds, and namespaces already joined: the command must not inherit them.
+    // The monitor's fds (including its ends of our pipes, so that its death reads as end of
+    // file) and namespaces already joined: the command must not inherit them.
+    let channels = &launch.channels;
     let consumed = [
         cfg.info_fd,
         cfg.json_status_fd,
         cfg.userns_block_fd,
         cfg.userns_fd,
         cfg.pidns_fd,
+        Some(channels.go_ahead_write),
+        channels.exec_report_read,
+        channels.pid_report_read,
+        channels.tied_read,
+        channels.tied_write,
     ];
     for fd in consumed.into_iter().flatten() {
         let _ = nix::unistd::close(fd);
     }
     wait_for_go_ahead(launch.channels.go_ahead_read);
+    if cfg.die_with_parent && cfg.pidns_fd.is_some() {
+        // Under --pidns our first parent was the short-lived helper; the monitor (a
+        // subreaper) adopted us before releasing us, so the tie is made to it now.
+        exec::die_with_parent();
+    }
     let requested = privs::enter_first_userns(launch);
     if cfg.unshare.net {
         crate::ns::loopback::bring_up_lo();
