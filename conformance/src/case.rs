@@ -29,6 +29,8 @@ pub struct Case {
     /// The policy text, in the sandbox's own TOML format, with placeholders; none means the
     /// sandbox's built-in default.
     pub policy: Option<String>,
+    /// Instead of `policy`: the name of a shared policy, `cases/_policies/<name>.toml`.
+    pub policy_file: Option<String>,
     /// The command's working directory (`--cwd`), relative to the fixture root.
     #[serde(default = "default_cwd")]
     pub cwd: String,
@@ -325,6 +327,8 @@ pub struct TargetOverride {
     /// Replaces the case's policy on this target (e.g. the same meaning, worded so that the
     /// legacy Landlock model can accept it).
     pub policy: Option<String>,
+    /// Instead of `policy`: the name of a shared policy, `cases/_policies/<name>.toml`.
+    pub policy_file: Option<String>,
     /// Replaces the expectations of every run (e.g. a refusal before anything runs).
     pub all_runs: Option<Expect>,
     /// Replaces the case's host postconditions.
@@ -505,10 +509,48 @@ pub fn parse(text: &str, name: &str, known_targets: &[&str]) -> Result<Case, Str
     Ok(case)
 }
 
-/// Loads every `*.toml` under `dir`, sorted by name.
+/// Directories under the cases directory whose name starts with this hold shared files, not
+/// cases (`_policies/`).
+const SHARED_PREFIX: &str = "_";
+
+/// Replaces a `policy_file` name with the text of `<dir>/_policies/<name>.toml`.
+fn resolve_policy_file(
+    policy: &mut Option<String>,
+    file: Option<&str>,
+    dir: &Path,
+) -> Result<(), String> {
+    let Some(name) = file else {
+        return Ok(());
+    };
+    if policy.is_some() {
+        return Err(format!("give policy or policy_file ({name}), not both"));
+    }
+    let path = dir.join("_policies").join(format!("{name}.toml"));
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("policy_file {name}: {}: {e}", path.display()))?;
+    *policy = Some(text);
+    Ok(())
+}
+
+impl Case {
+    /// Reads every `policy_file` into the matching `policy`.
+    fn resolve_policy_files(&mut self, dir: &Path) -> Result<(), String> {
+        resolve_policy_file(&mut self.policy, self.policy_file.as_deref(), dir)?;
+        for over in self.target.values_mut() {
+            resolve_policy_file(&mut over.policy, over.policy_file.as_deref(), dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// Loads every `*.toml` under `dir` (except in `_*/` directories), sorted by name.
 pub fn load_dir(dir: &Path, known_targets: &[&str]) -> Result<Vec<Case>, LoadError> {
     let mut cases = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+    let walk = walkdir::WalkDir::new(dir).sort_by_file_name().into_iter();
+    let not_shared = |e: &walkdir::DirEntry| {
+        e.depth() == 0 || !e.file_name().to_string_lossy().starts_with(SHARED_PREFIX)
+    };
+    for entry in walk.filter_entry(not_shared) {
         let entry = entry.map_err(|e| LoadError {
             path: dir.to_path_buf(),
             message: e.to_string(),
@@ -526,7 +568,9 @@ pub fn load_dir(dir: &Path, known_targets: &[&str]) -> Result<Vec<Case>, LoadErr
         let name = rel
             .to_string_lossy()
             .replace(std::path::MAIN_SEPARATOR, "/");
-        cases.push(parse(&text, &name, known_targets).map_err(fail)?);
+        let mut case = parse(&text, &name, known_targets).map_err(&fail)?;
+        case.resolve_policy_files(dir).map_err(fail)?;
+        cases.push(case);
     }
     if cases.is_empty() {
         return Err(LoadError {
@@ -583,6 +627,25 @@ mod tests {
                 .unwrap_err()
                 .contains("runs nothing")
         );
+    }
+
+    #[test]
+    fn shared_policies_are_read_and_not_loaded_as_cases() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("_policies")).unwrap();
+        std::fs::create_dir_all(dir.path().join("f")).unwrap();
+        std::fs::write(dir.path().join("_policies/p.toml"), "[filesystem]\n").unwrap();
+        let case = "description = 'x'\n[[run]]\nargv = ['true']\n\
+                    [target.legacy-landlock]\npolicy_file = 'p'\n";
+        std::fs::write(dir.path().join("f/c.toml"), case).unwrap();
+        let cases = load_dir(dir.path(), TARGETS).unwrap();
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].name, "f/c");
+        assert_eq!(
+            cases[0].policy_for("legacy-landlock"),
+            Some("[filesystem]\n")
+        );
+        assert_eq!(cases[0].policy_for("bundled"), None);
     }
 
     #[test]
