@@ -18,9 +18,6 @@
 
 ROOT=${BAZEL_DEBIAN_ROOT:-/var/cache/agent-sandbox/bazel-root}
 ROOT=${ROOT%/}
-# Where ci/bazel-cargo-bazel installs cargo-bazel, as seen inside the root
-# (bazel/cargo_bazel.sh runs /opt/cargo-bazel/bin/cargo-bazel).
-CARGO_BAZEL_PREFIX=/opt/cargo-bazel
 # The repository: the directory above ci/.
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 
