@@ -29,6 +29,8 @@ pub struct Case {
     /// The policy text, in the sandbox's own TOML format, with placeholders; none means the
     /// sandbox's built-in default.
     pub policy: Option<String>,
+    /// Instead of `policy`: the name of a shared policy, `cases/_policies/<name>.toml`.
+    pub policy_file: Option<String>,
     /// The command's working directory (`--cwd`), relative to the fixture root.
     #[serde(default = "default_cwd")]
     pub cwd: String,
@@ -55,6 +57,9 @@ fn default_cwd() -> String {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fixture {
+    /// Many similar files at once: `{n}` in the path and contents is the index.
+    #[serde(default)]
+    pub generate: Vec<GenerateSpec>,
     /// Directories (parents of every other entry are created implicitly, mode 0755).
     #[serde(default)]
     pub dir: Vec<DirSpec>,
@@ -99,6 +104,22 @@ pub struct ProcessSpec {
     pub name: String,
     /// Put in its argv and in its environment as `CONFORMANCE_MARKER`.
     pub marker: String,
+}
+
+/// `count` files whose path and contents contain `{n}`, numbered from 0.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateSpec {
+    /// How many files.
+    pub count: u32,
+    /// Path relative to the fixture root, with `{n}`.
+    pub path: String,
+    /// Contents, with `{n}` (and the other placeholders).
+    #[serde(default)]
+    pub contents: String,
+    /// Make each path a hard link to this existing fixture file instead (much faster than
+    /// writing thousands of files; `contents` must then be empty).
+    pub hardlink_to: Option<String>,
 }
 
 /// A directory.
@@ -306,6 +327,8 @@ pub struct TargetOverride {
     /// Replaces the case's policy on this target (e.g. the same meaning, worded so that the
     /// legacy Landlock model can accept it).
     pub policy: Option<String>,
+    /// Instead of `policy`: the name of a shared policy, `cases/_policies/<name>.toml`.
+    pub policy_file: Option<String>,
     /// Replaces the expectations of every run (e.g. a refusal before anything runs).
     pub all_runs: Option<Expect>,
     /// Replaces the case's host postconditions.
@@ -362,6 +385,17 @@ impl Run {
 }
 
 impl Case {
+    /// A rough cost for scheduling: one per run, plus one per 512 generated files written.
+    pub fn cost(&self) -> u32 {
+        let written = self
+            .fixture
+            .generate
+            .iter()
+            .filter(|g| g.hardlink_to.is_none());
+        let generated: u32 = written.map(|g| g.count).sum();
+        self.runs.len() as u32 + generated / 512
+    }
+
     /// The policy text for `target`, after overrides.
     pub fn policy_for(&self, target: &str) -> Option<&str> {
         self.target
@@ -475,10 +509,52 @@ pub fn parse(text: &str, name: &str, known_targets: &[&str]) -> Result<Case, Str
     Ok(case)
 }
 
-/// Loads every `*.toml` under `dir`, sorted by name.
+/// Directories under the cases directory whose name starts with this hold shared files, not
+/// cases (`_policies/`).
+const SHARED_PREFIX: &str = "_";
+
+/// Replaces a `policy_file` name with the text of `<dir>/_policies/<name>.toml`.
+fn resolve_policy_file(
+    policy: &mut Option<String>,
+    file: Option<&str>,
+    dir: &Path,
+) -> Result<(), String> {
+    let Some(name) = file else {
+        return Ok(());
+    };
+    if policy.is_some() {
+        return Err(format!("give policy or policy_file ({name}), not both"));
+    }
+    let path = dir.join("_policies").join(format!("{name}.toml"));
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("policy_file {name}: {}: {e}", path.display()))?;
+    *policy = Some(text);
+    Ok(())
+}
+
+impl Case {
+    /// Reads every `policy_file` into the matching `policy`.
+    fn resolve_policy_files(&mut self, dir: &Path) -> Result<(), String> {
+        resolve_policy_file(&mut self.policy, self.policy_file.as_deref(), dir)?;
+        for over in self.target.values_mut() {
+            resolve_policy_file(&mut over.policy, over.policy_file.as_deref(), dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// Loads every `*.toml` under `dir` (except in `_*/` directories), sorted by name.
 pub fn load_dir(dir: &Path, known_targets: &[&str]) -> Result<Vec<Case>, LoadError> {
     let mut cases = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+    // Links are followed: Bazel's runfiles tree is made of symlinks.
+    let walk = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
+    let not_shared = |e: &walkdir::DirEntry| {
+        e.depth() == 0 || !e.file_name().to_string_lossy().starts_with(SHARED_PREFIX)
+    };
+    for entry in walk.filter_entry(not_shared) {
         let entry = entry.map_err(|e| LoadError {
             path: dir.to_path_buf(),
             message: e.to_string(),
@@ -496,7 +572,9 @@ pub fn load_dir(dir: &Path, known_targets: &[&str]) -> Result<Vec<Case>, LoadErr
         let name = rel
             .to_string_lossy()
             .replace(std::path::MAIN_SEPARATOR, "/");
-        cases.push(parse(&text, &name, known_targets).map_err(fail)?);
+        let mut case = parse(&text, &name, known_targets).map_err(&fail)?;
+        case.resolve_policy_files(dir).map_err(fail)?;
+        cases.push(case);
     }
     if cases.is_empty() {
         return Err(LoadError {
@@ -553,6 +631,25 @@ mod tests {
                 .unwrap_err()
                 .contains("runs nothing")
         );
+    }
+
+    #[test]
+    fn shared_policies_are_read_and_not_loaded_as_cases() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("_policies")).unwrap();
+        std::fs::create_dir_all(dir.path().join("f")).unwrap();
+        std::fs::write(dir.path().join("_policies/p.toml"), "[filesystem]\n").unwrap();
+        let case = "description = 'x'\n[[run]]\nargv = ['true']\n\
+                    [target.legacy-landlock]\npolicy_file = 'p'\n";
+        std::fs::write(dir.path().join("f/c.toml"), case).unwrap();
+        let cases = load_dir(dir.path(), TARGETS).unwrap();
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].name, "f/c");
+        assert_eq!(
+            cases[0].policy_for("legacy-landlock"),
+            Some("[filesystem]\n")
+        );
+        assert_eq!(cases[0].policy_for("bundled"), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::io;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
-use crate::case::Fixture;
+use crate::case::{Fixture, GenerateSpec};
 use crate::placeholders::Placeholders;
 
 /// What kind of entry a path is, for before/after comparisons.
@@ -119,9 +119,36 @@ impl FixtureDir {
             make_parent(&path)?;
             fs::hard_link(self.path(&link.target)?, &path).map_err(with_path(&path, "link"))?;
         }
+        for generated in &fixture.generate {
+            self.generate(generated, vars)?;
+        }
         for dir in &fixture.dir {
             if let Some(mode) = &dir.mode {
                 chmod(&self.path(&dir.path)?, parse_mode(mode)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn generate(&self, spec: &GenerateSpec, vars: &Placeholders) -> Result<(), String> {
+        let link_target = spec
+            .hardlink_to
+            .as_deref()
+            .map(|t| self.path(t))
+            .transpose()?;
+        if link_target.is_some() && !spec.contents.is_empty() {
+            return Err("fixture: generate takes contents or hardlink_to, not both".into());
+        }
+        for n in 0..spec.count {
+            let n = n.to_string();
+            let path = self.path(&spec.path.replace("{n}", &n))?;
+            make_parent(&path)?;
+            match &link_target {
+                Some(target) => fs::hard_link(target, &path).map_err(with_path(&path, "link"))?,
+                None => {
+                    let contents = vars.expand(&spec.contents.replace("{n}", &n));
+                    fs::write(&path, contents).map_err(with_path(&path, "write"))?;
+                }
             }
         }
         Ok(())

@@ -6,6 +6,8 @@
 //! commands are [`exec`]uted under `sandbox run`, and the results are [`check`]ed. The test
 //! harness (`tests/conformance.rs`) and the matrix runner (`src/main.rs`) share [`Suite`].
 
+#![warn(missing_docs)]
+
 pub mod binaries;
 pub mod case;
 pub mod check;
@@ -75,11 +77,11 @@ impl Suite {
         })
     }
 
-    /// Every (target index, case index) pair, the cases with the most runs first so that
-    /// the slowest trials don't start last and stretch the wall time.
+    /// Every (target index, case index) pair, the costliest cases (see [`Case::cost`]) first
+    /// so that the slowest trials don't start last and stretch the wall time.
     pub fn schedule(&self) -> Vec<(usize, usize)> {
         let mut cases: Vec<usize> = (0..self.cases.len()).collect();
-        cases.sort_by_key(|&c| std::cmp::Reverse(self.cases[c].runs.len()));
+        cases.sort_by_key(|&c| std::cmp::Reverse(self.cases[c].cost()));
         let targets = 0..self.targets.len();
         cases
             .into_iter()

@@ -200,13 +200,19 @@ impl PosixQueue {
     fn create(name: &str) -> Result<Self, String> {
         let cname = std::ffi::CString::new(name).map_err(|e| e.to_string())?;
         let flags = libc::O_CREAT | libc::O_EXCL | libc::O_RDWR;
-        // SAFETY: `cname` is a valid NUL-terminated string; a null attr selects defaults.
+        // One tiny message: queues count against the user's RLIMIT_MSGQUEUE, which parallel
+        // trials (and other tests of the same user) share.
+        // SAFETY: an all-zero mq_attr is valid; the two fields are then set.
+        let mut attr: libc::mq_attr = unsafe { std::mem::zeroed() };
+        attr.mq_maxmsg = 1;
+        attr.mq_msgsize = 64;
+        // SAFETY: `cname` is a valid NUL-terminated string and `attr` a live mq_attr.
         let fd = unsafe {
             libc::mq_open(
                 cname.as_ptr(),
                 flags,
                 0o666 as libc::mode_t,
-                std::ptr::null_mut::<libc::mq_attr>(),
+                &mut attr as *mut libc::mq_attr,
             )
         };
         if fd < 0 {

@@ -79,7 +79,15 @@ fn base_placeholders(
     vars
 }
 
-fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String>, String> {
+/// A trial's fixture, host resources and placeholders, ready for the first run.
+struct Prepared {
+    fixture: FixtureDir,
+    vars: Placeholders,
+    resources: HostResources,
+    policy_file: Option<std::path::PathBuf>,
+}
+
+fn prepare(session: &Session, case: &Case, target: &Target) -> Result<Prepared, String> {
     let unique = COUNTER.fetch_add(1, Ordering::SeqCst);
     let fixture = FixtureDir::create(&session.base)?;
     let mut vars = base_placeholders(session, &fixture, target, unique);
@@ -99,9 +107,23 @@ fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String
         None => String::new(),
     };
     vars.set("policy_args", policy_args);
+    Ok(Prepared {
+        fixture,
+        vars,
+        resources,
+        policy_file,
+    })
+}
+
+fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String>, String> {
+    let Prepared {
+        fixture,
+        vars,
+        resources,
+        policy_file,
+    } = prepare(session, case, target)?;
     let before = fixture.snapshot();
     let holders = secret_holders(&fixture, &before, &case.secrets);
-    let token = vars.get("unique").unwrap_or_default().to_owned();
 
     let mut failures = Vec::new();
     for (i, run) in case.runs.iter().enumerate() {
@@ -125,11 +147,7 @@ fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String
     };
     failures.extend(state.check(case.host_for(target.name), &case.secrets));
     failures.extend(resources.check_listeners());
-    for leaked in check::dev_shm_entries(&token) {
-        failures.push(format!(
-            "host /dev/shm/{leaked} appeared (written inside the sandbox)"
-        ));
-    }
+    failures.extend(check::dev_shm_leaks(vars.get("unique").unwrap_or_default()));
     Ok(failures)
 }
 

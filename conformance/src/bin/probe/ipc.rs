@@ -174,13 +174,17 @@ fn mq_open(name: &str, create: bool) -> Outcome {
     } else {
         libc::O_RDONLY
     };
-    // SAFETY: `c` is NUL-terminated; a null attr selects the defaults.
+    // A one-message queue: queues count against the user's RLIMIT_MSGQUEUE.
+    let mut attr: libc::mq_attr = unsafe_zeroed();
+    attr.mq_maxmsg = 1;
+    attr.mq_msgsize = 64;
+    // SAFETY: `c` is NUL-terminated and `attr` a live mq_attr (read only with O_CREAT).
     let fd = unsafe {
         libc::mq_open(
             c.as_ptr(),
             flags,
             0o600 as libc::mode_t,
-            std::ptr::null_mut::<libc::mq_attr>(),
+            &mut attr as *mut libc::mq_attr,
         )
     };
     if fd < 0 {

@@ -36,6 +36,7 @@ pub fn dispatch(action: &str, rest: &[&str]) -> Dispatched {
             None => Err(Usage("sleep takes SECS [LABEL...]".into())),
         },
         "io-uring" => args::<0>(a, rest).map(|[]| io_uring_setup()),
+        "process-vm-readv" => args::<0>(a, rest).map(|[]| process_vm_readv_self()),
         "print" => {
             println!("{}", rest.join(" "));
             Ok(Ok(()))
@@ -179,5 +180,27 @@ fn io_uring_setup() -> Outcome {
     // SAFETY: `fd` is the ring descriptor just created.
     unsafe { libc::close(fd as libc::c_int) };
     println!("io_uring ok");
+    Ok(())
+}
+
+/// Reads a word of this process's own memory through `process_vm_readv`.
+fn process_vm_readv_self() -> Outcome {
+    let source = 0x0123_4567_89ab_cdef_u64;
+    let mut target = 0u64;
+    let local = libc::iovec {
+        iov_base: (&mut target as *mut u64).cast(),
+        iov_len: 8,
+    };
+    let remote = libc::iovec {
+        iov_base: (&source as *const u64).cast_mut().cast(),
+        iov_len: 8,
+    };
+    // SAFETY: both iovecs describe 8 live bytes of this process; the kernel writes only into
+    // `target`.
+    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    if n != 8 {
+        return Err(fail("process-vm-readv", "self", io::Error::last_os_error()));
+    }
+    println!("process_vm_readv ok: {target:#x}");
     Ok(())
 }
