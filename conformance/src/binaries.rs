@@ -6,7 +6,7 @@
 //! next to the running executable's profile directory (`target/<profile>/`, the parent of
 //! `deps/` for test executables); when `$CARGO` is set and the directory is writable,
 //! `$CARGO build -p sandbox -p bwrap -p conformance --bins` is run once first so they are
-//! present and fresh.
+//! present and fresh. The paths are canonicalized (Bazel's runfiles are symlinks).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -36,6 +36,12 @@ impl Binaries {
         } else {
             from_cargo_target_dir()?
         };
+        // Canonical paths: a runfiles symlink's directory is not where the binary is, and a
+        // policy granting `{probe_dir}` must grant the real one.
+        let paths = paths
+            .into_iter()
+            .map(|p| std::fs::canonicalize(&p).map_err(|e| format!("{}: {e}", p.display())))
+            .collect::<Result<Vec<_>, _>>()?;
         let [sandbox, bwrap, probe] = <[PathBuf; 3]>::try_from(paths)
             .map_err(|_| "internal: expected three binaries".to_owned())?;
         Ok(Self {

@@ -546,7 +546,11 @@ impl Case {
 /// Loads every `*.toml` under `dir` (except in `_*/` directories), sorted by name.
 pub fn load_dir(dir: &Path, known_targets: &[&str]) -> Result<Vec<Case>, LoadError> {
     let mut cases = Vec::new();
-    let walk = walkdir::WalkDir::new(dir).sort_by_file_name().into_iter();
+    // Links are followed: Bazel's runfiles tree is made of symlinks.
+    let walk = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
     let not_shared = |e: &walkdir::DirEntry| {
         e.depth() == 0 || !e.file_name().to_string_lossy().starts_with(SHARED_PREFIX)
     };
