@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{Flock, FlockArg};
 use sha2::{Digest, Sha256};
 
+use crate::launcher::cache::ProbeCache;
+
 /// Why the registry could not be used.
 #[derive(Debug, thiserror::Error)]
 #[error("placeholder registry {path}: cannot {action}: {source}")]
@@ -102,9 +104,9 @@ impl Registry {
         })
     }
 
-    /// Where the `/proc` preflight result is cached.
-    pub fn preflight_cache(&self) -> PathBuf {
-        self.dir.join("proc-preflight")
+    /// The probe answers remembered for this user (files `probe-*` here).
+    pub fn probe_cache(&self) -> ProbeCache {
+        ProbeCache::new(&self.dir)
     }
 
     /// An empty file with mode 000 owned by the user, (re)created if anything else is
