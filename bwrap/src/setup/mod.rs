@@ -74,6 +74,7 @@ pub fn build_root(cfg: &Config, ops: &[crate::args::Op], host: &HostContext) {
     }
     let _ = chdir("/");
 
+    let mut sources = ops::Sources::default();
     for op in ops {
         // Opened per op: an earlier op may have mounted over /newroot itself.
         let root = open(
@@ -82,8 +83,9 @@ pub fn build_root(cfg: &Config, ops: &[crate::args::Op], host: &HostContext) {
             Mode::empty(),
         )
         .unwrap_or_else(|e| die_errno("Can't open /newroot", e));
-        ops::run(op, host, &root);
+        ops::run(op, host, &root, &mut sources);
     }
+    drop(sources);
     let _ = chdir("/");
 
     leave_setup_root();
