@@ -277,6 +277,20 @@ fn created_dest(op: &Op) -> Option<(&OsStr, Option<u32>)> {
     }
 }
 
+/// Whether `op` may mount over `/newroot` itself (or over the setup root above it): its
+/// destination is the sandbox root (no components) or climbs with `..`. Only then must
+/// `/newroot` be opened again for the next op; any other mount lands below it.
+pub fn may_cover_root(op: &Op) -> bool {
+    created_dest(op).is_some_and(|(dest, _)| {
+        let mut parts = dest
+            .as_bytes()
+            .split(|b| *b == b'/')
+            .filter(|c| !c.is_empty() && *c != b".")
+            .peekable();
+        parts.peek().is_none() || parts.any(|c| c == b"..")
+    })
+}
+
 /// Runs `op` (sources already resolved) in the setup root; `root` is `/newroot`.
 pub fn run(op: &Op, host: &HostContext, root: &OwnedFd, sources: &mut Sources) {
     let Some((arg, perms)) = created_dest(op) else {
@@ -356,6 +370,23 @@ pub fn run(op: &Op, host: &HostContext, root: &OwnedFd, sources: &mut Sources) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_root_or_climbing_destinations_may_cover_the_root() {
+        let tmpfs = |dest: &str| Op::Tmpfs {
+            dest: dest.into(),
+            perms: None,
+            size: None,
+        };
+        for dest in ["/", "", "//", "/.", "./", "/a/..", "../x", "/a/../../b"] {
+            assert!(may_cover_root(&tmpfs(dest)), "{dest}");
+        }
+        for dest in ["/a", "/a/b", "a/./b", "/..a", "/a../b"] {
+            assert!(!may_cover_root(&tmpfs(dest)), "{dest}");
+        }
+        let remount = Op::RemountRo { dest: "/".into() };
+        assert!(!may_cover_root(&remount), "a remount adds no mount");
+    }
 
     #[test]
     fn host_sources_are_reached_through_oldroot() {
