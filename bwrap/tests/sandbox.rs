@@ -877,3 +877,41 @@ fn random_valid_requests_run_or_fail_cleanly(#[values(Caller::Root, Caller::User
         "too few random requests got through setup: {ran}"
     );
 }
+
+#[rstest]
+fn masks_after_an_op_over_the_root_land_on_the_new_root(
+    #[values(Caller::Root, Caller::User)] who: Caller,
+) {
+    if !available(who) {
+        return;
+    }
+    // One empty source bound over several files (opened once, cloned for each bind),
+    // after ops that mount over the sandbox root itself ("/" and a destination climbing
+    // back to it with ".."): every mask must be on the root the command sees.
+    let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let secrets = ["a.env", "b.env", "c.env"];
+    for name in secrets {
+        std::fs::write(dir.path().join(name), "SECRET\n").unwrap();
+    }
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let d = dir.path().to_str().unwrap();
+    let e = empty.to_str().unwrap();
+    let masked: Vec<String> = secrets.iter().map(|n| format!("{d}/{n}")).collect();
+    for cover in [
+        &["--bind", "/", "/"][..],
+        &["--ro-bind", "/", "/tmp/.."][..],
+    ] {
+        let mut extra: Vec<&str> = cover.to_vec();
+        for path in &masked {
+            extra.extend_from_slice(&["--ro-bind", e, path]);
+        }
+        let out = inside(who, &extra, &format!("cat {d}/*.env; echo end"));
+        assert_eq!(out, "end\n", "{cover:?}: a mask missed the root in use");
+    }
+}

@@ -162,8 +162,10 @@ impl SandboxCommand {
             ProcMode::Fresh
         };
         let resolved = self.resolve_for_bwrap()?;
-        let bwrap = launcher::select(&self.launch_options(&resolved))?;
-        let registry = Registry::open()?;
+        let registry = Registry::open();
+        let cache = registry.as_ref().ok().map(Registry::probe_cache);
+        let bwrap = launcher::select(&self.launch_options(&resolved), cache.as_ref())?;
+        let registry = registry?;
         let known = registry.lock()?.known()?;
         self.prepare(resolved, &bwrap, proc, &registry, known, Some(READY_FD))
     }
@@ -174,13 +176,17 @@ impl SandboxCommand {
             return crate::legacy::status(&self.resolve()?, &self.command);
         }
         let resolved = self.resolve_for_bwrap()?;
-        let bwrap = launcher::select(&self.launch_options(&resolved))?;
-        let registry = Registry::open()?;
-        let cache = registry.preflight_cache();
+        // Probe answers live in the registry; when it cannot be opened (the run is refused
+        // below, after the launcher's warnings), every probe runs.
+        let registry = Registry::open();
+        let cache = registry.as_ref().ok().map(Registry::probe_cache);
+        let bwrap = launcher::select(&self.launch_options(&resolved), cache.as_ref())?;
+        let registry = registry?;
+        let cache = registry.probe_cache();
         let proc = if self.no_proc {
             ProcMode::Hidden
         } else {
-            match preflight::check_cached(&bwrap, resolved.network, &cache)
+            match preflight::check_cached(&bwrap, resolved.network, Some(&cache))
                 .map_err(SandboxError::Setup)?
             {
                 ProcSupport::Mountable => ProcMode::Fresh,
@@ -207,7 +213,7 @@ impl SandboxCommand {
         };
         let status = run::execute(&prepared, &bwrap, &registry);
         if status.is_err() {
-            preflight::forget(&cache);
+            launcher::after_failed_start(&bwrap, &cache);
         }
         status
     }

@@ -10,7 +10,7 @@ use super::mountinfo;
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -67,11 +67,18 @@ fn cpath(path: &Path) -> Result<CString, Errno> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)
 }
 
-fn open_tree(src: &Path) -> Result<OwnedFd, Errno> {
-    let src = cpath(src)?;
-    let flags = OPEN_TREE_CLONE | AT_RECURSIVE | libc::O_CLOEXEC as libc::c_uint;
-    // SAFETY: `src` is a valid NUL-terminated path; open_tree returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, src.as_ptr(), flags) };
+/// A copy of the mount tree at `src`, or at `opened` (a descriptor on it) when given.
+fn open_tree(opened: Option<BorrowedFd>, src: &Path) -> Result<OwnedFd, Errno> {
+    let mut flags = OPEN_TREE_CLONE | AT_RECURSIVE | libc::O_CLOEXEC as libc::c_uint;
+    let (dirfd, path) = match opened {
+        Some(fd) => {
+            flags |= libc::AT_EMPTY_PATH as libc::c_uint;
+            (fd.as_raw_fd(), CString::default())
+        }
+        None => (libc::AT_FDCWD, cpath(src)?),
+    };
+    // SAFETY: `path` is a valid NUL-terminated path; open_tree returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, dirfd, path.as_ptr(), flags) };
     Errno::result(fd)?;
     // SAFETY: the kernel just returned this fd to us and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
@@ -118,8 +125,19 @@ fn move_mount(tree: &OwnedFd, dest: &Path) -> Result<(), Errno> {
 
 /// Recursively binds `src` onto `dest`, adding `attrs` (`ATTR_*`) to every mount.
 pub fn bind(src: &Path, dest: &Path, attrs: u64) -> Result<(), Errno> {
+    bind_opened(None, src, dest, attrs)
+}
+
+/// [`bind`] from `opened`, a descriptor on `src` when the caller has one (no second path
+/// lookup; `src` then only serves the fallback for old kernels).
+pub fn bind_opened(
+    opened: Option<BorrowedFd>,
+    src: &Path,
+    dest: &Path,
+    attrs: u64,
+) -> Result<(), Errno> {
     if !LEGACY.load(Ordering::Relaxed) {
-        match bind_new_api(src, dest, attrs) {
+        match bind_new_api(opened, src, dest, attrs) {
             Err(Errno::ENOSYS) => LEGACY.store(true, Ordering::Relaxed),
             result => return result,
         }
@@ -127,8 +145,13 @@ pub fn bind(src: &Path, dest: &Path, attrs: u64) -> Result<(), Errno> {
     bind_legacy(src, dest, attrs)
 }
 
-fn bind_new_api(src: &Path, dest: &Path, attrs: u64) -> Result<(), Errno> {
-    let tree = open_tree(src)?;
+fn bind_new_api(
+    opened: Option<BorrowedFd>,
+    src: &Path,
+    dest: &Path,
+    attrs: u64,
+) -> Result<(), Errno> {
+    let tree = open_tree(opened, src)?;
     let flags = libc::AT_EMPTY_PATH as u32 | AT_RECURSIVE;
     match setattr(tree.as_raw_fd(), &CString::default(), flags, attrs) {
         Err(e) if !tolerate(dest, e) => return Err(e),

@@ -109,8 +109,16 @@ fn enter(dir: std::os::fd::BorrowedFd, shown: &Path) {
     }
 }
 
-/// Opens (creating as needed) each parent component in turn, resolving in `root`.
+/// Opens the parent chain in `root`: in one lookup when it exists (the usual case, which
+/// keeps a run with many masks linear in their depth), else one component at a time,
+/// creating the missing ones.
 fn open_parents(root: &OwnedFd, parents: &[&[u8]], mode: u32) -> Result<OwnedFd, Errno> {
+    if !parents.is_empty() {
+        match open_in_root(root, &parents.join(&b'/'), libc::O_DIRECTORY) {
+            Err(Errno::ENOENT) => {}
+            found => return found,
+        }
+    }
     let mut current = root
         .try_clone()
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)))?;

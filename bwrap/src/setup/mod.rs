@@ -74,16 +74,25 @@ pub fn build_root(cfg: &Config, ops: &[crate::args::Op], host: &HostContext) {
     }
     let _ = chdir("/");
 
+    let mut sources = ops::Sources::default();
+    let mut root = None;
     for op in ops {
-        // Opened per op: an earlier op may have mounted over /newroot itself.
-        let root = open(
-            fsutil::NEWROOT,
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .unwrap_or_else(|e| die_errno("Can't open /newroot", e));
-        ops::run(op, host, &root);
+        let current = root.take().unwrap_or_else(|| {
+            open(
+                fsutil::NEWROOT,
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .unwrap_or_else(|e| die_errno("Can't open /newroot", e))
+        });
+        ops::run(op, host, &current, &mut sources);
+        // Kept for the next op unless this one may have mounted over /newroot itself.
+        if !ops::may_cover_root(op) {
+            root = Some(current);
+        }
     }
+    drop(root);
+    drop(sources);
     let _ = chdir("/");
 
     leave_setup_root();

@@ -12,8 +12,9 @@ use nix::fcntl::{OFlag, open};
 use nix::mount::{MsFlags, mount};
 use nix::sys::stat::{Mode, fchmod, fstat, lstat, stat};
 use nix::unistd::{close, mkstemp, sethostname, symlinkat, unlink};
+use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -73,7 +74,12 @@ pub fn make_mount_point(dest: &Dest, arg: &OsStr, kind: MountPoint) {
 
 /// The mount point kind matching the host source `src`.
 fn mount_point_for(src: &Path) -> MountPoint {
-    let st = stat(src).unwrap_or_else(|e| {
+    kind_of(stat(src), src)
+}
+
+/// The mount point kind for a source of stat result `st`, dying if `src` has none.
+fn kind_of(st: Result<nix::sys::stat::FileStat, Errno>, src: &Path) -> MountPoint {
+    let st = st.unwrap_or_else(|e| {
         die_errno(
             &format!("Can't get type of source {}", host_display(src)),
             e,
@@ -83,6 +89,31 @@ fn mount_point_for(src: &Path) -> MountPoint {
         MountPoint::Dir
     } else {
         MountPoint::File
+    }
+}
+
+/// Host bind sources opened once (`O_PATH`) with their kind, for every bind of the same
+/// source: a plan masking many files binds one empty file over each of them.
+#[derive(Default)]
+pub struct Sources {
+    opened: HashMap<PathBuf, (OwnedFd, MountPoint)>,
+}
+
+impl Sources {
+    /// `src` (a setup-root path) opened, and the mount point kind it needs.
+    fn open(&mut self, src: &Path) -> (BorrowedFd<'_>, MountPoint) {
+        let entry = self.opened.entry(src.to_path_buf()).or_insert_with(|| {
+            let flags = OFlag::O_PATH | OFlag::O_CLOEXEC;
+            let fd = open(src, flags, Mode::empty()).unwrap_or_else(|e| {
+                die_errno(
+                    &format!("Can't get type of source {}", host_display(src)),
+                    e,
+                )
+            });
+            let kind = kind_of(fstat(&fd), src);
+            (fd, kind)
+        });
+        (entry.0.as_fd(), entry.1)
     }
 }
 
@@ -246,8 +277,22 @@ fn created_dest(op: &Op) -> Option<(&OsStr, Option<u32>)> {
     }
 }
 
+/// Whether `op` may mount over `/newroot` itself (or over the setup root above it): its
+/// destination is the sandbox root (no components) or climbs with `..`. Only then must
+/// `/newroot` be opened again for the next op; any other mount lands below it.
+pub fn may_cover_root(op: &Op) -> bool {
+    created_dest(op).is_some_and(|(dest, _)| {
+        let mut parts = dest
+            .as_bytes()
+            .split(|b| *b == b'/')
+            .filter(|c| !c.is_empty() && *c != b".")
+            .peekable();
+        parts.peek().is_none() || parts.any(|c| c == b"..")
+    })
+}
+
 /// Runs `op` (sources already resolved) in the setup root; `root` is `/newroot`.
-pub fn run(op: &Op, host: &HostContext, root: &OwnedFd) {
+pub fn run(op: &Op, host: &HostContext, root: &OwnedFd, sources: &mut Sources) {
     let Some((arg, perms)) = created_dest(op) else {
         match op {
             Op::RemountRo { dest } => remount_in_root(root, host, dest),
@@ -268,8 +313,14 @@ pub fn run(op: &Op, host: &HostContext, root: &OwnedFd) {
     match op {
         Op::Bind { src, kind, .. } => {
             let src = in_oldroot(src);
-            make_mount_point(&d, arg, mount_point_for(&src));
-            bind_or_die(&src, &d, bind_attrs(*kind));
+            let (opened, point) = sources.open(&src);
+            make_mount_point(&d, arg, point);
+            if let Err(e) = bind::bind_opened(Some(opened), &src, &d.at, bind_attrs(*kind)) {
+                die_mount(
+                    &format!("Can't bind mount {} on {}", host_display(&src), d.shown()),
+                    e,
+                );
+            }
         }
         Op::BindFd {
             fd,
@@ -319,6 +370,23 @@ pub fn run(op: &Op, host: &HostContext, root: &OwnedFd) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_root_or_climbing_destinations_may_cover_the_root() {
+        let tmpfs = |dest: &str| Op::Tmpfs {
+            dest: dest.into(),
+            perms: None,
+            size: None,
+        };
+        for dest in ["/", "", "//", "/.", "./", "/a/..", "../x", "/a/../../b"] {
+            assert!(may_cover_root(&tmpfs(dest)), "{dest}");
+        }
+        for dest in ["/a", "/a/b", "a/./b", "/..a", "/a../b"] {
+            assert!(!may_cover_root(&tmpfs(dest)), "{dest}");
+        }
+        let remount = Op::RemountRo { dest: "/".into() };
+        assert!(!may_cover_root(&remount), "a remount adds no mount");
+    }
 
     #[test]
     fn host_sources_are_reached_through_oldroot() {

@@ -4,6 +4,7 @@
 use crate::args::{Op, OverlayKind};
 use crate::diag::{die_errno, show};
 use nix::errno::Errno;
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
@@ -23,9 +24,11 @@ fn must_resolve(path: &OsString) -> OsString {
 }
 
 /// Returns the op queue with every host path made absolute and canonical; `-try` binds
-/// whose source does not exist are dropped.
+/// whose source does not exist are dropped. A bind source given many times (the one empty
+/// file behind every mask of a sandbox plan) is resolved once.
 pub fn resolve_sources(ops: &[Op]) -> Vec<Op> {
     let mut resolved = Vec::with_capacity(ops.len());
+    let mut bind_sources: HashMap<&OsString, Result<OsString, Errno>> = HashMap::new();
     for op in ops {
         let op = match op {
             Op::Bind {
@@ -33,7 +36,11 @@ pub fn resolve_sources(ops: &[Op]) -> Vec<Op> {
                 dest,
                 kind,
                 optional,
-            } => match realpath(src) {
+            } => match bind_sources
+                .entry(src)
+                .or_insert_with(|| realpath(src))
+                .clone()
+            {
                 Ok(src) => Op::Bind {
                     src,
                     dest: dest.clone(),

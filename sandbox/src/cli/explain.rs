@@ -1,6 +1,7 @@
 //! `sandbox explain [OPTIONS] [--json] -- COMMAND [ARGS...]`: the exact plan, not run.
 
 use std::ffi::OsString;
+use std::io::Write;
 
 use serde_json::json;
 
@@ -22,17 +23,18 @@ pub fn main(args: &[OsString]) -> i32 {
         Err(e) => return fail_error(e),
     };
     let argv = argv(&prepared);
-    if options.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&to_json(&prepared, &argv)).unwrap_or_default()
-        );
+    let text = if options.json {
+        let json = serde_json::to_string_pretty(&to_json(&prepared, &argv)).unwrap_or_default();
+        format!("{json}\n")
     } else {
-        for token in argv {
-            println!("{token}");
-        }
+        argv.iter().map(|token| format!("{token}\n")).collect()
+    };
+    // One write for the whole plan (thousands of lines with many masks), and a closed
+    // stdout is an error status, not a panic.
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) => fail(format!("cannot write the plan to stdout: {e}")),
     }
-    0
 }
 
 fn argv(prepared: &Prepared) -> Vec<String> {

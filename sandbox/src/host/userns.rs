@@ -43,8 +43,13 @@ pub fn is_namespace_failure(message: &str) -> bool {
 /// Runs the probe with `bwrap` (a command whose program is set) and returns a warning if
 /// it shows that user namespaces are unavailable.
 pub fn probe_with(bwrap: Command) -> Option<Warning> {
-    match check(bwrap) {
-        Trial::Failed(message) if is_namespace_failure(&message) => Some(Warning::new(
+    warning(&check(bwrap))
+}
+
+/// The warning a probe's outcome calls for: only a failure with a known namespace message.
+pub fn warning(trial: &Trial) -> Option<Warning> {
+    match trial {
+        Trial::Failed(message) if is_namespace_failure(message) => Some(Warning::new(
             &format!("bwrap cannot create user namespaces here ({message})"),
             &remedy(),
         )),
@@ -52,15 +57,39 @@ pub fn probe_with(bwrap: Command) -> Option<Warning> {
     }
 }
 
+/// The sysctls that allow or forbid user namespaces (missing ones as `-`), in one line:
+/// a remembered probe answer is only valid while they keep their values.
+pub fn sysctls() -> String {
+    SYSCTLS
+        .iter()
+        .map(|p| format!("{}={}", p, sysctl(p).unwrap_or_else(|| "-".to_owned())))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const MAX_USER_NAMESPACES: &str = "/proc/sys/user/max_user_namespaces";
+const UNPRIVILEGED_USERNS_CLONE: &str = "/proc/sys/kernel/unprivileged_userns_clone";
+const APPARMOR_RESTRICT: &str = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns";
+const SYSCTLS: &[&str] = &[
+    MAX_USER_NAMESPACES,
+    UNPRIVILEGED_USERNS_CLONE,
+    APPARMOR_RESTRICT,
+];
+
+fn sysctl(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
 /// The fix for missing user namespaces on this host, from the sysctls that cause it.
 pub fn remedy() -> String {
-    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned());
-    if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
+    if sysctl(MAX_USER_NAMESPACES).as_deref() == Some("0") {
         return "user namespaces are disabled (user.max_user_namespaces = 0): \
                 `sysctl -w user.max_user_namespaces=15000`, or run outside this container"
             .to_owned();
     }
-    if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+    if sysctl(UNPRIVILEGED_USERNS_CLONE).as_deref() == Some("0") {
         return "unprivileged user namespaces are disabled: \
                 `sysctl -w kernel.unprivileged_userns_clone=1`"
             .to_owned();

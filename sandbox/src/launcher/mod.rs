@@ -15,17 +15,22 @@
 //!
 //! On WSL1 nothing is chosen: bwrap cannot work there (no user namespaces).
 //!
+//! A run's probes (`--help`, the user-namespace trial) are answered from the user's
+//! [`cache::ProbeCache`] when the same binary was probed before on this boot, so that a
+//! run normally starts no bwrap but its own; [`after_failed_start`] drops those answers.
+//!
 //! Exit statuses the CLI uses for launch failures ([`LaunchError::exit_status`]):
 //! [`EXIT_DIGEST_MISMATCH`] (122) when the bundled bwrap's digest differs from the
 //! compiled-in one, [`EXIT_LAUNCH_FAILED`] (125) for every other reason.
 
 pub mod bundled;
+pub mod cache;
 pub mod discovery;
 pub mod probe;
 pub mod runfiles;
 
 use std::ffi::OsString;
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -33,8 +38,10 @@ use std::process::Command;
 
 use nix::fcntl::{FcntlArg, fcntl};
 
+use crate::host::probe::Trial;
 use crate::host::{self, Warning};
 use bundled::{DigestStatus, Expected};
+use cache::ProbeCache;
 use probe::Capabilities;
 
 /// Exit status when the bundled bwrap does not match the digest compiled into `sandbox`.
@@ -146,6 +153,16 @@ impl Bwrap {
     pub fn digest(&self) -> Option<&DigestStatus> {
         self.digest.as_ref()
     }
+
+    /// The key of a remembered answer about this binary (see [`cache::key`]), from the
+    /// descriptor that is executed when there is one.
+    pub fn cache_key(&self, extra: &str) -> Option<String> {
+        let meta = match &self.opened {
+            Some(file) => file.metadata(),
+            None => std::fs::metadata(&self.path),
+        };
+        cache::key(&self.path, &meta.ok()?, extra)
+    }
 }
 
 /// The host facts [`choose`] depends on. [`Context::current`] reads the real ones; tests
@@ -190,32 +207,102 @@ pub struct Choice {
     pub warnings: Vec<Warning>,
 }
 
-/// Chooses the bwrap for this run and prints any warnings to stderr.
-pub fn select(opts: &LaunchOptions) -> Result<Bwrap, LaunchError> {
-    let choice = choose(opts, &Context::current()?)?;
+/// Chooses the bwrap for this run, with probe answers remembered in `cache`, and prints
+/// any warnings to stderr.
+pub fn select(opts: &LaunchOptions, cache: Option<&ProbeCache>) -> Result<Bwrap, LaunchError> {
+    let choice = choose_with(opts, &Context::current()?, cache)?;
     for warning in &choice.warnings {
         eprintln!("{warning}");
     }
     Ok(choice.bwrap)
 }
 
-/// Chooses the bwrap for this run in `ctx`, without printing.
+/// Chooses the bwrap for this run in `ctx`, probing everything, without printing.
 pub fn choose(opts: &LaunchOptions, ctx: &Context) -> Result<Choice, LaunchError> {
+    choose_with(opts, ctx, None)
+}
+
+/// [`choose`], with the probe answers `cache` remembers for the same binary.
+pub fn choose_with(
+    opts: &LaunchOptions,
+    ctx: &Context,
+    cache: Option<&ProbeCache>,
+) -> Result<Choice, LaunchError> {
     if host::wsl::running_on_wsl1() {
         return Err(LaunchError::unavailable(host::wsl::WSL1_REFUSAL.to_owned()));
     }
     let mut choice = match &opts.explicit {
-        Some(path) => choose_explicit(path)?,
-        None => choose_system_or_bundled(opts, ctx)?,
+        Some(path) => choose_explicit(path, cache)?,
+        None => choose_system_or_bundled(opts, ctx, cache)?,
     };
-    if let Some(warning) = host::userns::probe_with(choice.bwrap.command()) {
+    if let Some(warning) = host::userns::warning(&userns_trial(&choice.bwrap, cache)) {
         choice.warnings.push(warning);
     }
     Ok(choice)
 }
 
-fn choose_explicit(path: &Path) -> Result<Choice, LaunchError> {
-    let caps = probe::probe_help(Command::new(path)).map_err(|e| {
+/// The user-namespace trial of `bwrap`; only a success is remembered, for as long as the
+/// user-namespace sysctls keep their values.
+fn userns_trial(bwrap: &Bwrap, cache: Option<&ProbeCache>) -> Trial {
+    let key = cache.and_then(|_| bwrap.cache_key(&host::userns::sysctls()));
+    cache::remembered(
+        cache,
+        "userns",
+        key,
+        |answer| (answer == "ok").then_some(Trial::Succeeded),
+        || host::userns::check(bwrap.command()),
+        |trial| (*trial == Trial::Succeeded).then(|| "ok".to_owned()),
+    )
+}
+
+/// After bwrap failed to start a run: drops every remembered probe answer, and if user
+/// namespaces were taken as working from one, tries them now, printing the warning that
+/// a stale answer would have hidden.
+pub fn after_failed_start(bwrap: &Bwrap, cache: &ProbeCache) {
+    let recalled = cache.has("userns");
+    cache.forget();
+    if recalled {
+        if let Some(warning) = host::userns::probe_with(bwrap.command()) {
+            eprintln!("{warning}");
+        }
+    }
+}
+
+/// The `--help` capabilities of the binary `bwrap` runs (`meta` its metadata); only a
+/// usable answer is remembered.
+fn help_of(
+    bwrap: Command,
+    path: &Path,
+    meta: std::io::Result<Metadata>,
+    cache: Option<&ProbeCache>,
+) -> Result<Capabilities, String> {
+    let key = cache.and_then(|_| cache::key(path, &meta.ok()?, ""));
+    cache::remembered(
+        cache,
+        "help",
+        key,
+        |answer| {
+            let argv0 = match answer {
+                "usable argv0" => true,
+                "usable" => false,
+                _ => return None,
+            };
+            Some(Ok(Capabilities {
+                missing: Vec::new(),
+                argv0,
+            }))
+        },
+        || probe::probe_help(bwrap),
+        |caps| match caps {
+            Ok(caps) if caps.usable() && caps.argv0 => Some("usable argv0".to_owned()),
+            Ok(caps) if caps.usable() => Some("usable".to_owned()),
+            _ => None,
+        },
+    )
+}
+
+fn choose_explicit(path: &Path, cache: Option<&ProbeCache>) -> Result<Choice, LaunchError> {
+    let caps = help_of(Command::new(path), path, std::fs::metadata(path), cache).map_err(|e| {
         LaunchError::unavailable(format!(
             "--bwrap {}: {e}; pass the path of a working bubblewrap",
             path.display()
@@ -246,7 +333,11 @@ fn system_bwrap(path: PathBuf, source: Source, caps: &Capabilities) -> Bwrap {
     }
 }
 
-fn choose_system_or_bundled(opts: &LaunchOptions, ctx: &Context) -> Result<Choice, LaunchError> {
+fn choose_system_or_bundled(
+    opts: &LaunchOptions,
+    ctx: &Context,
+    cache: Option<&ProbeCache>,
+) -> Result<Choice, LaunchError> {
     let mut warnings = Vec::new();
     let why_not_system = match discovery::find_trusted_bwrap(ctx.path_var.as_deref(), &opts.cwd) {
         None => {
@@ -257,7 +348,7 @@ fn choose_system_or_bundled(opts: &LaunchOptions, ctx: &Context) -> Result<Choic
             ));
             "no bwrap on PATH outside the working directory".to_owned()
         }
-        Some(path) => match probe::probe_help(Command::new(&path)) {
+        Some(path) => match help_of(Command::new(&path), &path, std::fs::metadata(&path), cache) {
             Ok(caps) if caps.usable() => {
                 return Ok(Choice {
                     bwrap: system_bwrap(path, Source::SystemPath, &caps),
@@ -287,7 +378,7 @@ fn choose_system_or_bundled(opts: &LaunchOptions, ctx: &Context) -> Result<Choic
             }
         },
     };
-    let bwrap = open_bundled(ctx, &why_not_system)?;
+    let bwrap = open_bundled(ctx, &why_not_system, cache)?;
     Ok(Choice {
         reason: format!("bundled bwrap ({why_not_system})"),
         bwrap,
@@ -331,7 +422,11 @@ pub fn open_and_check(
 
 /// Finds, opens, verifies and probes the bundled bwrap. `why_not_system` says why no
 /// bwrap from PATH is used, for the message when there is no bundled one either.
-fn open_bundled(ctx: &Context, why_not_system: &str) -> Result<Bwrap, LaunchError> {
+fn open_bundled(
+    ctx: &Context,
+    why_not_system: &str,
+    cache: Option<&ProbeCache>,
+) -> Result<Bwrap, LaunchError> {
     let path = find_bundled(ctx).map_err(|tried| {
         let list: Vec<_> = tried.iter().map(|p| p.display().to_string()).collect();
         LaunchError::unavailable(format!(
@@ -352,6 +447,7 @@ fn open_bundled(ctx: &Context, why_not_system: &str) -> Result<Bwrap, LaunchErro
             kind: LaunchErrorKind::DigestMismatch,
         });
     }
+    let meta = file.metadata();
     let mut bwrap = Bwrap {
         path,
         source: Source::Bundled,
@@ -359,7 +455,7 @@ fn open_bundled(ctx: &Context, why_not_system: &str) -> Result<Bwrap, LaunchErro
         opened: Some(file),
         digest: Some(digest),
     };
-    let caps = probe::probe_help(bwrap.command()).map_err(|e| {
+    let caps = help_of(bwrap.command(), &bwrap.path, meta, cache).map_err(|e| {
         LaunchError::unavailable(format!(
             "bundled bwrap {}: {e}; reinstall sandbox",
             bwrap.path.display()

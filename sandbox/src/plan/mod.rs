@@ -194,11 +194,9 @@ fn collect_rules(
         );
     }
     let mut rules: Vec<Rule> = rules.into_values().collect();
-    rules.sort_by(|a, b| {
-        depth(&a.path)
-            .cmp(&depth(&b.path))
-            .then_with(|| a.path.cmp(&b.path))
-    });
+    // By depth, then path; each depth counted once (thousands of glob rules).
+    rules.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    rules.sort_by_cached_key(|r| depth(&r.path));
     Ok((rules, links))
 }
 

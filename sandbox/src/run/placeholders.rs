@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{Flock, FlockArg};
 use sha2::{Digest, Sha256};
 
+use crate::launcher::cache::ProbeCache;
+
 /// Why the registry could not be used.
 #[derive(Debug, thiserror::Error)]
 #[error("placeholder registry {path}: cannot {action}: {source}")]
@@ -102,9 +104,9 @@ impl Registry {
         })
     }
 
-    /// Where the `/proc` preflight result is cached.
-    pub fn preflight_cache(&self) -> PathBuf {
-        self.dir.join("proc-preflight")
+    /// The probe answers remembered for this user (files `probe-*` here).
+    pub fn probe_cache(&self) -> ProbeCache {
+        ProbeCache::new(&self.dir)
     }
 
     /// An empty file with mode 000 owned by the user, (re)created if anything else is
@@ -141,15 +143,25 @@ impl Registry {
 }
 
 impl Locked<'_> {
-    /// Every registered placeholder path (of live runs and of runs that died).
+    /// Every registered placeholder path (of live runs and of runs that died). An entry
+    /// whose runs all died and whose path is gone from the host (a deleted workspace) has
+    /// nothing left to protect or remove: it is dropped, so that it is not read by every
+    /// later run.
     pub fn known(&self) -> Result<HashSet<PathBuf>, RegistryError> {
         let dir = &self.registry.dir;
         let mut known = HashSet::new();
         for entry in fs::read_dir(dir).map_err(fail(dir, "list"))? {
-            let entry = entry.map_err(fail(dir, "list"))?;
-            if let Ok(bytes) = fs::read(entry.path().join("path")) {
-                known.insert(PathBuf::from(OsStr::from_bytes(&bytes)));
+            let entry = entry.map_err(fail(dir, "list"))?.path();
+            let Ok(bytes) = fs::read(entry.join("path")) else {
+                continue;
+            };
+            let path = PathBuf::from(OsStr::from_bytes(&bytes));
+            let gone = matches!(fs::symlink_metadata(&path), Err(e) if e.kind() == io::ErrorKind::NotFound);
+            if gone && live_markers(&entry) == 0 {
+                fs::remove_dir_all(&entry).map_err(fail(&entry, "remove"))?;
+                continue;
             }
+            known.insert(path);
         }
         Ok(known)
     }
@@ -246,5 +258,33 @@ mod tests {
         assert_eq!(lock.release(&paths[..1], 1).unwrap(), vec![empty.clone()]);
         assert!(!empty.exists());
         assert!(!lock.known().unwrap().contains(&empty));
+    }
+
+    #[test]
+    fn entries_of_dead_runs_are_dropped_once_their_path_is_gone() {
+        let registry = Registry::open().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("still-there");
+        let gone = dir.path().join("deleted");
+        let live = dir.path().join("deleted-but-live");
+        fs::write(&kept, "").unwrap();
+        let lock = registry.lock().unwrap();
+        let dead = 0x3fff_fff1; // no such pid: runs that were killed
+        lock.register(&[kept.clone(), gone.clone()], dead).unwrap();
+        lock.register(std::slice::from_ref(&live), 1).unwrap(); // pid 1 is alive
+        let known = lock.known().unwrap();
+        assert!(
+            known.contains(&kept),
+            "its placeholder may still need removing"
+        );
+        assert!(known.contains(&live), "a live run still uses it");
+        assert!(!known.contains(&gone));
+        assert!(
+            !registry.entry(&gone).exists(),
+            "the entry itself is removed"
+        );
+        lock.release(&[kept.clone(), live.clone()], dead).unwrap();
+        lock.release(&[live], 1).unwrap();
+        assert!(!kept.exists());
     }
 }

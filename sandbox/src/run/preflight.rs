@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use crate::launcher::Bwrap;
+use crate::launcher::cache::{self, ProbeCache};
 use crate::policy::{MINIMAL_DIRS, NetworkMode};
 
 /// What the preflight found.
@@ -59,60 +60,32 @@ pub fn check(bwrap: &Bwrap, network: NetworkMode) -> Result<ProcSupport, String>
     }
 }
 
-/// [`check`], remembered in `cache` (a file in the user's placeholder registry) for this
-/// boot and this bwrap binary. Caching is safe both ways: a stale "mountable" makes the
-/// real run fail (closed) and the caller then calls [`forget`]; a stale "refused" only
-/// hides `/proc`.
+/// [`check`], remembered in `cache` for this boot, user namespace, bwrap binary and
+/// network mode. Remembering is safe both ways: a stale "mountable" makes the real run
+/// fail (closed), after which the caller drops the answers
+/// ([`crate::launcher::after_failed_start`]); a stale "refused" only hides `/proc`.
 pub fn check_cached(
     bwrap: &Bwrap,
     network: NetworkMode,
-    cache: &Path,
+    cache: Option<&ProbeCache>,
 ) -> Result<ProcSupport, String> {
-    let key = cache_key(bwrap.path(), network);
-    if let (Some(key), Ok(text)) = (&key, std::fs::read_to_string(cache)) {
-        if let Some(rest) = text.strip_prefix(key.as_str()) {
-            match rest.split_once('\n') {
-                Some(("mountable", _)) => return Ok(ProcSupport::Mountable),
-                Some(("refused", why)) => return Ok(ProcSupport::Refused(why.to_string())),
-                _ => {}
-            }
-        }
-    }
-    let result = check(bwrap, network)?;
-    if let Some(key) = key {
-        let value = match &result {
-            ProcSupport::Mountable => "mountable\n".to_string(),
-            ProcSupport::Refused(why) => format!("refused\n{why}"),
-        };
-        // Best effort: a failed write only means the next run checks again.
-        let temp = cache.with_extension(std::process::id().to_string());
-        if std::fs::write(&temp, format!("{key}{value}")).is_ok() {
-            let _ = std::fs::rename(&temp, cache);
-        }
-    }
-    Ok(result)
-}
-
-/// Drops the cached preflight result (after a run failed to start).
-pub fn forget(cache: &Path) {
-    let _ = std::fs::remove_file(cache);
-}
-
-/// What the cached result depends on: the boot, the bwrap binary (path, inode, mtime) and
-/// the network mode.
-fn cache_key(bwrap: &Path, network: NetworkMode) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-    let meta = std::fs::metadata(bwrap).ok()?;
-    Some(format!(
-        "{} {} {} {} {} {}\n",
-        boot.trim(),
-        bwrap.display(),
-        meta.dev(),
-        meta.ino(),
-        meta.mtime(),
-        network.as_str()
-    ))
+    let key = cache.and_then(|_| bwrap.cache_key(network.as_str()));
+    cache::remembered(
+        cache,
+        &format!("proc-{}", network.as_str()),
+        key,
+        |answer| match answer.split_once('\n') {
+            Some(("mountable", "")) => Some(Ok(ProcSupport::Mountable)),
+            Some(("refused", why)) => Some(Ok(ProcSupport::Refused(why.to_owned()))),
+            _ => None,
+        },
+        || check(bwrap, network),
+        |result| match result {
+            Ok(ProcSupport::Mountable) => Some("mountable\n".to_owned()),
+            Ok(ProcSupport::Refused(why)) => Some(format!("refused\n{why}")),
+            Err(_) => None,
+        },
+    )
 }
 
 /// Whether bwrap's message is about mounting proc being refused (bubblewrap's wordings
@@ -152,26 +125,29 @@ mod tests {
             explicit: Some("/usr/bin/bwrap".into()),
             cwd: "/".into(),
         };
-        let Ok(bwrap) = crate::launcher::select(&options) else {
+        let Ok(bwrap) = crate::launcher::select(&options, None) else {
             eprintln!("skip: /usr/bin/bwrap is not usable here");
             return;
         };
         let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("proc-preflight");
-        let first = check_cached(&bwrap, NetworkMode::Restricted, &cache).unwrap();
-        let text = std::fs::read_to_string(&cache).unwrap();
+        let cache = ProbeCache::new(dir.path());
+        let file = dir.path().join("probe-proc-restricted");
+        let first = check_cached(&bwrap, NetworkMode::Restricted, Some(&cache)).unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
         assert!(
-            text.contains("/usr/bin/bwrap") && text.ends_with("mountable\n"),
+            text.contains("/usr/bin/bwrap") && text.ends_with("\nmountable\n"),
             "{text}"
         );
         // A cached answer is used as is, without running bwrap.
         let key = text.strip_suffix("mountable\n").unwrap();
-        std::fs::write(&cache, format!("{key}refused\nfrom the cache")).unwrap();
-        let cached = check_cached(&bwrap, NetworkMode::Restricted, &cache).unwrap();
+        std::fs::write(&file, format!("{key}refused\nfrom the cache")).unwrap();
+        let cached = check_cached(&bwrap, NetworkMode::Restricted, Some(&cache)).unwrap();
         assert_eq!(cached, ProcSupport::Refused("from the cache".into()));
         assert_eq!(first, ProcSupport::Mountable);
-        forget(&cache);
-        assert!(!cache.exists());
+        // The other network mode has its own answer.
+        assert!(!dir.path().join("probe-proc-enabled").exists());
+        cache.forget();
+        assert!(!file.exists());
     }
 
     #[test]
