@@ -114,3 +114,26 @@ fn paths_not_covered_by_any_entry_are_denied() {
         );
     });
 }
+
+#[test]
+fn root_write_policy_runs_and_protects_metadata_only_where_creatable() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        let policy = f.policy("p.toml", "[filesystem]\n\":root\" = \"write\"\n");
+        let out = run_sh(
+            t,
+            &f,
+            Some(&policy),
+            "echo x > inside && echo WROTE; mkdir /.git 2>/dev/null && echo GIT_CREATED; true",
+        );
+        assert_ok(&out, t);
+        assert_eq!(out.stdout.trim(), "WROTE", "[{}] {out:?}", t.label);
+        for name in [".git", ".codex", ".agents"] {
+            assert!(
+                !std::path::Path::new("/").join(name).exists(),
+                "[{}] /{name} left behind",
+                t.label
+            );
+        }
+    });
+}

@@ -205,9 +205,7 @@ fn refused_proc_mount_falls_back_to_no_proc_at_all() {
             "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = --proc ] && {{ echo \"bwrap: Can't mount proc on /newroot/proc: Operation not permitted\" >&2; exit 1; }}; done\nexec {} \"$@\"\n",
             t.bwrap.display()
         );
-        std::fs::write(&fake, script).unwrap();
-        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
+        write_executable(&fake, &script);
         f.give_to(t.user);
         let ws = f.ws();
         let mut c = command_as(t.user, sandbox_bin());

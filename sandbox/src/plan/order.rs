@@ -140,6 +140,21 @@ pub fn emit(
     })
 }
 
+/// Whether the command (this user, without capabilities) could create an entry in `dir`.
+/// Where it cannot, a missing path there needs no placeholder: for example `/` under
+/// `":root" = "write"` for an unprivileged user. An owner can always chmod its directory,
+/// and for root (whose capabilities `access` counts) the answer is always yes.
+fn command_can_create_in(dir: &Path) -> bool {
+    use nix::unistd::{AccessFlags, Uid, access};
+    use std::os::unix::fs::MetadataExt;
+    let euid = Uid::effective();
+    if euid.is_root() {
+        return true;
+    }
+    let owned = std::fs::metadata(dir).is_ok_and(|m| m.uid() == euid.as_raw());
+    owned || access(dir, AccessFlags::W_OK).is_ok()
+}
+
 impl State<'_> {
     fn push(&mut self, tokens: &[&std::ffi::OsStr]) {
         self.args.extend(tokens.iter().map(|t| t.to_os_string()));
@@ -215,7 +230,8 @@ impl State<'_> {
             }
             first = parent;
         }
-        if !self.placeholder_set.insert(first.to_path_buf()) {
+        let parent = first.parent().unwrap_or(Path::new("/"));
+        if !command_can_create_in(parent) || !self.placeholder_set.insert(first.to_path_buf()) {
             return;
         }
         self.placeholders.push(first.to_path_buf());

@@ -324,3 +324,20 @@ pub fn assert_refused(out: &Output, target: &Target, needles: &[&str], marker: &
     }
     assert!(!marker.exists(), "[{}] the command ran", target.label);
 }
+
+/// Writes an executable script without this (multi-threaded) process ever holding a
+/// writable descriptor to it: a descriptor inherited by a concurrent fork would make
+/// executing the script fail with ETXTBSY.
+pub fn write_executable(path: &Path, contents: &str) {
+    let status = Command::new("sh")
+        .args([
+            "-c",
+            "printf '%s' \"$1\" > \"$2\" && chmod 755 \"$2\"",
+            "sh",
+            contents,
+        ])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "writing {}", path.display());
+}
