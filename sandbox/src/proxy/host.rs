@@ -79,11 +79,6 @@ impl HostBridges {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
-
-    /// The bwrap arguments that show the socket directory inside the sandbox.
-    pub fn bwrap_args(&self) -> Vec<OsString> {
-        bind_args(&self.dir)
-    }
 }
 
 impl Drop for HostBridges {
@@ -99,6 +94,12 @@ impl Drop for HostBridges {
 /// `--ro-bind DIR` [`super::SOCKET_DIR`]: read-only is enough to connect to a socket.
 pub fn bind_args(dir: &Path) -> Vec<OsString> {
     vec!["--ro-bind".into(), dir.into(), super::SOCKET_DIR.into()]
+}
+
+/// The directory the next [`HostBridges::start`] of this process will most likely use
+/// (shown by `explain`, which starts nothing).
+pub fn planned_dir() -> PathBuf {
+    socket_parent().join(format!("{}{}-0", dir_prefix(), std::process::id()))
 }
 
 /// Where socket directories are created: `$XDG_RUNTIME_DIR` if absolute, else `/tmp`.

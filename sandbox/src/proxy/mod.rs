@@ -57,12 +57,12 @@ pub const SOCKET_DIR: &str = "/dev/.sandbox/proxy";
 pub enum ProxyError {
     /// No proxy variable is set.
     #[error(
-        "network mode \"proxy\" needs a proxy variable (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, ...) naming a loopback endpoint, and none is set; fix: set e.g. HTTP_PROXY=http://127.0.0.1:PORT, or use mode \"restricted\""
+        "network.mode = \"proxy\" needs a proxy variable (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, ...) naming a loopback endpoint, and none is set; fix: set e.g. HTTP_PROXY=http://127.0.0.1:PORT, or use mode \"restricted\""
     )]
     NoProxyVariable,
     /// A proxy variable is not a loopback URL.
     #[error(
-        "network mode \"proxy\": {key}={value:?} is not usable ({problem}); fix: point it at a proxy on localhost, 127.0.0.1 or [::1], or unset it"
+        "network.mode = \"proxy\": {key}={value:?} is not usable ({problem}); fix: point it at a proxy on localhost, 127.0.0.1 or [::1], or unset it"
     )]
     Unusable {
         /// The variable.
