@@ -8,18 +8,14 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
 
 const PROXY_POLICY: &str = "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n[network]\nmode = \"proxy\"\n";
-
-/// The checks of this file look at every bridge process and socket directory on the
-/// host, so they run one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
 
 /// A loopback TCP server answering each connection with `ECHO:` + what it received
 /// (until the client half-closes). Stops when dropped, or by itself after 60 s.
@@ -113,14 +109,15 @@ print("socketpair=" + b.recv(4).decode())
 /// Runs `sandbox run` under the proxy policy with exactly the environment `vars` added
 /// (inherited proxy variables removed).
 fn run_with_env(t: &Target, f: &Fixture, vars: &[(&str, String)], command: &[&str]) -> Output {
-    to_output(proxy_command(t, f, vars, command).output().unwrap())
+    to_output(proxy_command(t, f, vars, "run", command).output().unwrap())
 }
 
-/// The command [`run_with_env`] runs.
+/// The command [`run_with_env`] runs (`subcommand` `run` or `explain`).
 fn proxy_command(
     t: &Target,
     f: &Fixture,
     vars: &[(&str, String)],
+    subcommand: &str,
     command: &[&str],
 ) -> std::process::Command {
     f.give_to(t.user);
@@ -131,7 +128,7 @@ fn proxy_command(
     }
     c.args(vars.iter().map(|(k, v)| format!("{k}={v}")))
         .arg(sandbox_bin())
-        .args(["run", "--bwrap"])
+        .args([subcommand, "--bwrap"])
         .arg(&t.bwrap)
         .arg("--policy")
         .arg(&policy)
@@ -142,33 +139,27 @@ fn proxy_command(
     c
 }
 
-/// Host pids of running host bridges.
-fn bridge_pids() -> Vec<u32> {
+/// Host pids of running host bridges relaying to `endpoint` (unique per test: the echo
+/// server's port), so concurrent runs elsewhere do not count.
+fn bridge_pids(endpoint: &str) -> Vec<u32> {
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if cmdline.split(|&b| b == 0).next() == Some(b"sandbox-proxy-bridge") {
+        let argv: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        if argv.len() >= 2 && argv[0] == b"sandbox-proxy-bridge" && argv[1] == endpoint.as_bytes() {
             pids.push(pid);
         }
     }
     pids
 }
 
-/// Socket directories of proxy runs under /tmp (the tests run without XDG_RUNTIME_DIR).
-fn socket_dirs() -> Vec<PathBuf> {
-    std::fs::read_dir("/tmp")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("sandbox-proxy-")
-        })
-        .map(|e| e.path())
-        .collect()
+/// The socket directory the `sandbox` process `pid` of `user` uses (the tests run without
+/// XDG_RUNTIME_DIR, so under /tmp).
+fn socket_dir(user: User, pid: u32) -> PathBuf {
+    PathBuf::from(format!("/tmp/sandbox-proxy-{}-{pid}-0", uid(user)))
 }
 
 fn uid(user: User) -> u32 {
@@ -178,9 +169,17 @@ fn uid(user: User) -> u32 {
     }
 }
 
+/// Waits up to 5 s for `done`.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
 #[test]
 fn only_the_named_loopback_proxy_is_reachable_through_the_rewritten_variable() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for_each_target(|t| {
         let f = Fixture::new();
         let script = f.policy("client.py", CLIENT);
@@ -243,86 +242,99 @@ fn only_the_named_loopback_proxy_is_reachable_through_the_rewritten_variable() {
 
 #[test]
 fn bridges_live_for_the_run_only_in_a_private_directory() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for_each_target(|t| {
         let f = Fixture::new();
         let echo = EchoServer::start();
-        let before = socket_dirs();
-        let ws = f.ws();
-        let vars = [("ALL_PROXY", format!("socks5h://127.0.0.1:{}", echo.port))];
+        let endpoint = format!("127.0.0.1:{}", echo.port);
+        let vars = [("ALL_PROXY", format!("socks5h://{endpoint}"))];
         let script = "touch started; while [ ! -e go ]; do sleep 0.05; done";
-        let runner = {
-            std::thread::scope(|s| {
-                let run = s.spawn(|| run_with_env(t, &f, &vars, &["sh", "-c", script]));
-                wait_for(&ws.join("started"));
-                let during: Vec<PathBuf> = socket_dirs()
-                    .into_iter()
-                    .filter(|d| !before.contains(d))
-                    .collect();
-                assert_eq!(during.len(), 1, "[{}] {during:?}", t.label);
-                let meta = std::fs::metadata(&during[0]).unwrap();
-                assert_eq!(meta.permissions().mode() & 0o7777, 0o700, "[{}]", t.label);
-                assert_eq!(meta.uid(), uid(t.user), "[{}]", t.label);
-                assert!(during[0].join("route-0.sock").exists(), "[{}]", t.label);
-                assert_eq!(
-                    bridge_pids().len(),
-                    1,
-                    "[{}] one endpoint, one bridge",
-                    t.label
-                );
-                std::fs::write(ws.join("go"), "").unwrap();
-                run.join().unwrap()
-            })
-        };
-        assert_ok(&runner, t);
+        let run = proxy_command(t, &f, &vars, "run", &["sh", "-c", script])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let dir = socket_dir(t.user, run.id());
+        wait_for(&f.ws().join("started"));
+        let meta = std::fs::metadata(&dir).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o700, "[{}]", t.label);
+        assert_eq!(meta.uid(), uid(t.user), "[{}]", t.label);
+        assert!(dir.join("route-0.sock").exists(), "[{}]", t.label);
+        assert_eq!(bridge_pids(&endpoint).len(), 1, "[{}]", t.label);
+        std::fs::write(f.ws().join("go"), "").unwrap();
+        let out = to_output(run.wait_with_output().unwrap());
+        assert_ok(&out, t);
         assert!(
-            bridge_pids().is_empty(),
+            bridge_pids(&endpoint).is_empty(),
             "[{}] a bridge outlived the run",
             t.label
         );
-        let after: Vec<PathBuf> = socket_dirs()
-            .into_iter()
-            .filter(|d| !before.contains(d))
-            .collect();
-        assert!(after.is_empty(), "[{}] left behind: {after:?}", t.label);
+        assert!(!dir.exists(), "[{}] {} left behind", t.label, dir.display());
     });
 }
 
 #[test]
 fn bridges_die_with_a_killed_sandbox() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let t = &targets()[0];
     let f = Fixture::new();
     let echo = EchoServer::start();
-    let vars = [("HTTP_PROXY", format!("http://127.0.0.1:{}", echo.port))];
+    let endpoint = format!("127.0.0.1:{}", echo.port);
+    let vars = [("HTTP_PROXY", format!("http://{endpoint}"))];
     let command = ["sh", "-c", "touch started; sleep 30"];
-    let mut sandbox = proxy_command(t, &f, &vars, &command).spawn().unwrap();
+    let mut sandbox = proxy_command(t, &f, &vars, "run", &command)
+        .spawn()
+        .unwrap();
+    let dir = socket_dir(t.user, sandbox.id());
     wait_for(&f.ws().join("started"));
-    assert_eq!(bridge_pids().len(), 1);
+    assert_eq!(bridge_pids(&endpoint).len(), 1);
     sandbox.kill().unwrap();
     sandbox.wait().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !bridge_pids().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
     assert!(
-        bridge_pids().is_empty(),
+        eventually(|| bridge_pids(&endpoint).is_empty()),
         "a bridge outlived its killed sandbox"
     );
-    // The next proxy run removes the dead run's directory.
-    let out = run_with_env(
-        t,
-        &f,
-        &[("HTTP_PROXY", format!("127.0.0.1:{}", echo.port))],
-        &["true"],
+    assert!(
+        dir.exists(),
+        "SIGKILL leaves the directory for the next run"
     );
+    let out = run_with_env(t, &f, &vars, &["true"]);
     assert_ok(&out, t);
-    assert!(socket_dirs().is_empty(), "{:?}", socket_dirs());
+    assert!(
+        !dir.exists(),
+        "the next proxy run removes {}",
+        dir.display()
+    );
+}
+
+#[test]
+fn explain_shows_the_socket_binding_and_the_routes() {
+    let t = &targets()[0];
+    let f = Fixture::new();
+    let endpoint = "127.0.0.1:3128";
+    let vars = [("HTTPS_PROXY", format!("http://{endpoint}"))];
+    let mut explain = proxy_command(t, &f, &vars, "explain", &["true"]);
+    let out = to_output(explain.output().unwrap());
+    assert_eq!(out.status, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let bind = lines
+        .iter()
+        .position(|l| *l == "/dev/.sandbox/proxy")
+        .unwrap_or_else(|| panic!("no socket binding: {out:?}"));
+    assert_eq!(lines[bind - 2], "--ro-bind");
+    assert!(lines[bind - 1].contains("/sandbox-proxy-"), "{out:?}");
+    let route = lines.iter().position(|l| *l == "--proxy-route").unwrap();
+    assert_eq!(
+        lines[route + 1],
+        "HTTPS_PROXY=/dev/.sandbox/proxy/route-0.sock"
+    );
+    assert!(lines.contains(&"--unshare-net"), "{out:?}");
+    assert!(bridge_pids(endpoint).is_empty(), "explain started a bridge");
+    assert!(
+        !PathBuf::from(lines[bind - 1]).exists(),
+        "explain created the directory"
+    );
 }
 
 #[test]
 fn missing_or_remote_proxy_variables_are_refused_before_running() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for_each_target(|t| {
         let f = Fixture::new();
         let marker = f.ws().join("RAN");

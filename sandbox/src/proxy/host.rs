@@ -172,6 +172,9 @@ fn spawn_bridge(exe: &Path, listener: OwnedFd, endpoint: SocketAddr) -> std::io:
     command
         .arg0(BRIDGE_NAME)
         .arg(endpoint.to_string())
+        // Its own process group: a Ctrl-C meant for the command (which `sandbox` forwards)
+        // must not take the proxy away from it.
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     let raw = listener.as_raw_fd();
