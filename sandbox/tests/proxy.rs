@@ -79,7 +79,8 @@ impl Drop for EchoServer {
 }
 
 /// Connects to the proxy named by `$VAR` (argv[1]), sends a request, half-closes and
-/// prints the answer; then tries 127.0.0.1:argv[2] directly.
+/// prints the answer; then tries 127.0.0.1:argv[2] directly, a Unix socket, a datagram
+/// socketpair, and re-connecting a stream socketpair to the host bridge's socket argv[3].
 const CLIENT: &str = r#"
 import os, socket, sys, urllib.parse
 value = os.environ[sys.argv[1]]
@@ -104,6 +105,16 @@ except OSError as e:
 a, b = socket.socketpair()
 a.sendall(b"pair")
 print("socketpair=" + b.recv(4).decode())
+try:
+    socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    print("dgram_pair=created")
+except OSError as e:
+    print(f"dgram_pair=errno{e.errno}")
+try:
+    a.connect(sys.argv[3])
+    print("pair_reconnect=connected")
+except OSError as e:
+    print(f"pair_reconnect=errno{e.errno}")
 "#;
 
 /// Runs `sandbox run` under the proxy policy with exactly the environment `vars` added
@@ -195,13 +206,17 @@ fn only_the_named_loopback_proxy_is_reachable_through_the_rewritten_variable() {
         let command = [
             "sh",
             "-c",
-            "echo \"HTTP_PROXY=$HTTP_PROXY\"; echo \"https_proxy=$https_proxy\"; python3 \"$0\" HTTP_PROXY \"$1\" && python3 \"$0\" https_proxy \"$1\"",
+            "echo \"HTTP_PROXY=$HTTP_PROXY\"; echo \"https_proxy=$https_proxy\"; python3 \"$0\" HTTP_PROXY \"$1\" \"$2\" && python3 \"$0\" https_proxy \"$1\" \"$2\"",
         ];
         let script = script.display().to_string();
         let command: Vec<&str> = command
             .iter()
             .copied()
-            .chain([script.as_str(), other_port.as_str()])
+            .chain([
+                script.as_str(),
+                other_port.as_str(),
+                "/dev/.sandbox/proxy/route-0.sock",
+            ])
             .collect();
         let out = run_with_env(t, &f, &vars, &command);
         assert_ok(&out, t);
@@ -218,7 +233,7 @@ fn only_the_named_loopback_proxy_is_reachable_through_the_rewritten_variable() {
             "[{}] one endpoint, one bridge, no scheme added",
             t.label
         );
-        for variable_run in [&lines[2..6], &lines[6..10]] {
+        for variable_run in [&lines[2..8], &lines[8..14]] {
             assert_eq!(
                 variable_run,
                 [
@@ -226,6 +241,8 @@ fn only_the_named_loopback_proxy_is_reachable_through_the_rewritten_variable() {
                     "other=errno111",
                     "unix=errno1",
                     "socketpair=pair",
+                    "dgram_pair=errno1",
+                    "pair_reconnect=errno106",
                 ],
                 "[{}] {out:?}",
                 t.label

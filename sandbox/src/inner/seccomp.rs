@@ -7,7 +7,8 @@
 //! `getsockopt`, `setsockopt`, `getsockname`, `getpeername`, `shutdown`). `read`/`write`,
 //! `sendmsg`/`recvmsg` stay allowed, so socketpair-based tools keep working. The proxy
 //! mode denies `socket` for every family but `AF_INET`/`AF_INET6` (no `AF_UNIX`: see
-//! [`crate::proxy`]) and `socketpair` for every family but `AF_UNIX`; the new network
+//! [`crate::proxy`]) and `socketpair` for every family but `AF_UNIX` and for datagram
+//! pairs (which could be re-connected to a host socket path); the new network
 //! namespace limits IP to loopback and the proxy bridges. Syscalls of another architecture
 //! (the i386 ABI on x86_64) kill the process.
 
@@ -49,6 +50,10 @@ const NETWORK_DENIED: &[libc::c_long] = &[
 
 /// Denied when the first argument (the address family) is not `AF_UNIX`.
 const FAMILY_CHECKED: &[libc::c_long] = &[libc::SYS_socket, libc::SYS_socketpair];
+
+/// The socket type bits of `socket`/`socketpair`'s second argument (without
+/// `SOCK_NONBLOCK`/`SOCK_CLOEXEC`).
+const SOCK_TYPE_MASK: u64 = 0xf;
 
 /// Why the filter could not be built or installed.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +101,16 @@ pub fn program(mode: NetworkMode) -> Result<BpfProgram, SeccompError> {
                 family(SeccompCmpOp::Ne, libc::AF_INET6)?,
             ])?;
             deny(libc::SYS_socket, vec![not_ip]);
-            deny(libc::SYS_socketpair, vec![not_unix]);
+            // A datagram socket of a pair can still be connect()ed (or sendmsg()ed) to a
+            // host socket path; stream and seqpacket pairs stay connected to each other.
+            let dgram = SeccompCondition::new(
+                1,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK),
+                libc::SOCK_DGRAM as u64,
+            )
+            .map_err(|e| SeccompError(e.to_string()))?;
+            deny(libc::SYS_socketpair, vec![not_unix, rule(vec![dgram])?]);
         }
     }
     let filter = SeccompFilter::new(
