@@ -18,6 +18,8 @@ use crate::run::{self, Prepared, READY_FD};
 ///
 /// The executable that provides the inner stage (by default the current one) must call
 /// [`crate::dispatch_inner_stage`] first thing in `main`, as the `sandbox` CLI does.
+/// Under network mode `proxy`, the proxy variables are read from this process's
+/// environment (see [`crate::proxy`]); without a usable one, `status` and `explain` refuse.
 ///
 /// ```no_run
 /// use sandbox::{Policy, SandboxCommand};
