@@ -8,7 +8,8 @@ use crate::SandboxError;
 use crate::inner::InnerArgs;
 use crate::launcher::{self, Bwrap, LaunchOptions};
 use crate::plan::{self, PlanOptions, ProcMode};
-use crate::policy::{NetworkMode, Policy, PolicyError, Resolved};
+use crate::policy::{NetworkMode, Policy, Resolved};
+use crate::proxy::{self, ProxyRoutes, host::HostBridges};
 use crate::run::placeholders::Registry;
 use crate::run::preflight::{self, ProcSupport};
 use crate::run::{self, Prepared, READY_FD};
@@ -17,6 +18,8 @@ use crate::run::{self, Prepared, READY_FD};
 ///
 /// The executable that provides the inner stage (by default the current one) must call
 /// [`crate::dispatch_inner_stage`] first thing in `main`, as the `sandbox` CLI does.
+/// Under network mode `proxy`, the proxy variables are read from this process's
+/// environment (see [`crate::proxy`]); without a usable one, `status` and `explain` refuse.
 ///
 /// ```no_run
 /// use sandbox::{Policy, SandboxCommand};
@@ -138,19 +141,15 @@ impl SandboxCommand {
         Ok(self.policy.resolve(&workspace, tmpdir.as_deref())?)
     }
 
-    /// [`resolve`](Self::resolve), refusing what the bwrap path cannot enforce.
-    fn resolve_for_bwrap(&self) -> Result<Resolved, SandboxError> {
-        let resolved = self.resolve()?;
-        if resolved.network == NetworkMode::Proxy {
-            return Err(PolicyError {
-                origin: self.policy.origin.clone(),
-                entry: "network.mode".into(),
-                problem: "proxy mode is not implemented by this sandbox (no proxy bridge)".into(),
-                fix: "use \"restricted\" (no network) or \"enabled\"".into(),
-            }
-            .into());
+    /// In network mode `proxy`, the routes from this process's proxy variables (refusing
+    /// the run when there is no usable one); `None` in the other modes.
+    fn proxy_routes(&self, resolved: &Resolved) -> Result<Option<ProxyRoutes>, SandboxError> {
+        if resolved.network != NetworkMode::Proxy {
+            return Ok(None);
         }
-        Ok(resolved)
+        ProxyRoutes::from_env()
+            .map(Some)
+            .map_err(|e| SandboxError::Setup(format!("{}: {e}", self.policy.origin)))
     }
 
     /// Builds the exact bwrap command line without running anything (`/proc` assumed
@@ -161,13 +160,15 @@ impl SandboxCommand {
         } else {
             ProcMode::Fresh
         };
-        let resolved = self.resolve_for_bwrap()?;
+        let resolved = self.resolve()?;
+        let routes = self.proxy_routes(&resolved)?;
         let registry = Registry::open();
         let cache = registry.as_ref().ok().map(Registry::probe_cache);
         let bwrap = launcher::select(&self.launch_options(&resolved), cache.as_ref())?;
         let registry = registry?;
         let known = registry.lock()?.known()?;
-        self.prepare(resolved, &bwrap, proc, &registry, known, Some(READY_FD))
+        let proxy = routes.as_ref().map(|r| (r, proxy::host::planned_dir()));
+        self.prepare(resolved, &bwrap, proc, &registry, known, proxy)
     }
 
     /// Runs the command and returns its exit status (128 + N if killed by signal N).
@@ -175,7 +176,8 @@ impl SandboxCommand {
         if self.legacy_landlock || self.policy.legacy_landlock {
             return crate::legacy::status(&self.resolve()?, &self.command);
         }
-        let resolved = self.resolve_for_bwrap()?;
+        let resolved = self.resolve()?;
+        let routes = self.proxy_routes(&resolved)?;
         // Probe answers live in the registry; when it cannot be opened (the run is refused
         // below, after the launcher's warnings), every probe runs.
         let registry = Registry::open();
@@ -198,16 +200,17 @@ impl SandboxCommand {
                 }
             }
         };
+        // Dropped (bridges killed, sockets removed) when this function returns.
+        let bridges = match &routes {
+            Some(routes) => Some(HostBridges::start(routes, &self.exe()?)?),
+            None => None,
+        };
+        let proxy = routes
+            .as_ref()
+            .zip(bridges.as_ref().map(|b| b.dir().to_path_buf()));
         let prepared = {
             let lock = registry.lock()?;
-            let prepared = self.prepare(
-                resolved,
-                &bwrap,
-                proc,
-                &registry,
-                lock.known()?,
-                Some(READY_FD),
-            )?;
+            let prepared = self.prepare(resolved, &bwrap, proc, &registry, lock.known()?, proxy)?;
             lock.register(&prepared.plan.placeholders, std::process::id())?;
             prepared
         };
@@ -225,6 +228,15 @@ impl SandboxCommand {
         }
     }
 
+    /// The executable providing the inner stage and the host proxy bridges.
+    fn exe(&self) -> Result<PathBuf, SandboxError> {
+        match &self.inner_exe {
+            Some(exe) => Ok(exe.clone()),
+            None => std::env::current_exe()
+                .map_err(|e| SandboxError::io("find", "the sandbox executable", e)),
+        }
+    }
+
     fn prepare(
         &self,
         resolved: Resolved,
@@ -232,7 +244,7 @@ impl SandboxCommand {
         proc: ProcMode,
         registry: &Registry,
         known: HashSet<PathBuf>,
-        ready_fd: Option<i32>,
+        proxy: Option<(&ProxyRoutes, PathBuf)>,
     ) -> Result<Prepared, SandboxError> {
         let options = PlanOptions {
             proc,
@@ -240,18 +252,19 @@ impl SandboxCommand {
             hidden: vec![registry.dir().to_path_buf()],
             empty_file: registry.empty_file()?,
         };
-        let plan = plan::build(&resolved, &options)?;
-        let exe = match &self.inner_exe {
-            Some(exe) => exe.clone(),
-            None => std::env::current_exe()
-                .map_err(|e| SandboxError::io("find", "the sandbox executable", e))?,
-        };
+        let mut plan = plan::build(&resolved, &options)?;
+        let mut proxy_routes = Vec::new();
+        if let Some((routes, dir)) = proxy {
+            plan.bwrap_args.extend(proxy::host::bind_args(&dir));
+            proxy_routes = routes.inner_routes();
+        }
         let inner = InnerArgs {
             network: resolved.network,
-            ready_fd,
+            ready_fd: Some(READY_FD),
+            proxy_routes,
             command: self.command.clone(),
         };
-        let args = run::assemble(&plan, bwrap.supports_argv0(), &exe, &inner);
+        let args = run::assemble(&plan, bwrap.supports_argv0(), &self.exe()?, &inner);
         Ok(Prepared {
             bwrap: bwrap.path().to_path_buf(),
             args,

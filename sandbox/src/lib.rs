@@ -15,6 +15,7 @@ pub mod launcher;
 pub mod legacy;
 pub mod plan;
 pub mod policy;
+pub mod proxy;
 pub mod run;
 mod supervise;
 
@@ -36,6 +37,9 @@ pub enum SandboxError {
     /// No usable bwrap.
     #[error("{0}")]
     Launch(#[from] launcher::LaunchError),
+    /// Network mode `proxy` cannot be set up.
+    #[error("{0}")]
+    Proxy(#[from] proxy::ProxyError),
     /// The placeholder registry is unusable.
     #[error("{0}")]
     Registry(#[from] run::placeholders::RegistryError),
@@ -64,16 +68,17 @@ impl SandboxError {
     }
 }
 
-/// Runs the inner stage and exits if this process was started as it (`argv[0]`'s basename
-/// is [`inner::INNER_STAGE_NAME`]); returns otherwise. Call it first in `main` of any
-/// executable used with [`SandboxCommand::inner_stage_exe`].
+/// Runs the inner stage (or a host proxy bridge) and exits if this process was started as
+/// it (`argv[0]`'s basename is [`inner::INNER_STAGE_NAME`] or [`proxy::host::BRIDGE_NAME`]);
+/// returns otherwise. Call it first in `main` of any executable used with
+/// [`SandboxCommand::inner_stage_exe`].
 pub fn dispatch_inner_stage() {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let is_inner = args
-        .first()
-        .and_then(|a| Path::new(a).file_name())
-        .is_some_and(|name| name == inner::INNER_STAGE_NAME);
-    if is_inner {
+    let name = args.first().and_then(|a| Path::new(a).file_name());
+    if name.is_some_and(|name| name == inner::INNER_STAGE_NAME) {
         inner::main(&args[1..]);
+    }
+    if name.is_some_and(|name| name == proxy::host::BRIDGE_NAME) {
+        proxy::host::bridge_main(&args[1..]);
     }
 }

@@ -52,11 +52,6 @@ const BAD_POLICIES: &[(&str, &str, &[&str])] = &[
         "[network]\nmode = \"open\"\n",
         &["network.mode", "fix:"],
     ),
-    (
-        "proxy.toml",
-        "[network]\nmode = \"proxy\"\n",
-        &["network.mode", "proxy", "fix:"],
-    ),
 ];
 
 #[test]

@@ -1,6 +1,7 @@
 //! The inner stage: our own executable, run by bwrap inside the namespaces.
 //!
-//! It sets `PR_SET_NO_NEW_PRIVS`, checks that no capability is left, installs the seccomp
+//! It sets `PR_SET_NO_NEW_PRIVS`, checks that no capability is left, in network mode
+//! `proxy` starts the loopback proxy bridges ([`crate::proxy::inner`]), installs the seccomp
 //! filter for the network mode and runs the command as a child it supervises as pid 1:
 //! forwarding `SIGHUP`/`SIGINT`/`SIGQUIT`/`SIGTERM`, reaping orphans, and exiting with the
 //! command's status (128 + N when it was killed by signal N).
@@ -39,6 +40,8 @@ pub struct InnerArgs {
     pub network: NetworkMode,
     /// A descriptor to write one byte to once the sandbox is complete (then closed).
     pub ready_fd: Option<RawFd>,
+    /// Network mode `proxy`: `(variable, host bridge socket)` pairs, see [`crate::proxy`].
+    pub proxy_routes: Vec<(String, String)>,
     /// The command and its arguments.
     pub command: Vec<OsString>,
 }
@@ -51,6 +54,10 @@ impl InnerArgs {
             out.push("--ready-fd".into());
             out.push(fd.to_string().into());
         }
+        for (key, socket) in &self.proxy_routes {
+            out.push("--proxy-route".into());
+            out.push(format!("{key}={socket}").into());
+        }
         out.push("--".into());
         out.extend(self.command.iter().cloned());
         out
@@ -60,6 +67,7 @@ impl InnerArgs {
     pub fn parse(args: &[OsString]) -> Result<InnerArgs, String> {
         let mut network = None;
         let mut ready_fd = None;
+        let mut proxy_routes = Vec::new();
         let mut rest = args.iter();
         loop {
             let arg = rest.next().ok_or("missing `--` before the command")?;
@@ -74,11 +82,18 @@ impl InnerArgs {
                     network = Some(match value()? {
                         "restricted" => NetworkMode::Restricted,
                         "enabled" => NetworkMode::Enabled,
+                        "proxy" => NetworkMode::Proxy,
                         other => return Err(format!("unsupported network mode {other:?}")),
                     })
                 }
                 Some("--ready-fd") if ready_fd.is_none() => {
                     ready_fd = Some(value()?.parse().map_err(|_| "--ready-fd needs a number")?)
+                }
+                Some("--proxy-route") => {
+                    let (key, socket) = value()?
+                        .split_once('=')
+                        .ok_or("--proxy-route needs VARIABLE=SOCKET")?;
+                    proxy_routes.push((key.to_string(), socket.to_string()));
                 }
                 _ => return Err(format!("unexpected inner-stage argument {arg:?}")),
             }
@@ -87,9 +102,14 @@ impl InnerArgs {
         if command.is_empty() {
             return Err("no command after `--`".into());
         }
+        let network = network.ok_or("missing --network")?;
+        if (network == NetworkMode::Proxy) == proxy_routes.is_empty() {
+            return Err("--proxy-route goes with --network proxy, and only with it".into());
+        }
         Ok(InnerArgs {
-            network: network.ok_or("missing --network")?,
+            network,
             ready_fd,
+            proxy_routes,
             command,
         })
     }
@@ -110,6 +130,9 @@ pub fn main(args: &[OsString]) -> ! {
 fn run(args: &InnerArgs) -> Result<i32, String> {
     caps::set_no_new_privs().map_err(|e| format!("prctl(PR_SET_NO_NEW_PRIVS) failed: {e}"))?;
     caps::ensure_none()?;
+    if args.network == NetworkMode::Proxy {
+        crate::proxy::inner::activate(&args.proxy_routes)?;
+    }
     seccomp::install(args.network).map_err(|e| e.to_string())?;
     let program = cstring(&args.command[0])?;
     let argv = args
@@ -167,9 +190,20 @@ mod tests {
         let a = InnerArgs {
             network: NetworkMode::Restricted,
             ready_fd: Some(4),
+            proxy_routes: Vec::new(),
             command: os(&["sh", "--network", "enabled", "--", "-c"]),
         };
         assert_eq!(InnerArgs::parse(&a.to_args()).unwrap(), a);
+        let p = InnerArgs {
+            network: NetworkMode::Proxy,
+            ready_fd: None,
+            proxy_routes: vec![(
+                "https_proxy".into(),
+                "/dev/.sandbox/proxy/route-0.sock".into(),
+            )],
+            command: os(&["curl"]),
+        };
+        assert_eq!(InnerArgs::parse(&p.to_args()).unwrap(), p);
     }
 
     #[test]
@@ -188,5 +222,14 @@ mod tests {
         assert!(InnerArgs::parse(&os(&["--bogus", "--", "x"])).is_err());
         assert!(InnerArgs::parse(&os(&["--network", "restricted", "--"])).is_err());
         assert!(InnerArgs::parse(&os(&["--network", "proxy", "--", "x"])).is_err());
+        let stray_route = [
+            "--network",
+            "restricted",
+            "--proxy-route",
+            "A=/s",
+            "--",
+            "x",
+        ];
+        assert!(InnerArgs::parse(&os(&stray_route)).is_err());
     }
 }

@@ -5,8 +5,12 @@
 //! (`socket`, `socketpair`) and every call that names a peer or configures a socket
 //! (`connect`, `bind`, `listen`, `accept`, `accept4`, `sendto`, `sendmmsg`, `recvmmsg`,
 //! `getsockopt`, `setsockopt`, `getsockname`, `getpeername`, `shutdown`). `read`/`write`,
-//! `sendmsg`/`recvmsg` stay allowed, so socketpair-based tools keep working. Syscalls of
-//! another architecture (the i386 ABI on x86_64) kill the process.
+//! `sendmsg`/`recvmsg` stay allowed, so socketpair-based tools keep working. The proxy
+//! mode denies `socket` for every family but `AF_INET`/`AF_INET6` (no `AF_UNIX`: see
+//! [`crate::proxy`]) and `socketpair` for every family but `AF_UNIX` and for datagram
+//! pairs (which could be re-connected to a host socket path); the new network
+//! namespace limits IP to loopback and the proxy bridges. Syscalls of another architecture
+//! (the i386 ABI on x86_64) kill the process.
 
 use std::collections::BTreeMap;
 
@@ -47,6 +51,10 @@ const NETWORK_DENIED: &[libc::c_long] = &[
 /// Denied when the first argument (the address family) is not `AF_UNIX`.
 const FAMILY_CHECKED: &[libc::c_long] = &[libc::SYS_socket, libc::SYS_socketpair];
 
+/// The socket type bits of `socket`/`socketpair`'s second argument (without
+/// `SOCK_NONBLOCK`/`SOCK_CLOEXEC`).
+const SOCK_TYPE_MASK: u64 = 0xf;
+
 /// Why the filter could not be built or installed.
 #[derive(Debug, thiserror::Error)]
 #[error("seccomp: {0}")]
@@ -69,20 +77,40 @@ pub fn program(mode: NetworkMode) -> Result<BpfProgram, SeccompError> {
     for &nr in ALWAYS_DENIED {
         deny(nr, Vec::new());
     }
-    if mode != NetworkMode::Enabled {
-        for &nr in NETWORK_DENIED {
-            deny(nr, Vec::new());
+    let family = |op: SeccompCmpOp, family: libc::c_int| {
+        SeccompCondition::new(0, SeccompCmpArgLen::Dword, op, family as u64)
+            .map_err(|e| SeccompError(e.to_string()))
+    };
+    let rule = |conditions| SeccompRule::new(conditions).map_err(|e| SeccompError(e.to_string()));
+    let not_unix = rule(vec![family(SeccompCmpOp::Ne, libc::AF_UNIX)?])?;
+    match mode {
+        NetworkMode::Enabled => {}
+        NetworkMode::Restricted => {
+            for &nr in NETWORK_DENIED {
+                deny(nr, Vec::new());
+            }
+            for &nr in FAMILY_CHECKED {
+                deny(nr, vec![not_unix.clone()]);
+            }
         }
-        let not_unix = SeccompCondition::new(
-            0,
-            SeccompCmpArgLen::Dword,
-            SeccompCmpOp::Ne,
-            libc::AF_UNIX as u64,
-        )
-        .map_err(|e| SeccompError(e.to_string()))?;
-        let rule = SeccompRule::new(vec![not_unix]).map_err(|e| SeccompError(e.to_string()))?;
-        for &nr in FAMILY_CHECKED {
-            deny(nr, vec![rule.clone()]);
+        NetworkMode::Proxy => {
+            // IP sockets only reach the namespace's loopback (the proxy bridges); Unix
+            // sockets could reach host services by path, so only socketpair keeps them.
+            let not_ip = rule(vec![
+                family(SeccompCmpOp::Ne, libc::AF_INET)?,
+                family(SeccompCmpOp::Ne, libc::AF_INET6)?,
+            ])?;
+            deny(libc::SYS_socket, vec![not_ip]);
+            // A datagram socket of a pair can still be connect()ed (or sendmsg()ed) to a
+            // host socket path; stream and seqpacket pairs stay connected to each other.
+            let dgram = SeccompCondition::new(
+                1,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK),
+                libc::SOCK_DGRAM as u64,
+            )
+            .map_err(|e| SeccompError(e.to_string()))?;
+            deny(libc::SYS_socketpair, vec![not_unix, rule(vec![dgram])?]);
         }
     }
     let filter = SeccompFilter::new(
@@ -139,6 +167,8 @@ mod tests {
     fn programs_build_for_every_mode() {
         let restricted = program(NetworkMode::Restricted).unwrap();
         let enabled = program(NetworkMode::Enabled).unwrap();
-        assert!(restricted.len() > enabled.len());
+        let proxy = program(NetworkMode::Proxy).unwrap();
+        assert!(restricted.len() > proxy.len());
+        assert!(proxy.len() > enabled.len());
     }
 }

@@ -1,0 +1,140 @@
+//! The sandbox side of the proxy bridge: TCP on `127.0.0.1` -> the host bridge's Unix
+//! socket, inside the new network namespace, set up by the inner stage before seccomp.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{Ipv4Addr, TcpListener};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use nix::unistd::{ForkResult, fork};
+
+use super::{ProxyUrl, relay};
+
+/// Starts one loopback listener and bridge process per distinct socket of `routes`
+/// (`(variable, socket path)` pairs) and rewrites each variable to its listener's port.
+/// Must run in the sandbox before seccomp, while the process is single-threaded; the
+/// bridges are children of the caller and die with the sandbox's pid namespace.
+pub fn activate(routes: &[(String, String)]) -> Result<(), String> {
+    if routes.is_empty() {
+        return Err("proxy mode without proxy routes".into());
+    }
+    let mut ports: BTreeMap<&str, u16> = BTreeMap::new();
+    for (_, socket) in routes {
+        if !ports.contains_key(socket.as_str()) {
+            let port = start_bridge(socket)?;
+            ports.insert(socket, port);
+        }
+    }
+    for (key, socket) in routes {
+        let value = std::env::var(key)
+            .map_err(|_| format!("proxy variable {key} is missing or not UTF-8 in the sandbox"))?;
+        let url = ProxyUrl::parse(&value).map_err(|e| format!("proxy variable {key}: {e}"))?;
+        // SAFETY: the inner stage is single-threaded here (the bridges are separate
+        // processes), so nothing reads the environment concurrently.
+        unsafe { std::env::set_var(key, url.with_local_port(ports[socket.as_str()])) };
+    }
+    Ok(())
+}
+
+/// Binds `127.0.0.1:0`, forks a bridge process serving it, and returns the port.
+fn start_bridge(socket: &str) -> Result<u16, String> {
+    let listener = bind_loopback()?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| format!("getsockname on the proxy listener: {e}"))?
+        .port();
+    // SAFETY: the inner stage is single-threaded here; the child only sets up its
+    // descriptors and serves the listener, never returning to the caller.
+    match unsafe { fork() }.map_err(|e| format!("fork for the proxy bridge: {e}"))? {
+        ForkResult::Child => {
+            let code = match serve(listener, socket) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("sandbox: proxy bridge to {socket}: {e}");
+                    crate::inner::FAILURE_STATUS
+                }
+            };
+            // SAFETY: _exit skips atexit handlers and buffers shared with the parent.
+            unsafe { libc::_exit(code) }
+        }
+        ForkResult::Parent { .. } => Ok(port),
+    }
+}
+
+/// `127.0.0.1:0`, bringing `lo` up first if the namespace's loopback is down.
+fn bind_loopback() -> Result<TcpListener, String> {
+    let any_port = (Ipv4Addr::LOCALHOST, 0);
+    match TcpListener::bind(any_port) {
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EADDRNOTAVAIL | libc::ENETUNREACH)
+            ) =>
+        {
+            bring_lo_up().map_err(|e| {
+                format!("loopback is down and cannot be brought up (ioctl SIOCSIFFLAGS on lo): {e}")
+            })?;
+            TcpListener::bind(any_port)
+        }
+        other => other,
+    }
+    .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))
+}
+
+/// Sets `IFF_UP` on `lo` (the kernel then gives it 127.0.0.1).
+fn bring_lo_up() -> io::Result<()> {
+    // SAFETY: plain socket(2); the descriptor is owned right away.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a new descriptor nothing else owns.
+    let sock = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    // SAFETY: ifreq is plain data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
+    unsafe {
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The bridge process: accepts TCP connections and relays each to `socket`.
+fn serve(listener: TcpListener, socket: &str) -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only. Not dumpable: the command (same uid) can
+    // neither ptrace this process nor write its memory through /proc, so it cannot use
+    // this unfiltered process to reach other Unix sockets.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) };
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    nix::unistd::dup2_stdin(&null)?;
+    nix::unistd::dup2_stdout(&null)?;
+    let socket = socket.to_string();
+    let active = Arc::new(AtomicUsize::new(0));
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let socket = socket.clone();
+                relay::spawn(stream.into(), &active, move || {
+                    UnixStream::connect(&socket).map(OwnedFd::from)
+                })
+            }
+            Err(e) if super::host::is_transient(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
