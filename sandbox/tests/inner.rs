@@ -34,7 +34,13 @@ if mode == "network":
     a, b = socket.socketpair()
     os.write(a.fileno(), b"ping")
     print("socketpair_roundtrip=" + os.read(b.fileno(), 4).decode())
-    u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    # Datagram AF_UNIX sockets could sendmsg() to any host socket path (SOCK_RAW is one too).
+    call("socket_unix_dgram", lambda: raw("socket", socket.AF_UNIX, socket.SOCK_DGRAM, 0))
+    call("socket_unix_dgram_cloexec", lambda: raw("socket", socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC, 0))
+    call("socket_unix_raw", lambda: raw("socket", socket.AF_UNIX, socket.SOCK_RAW, 0))
+    call("socketpair_unix_dgram", lambda: raw("socketpair", socket.AF_UNIX, socket.SOCK_DGRAM, 0, (ctypes.c_int * 2)()))
+    call("socketpair_unix_seqpacket", lambda: raw("socketpair", socket.AF_UNIX, socket.SOCK_SEQPACKET, 0, (ctypes.c_int * 2)()))
+    u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     call("connect", lambda: u.connect("/tmp/nonexistent.sock"))
     call("bind", lambda: u.bind("\0sbx-probe"))
     call("listen", lambda: raw("listen", a.fileno(), 1))
@@ -85,14 +91,14 @@ fn probe(
 }
 
 #[test]
-fn restricted_network_denies_socket_calls_with_eperm_but_socketpair_works() {
+fn restricted_network_denies_socket_calls_and_unix_datagrams_with_eperm_but_socketpair_works() {
     for_each_target(|t| {
         let f = Fixture::new();
         let results = probe(t, &f, None, "network");
-        assert_eq!(results.len(), 19, "[{}] {results:?}", t.label);
+        assert_eq!(results.len(), 24, "[{}] {results:?}", t.label);
         for (name, value) in results {
             let want = match name.as_str() {
-                "socket_unix" => "0",
+                "socket_unix" | "socketpair_unix_seqpacket" => "0",
                 "socketpair_roundtrip" => "ping",
                 _ => "1", // EPERM
             };

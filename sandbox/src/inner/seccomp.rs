@@ -5,11 +5,13 @@
 //! (`socket`, `socketpair`) and every call that names a peer or configures a socket
 //! (`connect`, `bind`, `listen`, `accept`, `accept4`, `sendto`, `sendmmsg`, `recvmmsg`,
 //! `getsockopt`, `setsockopt`, `getsockname`, `getpeername`, `shutdown`). `read`/`write`,
-//! `sendmsg`/`recvmsg` stay allowed, so socketpair-based tools keep working. The proxy
-//! mode denies `socket` for every family but `AF_INET`/`AF_INET6` (no `AF_UNIX`: see
+//! `sendmsg`/`recvmsg` stay allowed, so socketpair-based tools keep working. Datagram
+//! `AF_UNIX` sockets and pairs (`SOCK_DGRAM`, and `SOCK_RAW`, which the kernel turns into
+//! a datagram socket) are denied too: `sendmsg` with a destination reaches any host socket
+//! path the command can see (e.g. the system log), read-only mounts notwithstanding. The
+//! proxy mode denies `socket` for every family but `AF_INET`/`AF_INET6` (no `AF_UNIX`: see
 //! [`crate::proxy`]) and `socketpair` for every family but `AF_UNIX` and for datagram
-//! pairs (which could be re-connected to a host socket path); the new network
-//! namespace limits IP to loopback and the proxy bridges. Syscalls of another architecture
+//! pairs; the new network namespace limits IP to loopback and the proxy bridges. Syscalls of another architecture
 //! (the i386 ABI on x86_64) kill the process.
 
 use std::collections::BTreeMap;
@@ -90,7 +92,9 @@ pub fn program(mode: NetworkMode) -> Result<BpfProgram, SeccompError> {
                 deny(nr, Vec::new());
             }
             for &nr in FAMILY_CHECKED {
-                deny(nr, vec![not_unix.clone()]);
+                let mut denied = vec![not_unix.clone()];
+                denied.extend(unix_datagram_rules()?);
+                deny(nr, denied);
             }
         }
         NetworkMode::Proxy => {
@@ -101,16 +105,9 @@ pub fn program(mode: NetworkMode) -> Result<BpfProgram, SeccompError> {
                 family(SeccompCmpOp::Ne, libc::AF_INET6)?,
             ])?;
             deny(libc::SYS_socket, vec![not_ip]);
-            // A datagram socket of a pair can still be connect()ed (or sendmsg()ed) to a
-            // host socket path; stream and seqpacket pairs stay connected to each other.
-            let dgram = SeccompCondition::new(
-                1,
-                SeccompCmpArgLen::Dword,
-                SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK),
-                libc::SOCK_DGRAM as u64,
-            )
-            .map_err(|e| SeccompError(e.to_string()))?;
-            deny(libc::SYS_socketpair, vec![not_unix, rule(vec![dgram])?]);
+            let mut denied = vec![not_unix];
+            denied.extend(unix_datagram_rules()?);
+            deny(libc::SYS_socketpair, denied);
         }
     }
     let filter = SeccompFilter::new(
@@ -123,6 +120,27 @@ pub fn program(mode: NetworkMode) -> Result<BpfProgram, SeccompError> {
     filter
         .try_into()
         .map_err(|e: seccompiler::BackendError| SeccompError(e.to_string()))
+}
+
+/// Rules matching a `socket`/`socketpair` call whose type (second argument) makes an
+/// `AF_UNIX` datagram socket: `SOCK_DGRAM`, or `SOCK_RAW`, which `AF_UNIX` treats as
+/// `SOCK_DGRAM`. A datagram socket, even one of a connected pair, can `sendmsg` to any
+/// host socket path named in the message; stream and seqpacket sockets refuse a
+/// destination once connected.
+fn unix_datagram_rules() -> Result<Vec<SeccompRule>, SeccompError> {
+    [libc::SOCK_DGRAM, libc::SOCK_RAW]
+        .into_iter()
+        .map(|kind| {
+            let condition = SeccompCondition::new(
+                1,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::MaskedEq(SOCK_TYPE_MASK),
+                kind as u64,
+            )
+            .map_err(|e| SeccompError(e.to_string()))?;
+            SeccompRule::new(vec![condition]).map_err(|e| SeccompError(e.to_string()))
+        })
+        .collect()
 }
 
 /// The syscall number and, on x86_64, its x32-ABI numbers (harmless where x32 is off).
