@@ -40,14 +40,16 @@ pub fn status(resolved: &Resolved, command: &[OsString]) -> Result<i32, SandboxE
     cmd.args(args).current_dir(&rules.workspace);
     let previous =
         supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
-    let supervisor = nix::unistd::getpid();
+    let supervisor = std::process::id() as libc::pid_t;
     // SAFETY: between fork and exec the closure only makes system calls (sigprocmask,
     // prctl, getppid, landlock_restrict_self, seccomp) on data prepared before the fork;
     // nothing allocates on the success path.
     unsafe {
         cmd.pre_exec(move || {
             pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None)?;
-            die_with_supervisor(supervisor)?;
+            // The command dies with this supervising process, as bwrap's
+            // --die-with-parent makes it on the bwrap path.
+            supervise::die_with_parent(supervisor)?;
             inner::caps::set_no_new_privs()?;
             drop_all_capabilities()?;
             ruleset.restrict_self()?;
@@ -66,22 +68,6 @@ pub fn status(resolved: &Resolved, command: &[OsString]) -> Result<i32, SandboxE
         });
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
     Ok(outcome?.code())
-}
-
-/// Ties the command's life to the `sandbox` process that supervises it, as bwrap's
-/// `--die-with-parent` does on the bwrap path: the kernel sends SIGKILL when the supervisor
-/// dies, and a supervisor that died before the tie was made is caught by `getppid`.
-fn die_with_supervisor(supervisor: Pid) -> io::Result<()> {
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if nix::unistd::getppid() != supervisor {
-        return Err(io::Error::other(
-            "the sandbox exited before the command started",
-        ));
-    }
-    Ok(())
 }
 
 /// Empties the bounding and ambient capability sets and the thread's own sets, so the

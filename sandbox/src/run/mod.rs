@@ -72,13 +72,8 @@ pub fn execute(
             // std does not reset the mask: bwrap must not inherit the blocked signals.
             pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None)?;
             // If this process dies, bwrap dies too (and with it the sandbox, through
-            // --die-with-parent); a parent already gone before the prctl is caught by getppid.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::getppid() != parent {
-                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-            }
+            // --die-with-parent).
+            supervise::die_with_parent(parent)?;
             for (source, target) in [(ready_raw, READY_FD), (info_raw, INFO_FD)] {
                 if libc::dup2(source, target) < 0 {
                     return Err(std::io::Error::last_os_error());
