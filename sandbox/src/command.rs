@@ -152,6 +152,23 @@ impl SandboxCommand {
             .map_err(|e| SandboxError::Setup(format!("{}: {e}", self.policy.origin)))
     }
 
+    /// Resolves the policy, reads the proxy routes it needs and chooses the bwrap.
+    fn launch(&self) -> Result<Launch, SandboxError> {
+        let resolved = self.resolve()?;
+        let routes = self.proxy_routes(&resolved)?;
+        // Probe answers live in the registry; when it cannot be opened (the run is refused
+        // right after the launcher's warnings), every probe runs.
+        let registry = Registry::open();
+        let cache = registry.as_ref().ok().map(Registry::probe_cache);
+        let bwrap = launcher::select(&self.launch_options(&resolved), cache.as_ref())?;
+        Ok(Launch {
+            resolved,
+            routes,
+            bwrap,
+            registry: registry?,
+        })
+    }
+
     /// Builds the exact bwrap command line without running anything (`/proc` assumed
     /// mountable unless [`no_proc`](Self::no_proc)).
     pub fn explain(&self) -> Result<Prepared, SandboxError> {
@@ -160,12 +177,12 @@ impl SandboxCommand {
         } else {
             ProcMode::Fresh
         };
-        let resolved = self.resolve()?;
-        let routes = self.proxy_routes(&resolved)?;
-        let registry = Registry::open();
-        let cache = registry.as_ref().ok().map(Registry::probe_cache);
-        let bwrap = launcher::select(&self.launch_options(&resolved), cache.as_ref())?;
-        let registry = registry?;
+        let Launch {
+            resolved,
+            routes,
+            bwrap,
+            registry,
+        } = self.launch()?;
         let known = registry.lock()?.known()?;
         let proxy = routes.as_ref().map(|r| (r, proxy::host::planned_dir()));
         self.prepare(resolved, &bwrap, proc, &registry, known, proxy)
@@ -176,14 +193,12 @@ impl SandboxCommand {
         if self.legacy_landlock || self.policy.legacy_landlock {
             return crate::legacy::status(&self.resolve()?, &self.command);
         }
-        let resolved = self.resolve()?;
-        let routes = self.proxy_routes(&resolved)?;
-        // Probe answers live in the registry; when it cannot be opened (the run is refused
-        // below, after the launcher's warnings), every probe runs.
-        let registry = Registry::open();
-        let cache = registry.as_ref().ok().map(Registry::probe_cache);
-        let bwrap = launcher::select(&self.launch_options(&resolved), cache.as_ref())?;
-        let registry = registry?;
+        let Launch {
+            resolved,
+            routes,
+            bwrap,
+            registry,
+        } = self.launch()?;
         let cache = registry.probe_cache();
         let proc = if self.no_proc {
             ProcMode::Hidden
@@ -273,4 +288,12 @@ impl SandboxCommand {
             resolved,
         })
     }
+}
+
+/// What [`SandboxCommand::explain`] and [`SandboxCommand::status`] start from.
+struct Launch {
+    resolved: Resolved,
+    routes: Option<ProxyRoutes>,
+    bwrap: Bwrap,
+    registry: Registry,
 }
