@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{BASE, Caller, available, command, pass_fds, run, sh, stderr, stdout};
+use common::{BASE, Caller, available, command, pass_fds, run, sh, shared_tempdir, stderr, stdout};
 use rstest::rstest;
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -113,12 +113,7 @@ fn bind_is_writable_and_dev_bind_keeps_devices(#[values(Caller::Root, Caller::Us
     if !available(who) {
         return;
     }
-    let dir = tempfile::tempdir_in("/var/tmp").unwrap();
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
+    let dir = shared_tempdir(0o777);
     let d = dir.path().to_str().unwrap();
     inside(who, &["--bind", d, "/work"], "echo hi > /work/out");
     assert_eq!(
@@ -657,14 +652,9 @@ fn lock_file_is_held_by_init_while_the_sandbox_runs(
     if !available(who) {
         return;
     }
-    let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+    let dir = shared_tempdir(0o755);
     let lock = dir.path().join("lock");
     std::fs::write(&lock, "").unwrap();
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
     let lock_s = lock.to_str().unwrap();
     let mut child = command(
         who,
@@ -756,12 +746,7 @@ fn destinations_resolve_symlinks_inside_the_sandbox_root(
     if !available(who) {
         return;
     }
-    let host = tempfile::tempdir_in("/var/tmp").unwrap();
-    std::fs::set_permissions(
-        host.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
+    let host = shared_tempdir(0o777);
     // During setup the host is at /oldroot: an absolute symlink pointing there must resolve
     // inside the new root, never reach the host.
     let link_target = format!("/oldroot{}", host.path().display());
@@ -888,12 +873,7 @@ fn masks_after_an_op_over_the_root_land_on_the_new_root(
     // One empty source bound over several files (opened once, cloned for each bind),
     // after ops that mount over the sandbox root itself ("/" and a destination climbing
     // back to it with ".."): every mask must be on the root the command sees.
-    let dir = tempfile::tempdir_in("/var/tmp").unwrap();
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    let dir = shared_tempdir(0o755);
     let secrets = ["a.env", "b.env", "c.env"];
     for name in secrets {
         std::fs::write(dir.path().join(name), "SECRET\n").unwrap();

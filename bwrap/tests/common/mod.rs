@@ -128,3 +128,15 @@ pub fn child_pid(info: &str) -> i32 {
         .and_then(|digits| digits.parse().ok())
         .unwrap_or_else(|| panic!("no child-pid in {info:?}"))
 }
+
+/// A temporary directory under `/var/tmp` (not the private `/tmp` some sandboxes get) with
+/// `mode`, so that the unprivileged test user can reach what a test puts there.
+pub fn shared_tempdir(mode: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(mode),
+    )
+    .unwrap();
+    dir
+}
