@@ -175,19 +175,10 @@ fn user_namespaces_off_warns_with_cause_and_fix() {
     if !have_system_bwrap() {
         return;
     }
-    // max_user_namespaces is per user namespace: set it to 0 in a fresh one only.
-    let wrapper = [
-        "unshare",
-        "-Ur",
-        "sh",
-        "-c",
-        r#"echo 0 > /proc/sys/user/max_user_namespaces && exec "$@""#,
-        "sh",
-    ];
     rerun_as_root_and_user(
         "user_namespaces_off_warns_with_cause_and_fix",
-        &wrapper,
-        &wrapper,
+        &USERNS_OFF,
+        &USERNS_OFF,
     );
 }
 

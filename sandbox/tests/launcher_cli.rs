@@ -202,17 +202,9 @@ fn user_namespaces_off_warns_with_fix_before_the_run_fails() {
     if !have_system_bwrap() {
         return;
     }
-    let wrapper = [
-        "unshare",
-        "-Ur",
-        "sh",
-        "-c",
-        r#"echo 0 > /proc/sys/user/max_user_namespaces && exec "$@""#,
-        "sh",
-    ];
     rerun_as_root_and_user(
         "user_namespaces_off_warns_with_fix_before_the_run_fails",
-        &wrapper,
-        &wrapper,
+        &USERNS_OFF,
+        &USERNS_OFF,
     );
 }

@@ -219,3 +219,14 @@ pub fn texts(out: &Output) -> (String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Runs the rest of its argv with user namespaces off: `max_user_namespaces` is per user
+/// namespace, so it is set to 0 in a fresh one only, never on the host.
+pub const USERNS_OFF: [&str; 6] = [
+    "unshare",
+    "-Ur",
+    "sh",
+    "-c",
+    r#"echo 0 > /proc/sys/user/max_user_namespaces && exec "$@""#,
+    "sh",
+];
