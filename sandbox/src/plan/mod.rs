@@ -8,6 +8,7 @@
 mod glob;
 mod metadata;
 mod order;
+mod pins;
 mod symlink;
 
 use symlink::Followed;
@@ -179,7 +180,7 @@ fn collect_rules(
         }
     }
     for glob in &resolved.globs {
-        let origin = format!("glob {}", glob.key);
+        let origin = format!("{}{}", pins::GLOB_ORIGIN, glob.key);
         let search_root = symlink::secure_path(&glob.search_root, &writable, &origin)?;
         for path in glob::expand(glob, &search_root, resolved.glob_scan_max_depth)? {
             add(&mut rules, path, Access::None, &origin);

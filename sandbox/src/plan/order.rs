@@ -17,15 +17,20 @@
 //! denied directory with readable or writable rules beneath it gets mode 111 and `--dir`
 //! chains so those mount points exist; all denied directories are remounted read-only
 //! after the last rule.
+//!
+//! Every directory strictly between a writable rule and a narrower one beneath it (other
+//! than a glob match) is pinned, bound onto itself before the deeper rules, see
+//! [`super::pins`].
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::metadata::PROTECTED_NAMES;
+use super::pins;
 use super::symlink::Followed;
 use super::{PlanError, PlanOptions, ProcMode, Rule};
-use crate::policy::Access;
+use crate::policy::{Access, depth};
 
 /// The size cap of the private `/dev/shm` tmpfs, in bytes (256 MiB).
 pub const DEV_SHM_SIZE: u64 = 256 * 1024 * 1024;
@@ -85,9 +90,27 @@ pub fn emit(
             }
         }
     }
+    let writable_above = |i: usize| match enclosing(&rules[i].path) {
+        Some(j) => (rules[j].access == Access::Write).then(|| rules[j].path.clone()),
+        None => (root == Access::Write).then(|| PathBuf::from("/")),
+    };
+    let pins = pins::pins(
+        rules,
+        |i| effective.contains_key(rules[i].path.as_path()),
+        writable_above,
+        |dir| st.kind(dir) == Some(true),
+        |dir| effective.contains_key(dir),
+    );
+    let mut pending = pins.iter().peekable();
     for (i, rule) in rules.iter().enumerate() {
         if !effective.contains_key(rule.path.as_path()) {
             continue;
+        }
+        // Pins go after every rule as shallow as they are and before any deeper one.
+        let d = depth(&rule.path);
+        while let Some(pin) = pending.next_if(|p| depth(p) < d) {
+            let p = pin.as_os_str();
+            st.push(&["--bind".as_ref(), p, p]);
         }
         let outer = enclosing(&rule.path);
         let outer_access = outer.map_or(root, |j| rules[j].access);

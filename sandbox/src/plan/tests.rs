@@ -339,3 +339,24 @@ fn glob_matches_become_masks() {
     }
     assert!(!a.contains(&s(ws.join("app/keep.txt"))));
 }
+
+#[test]
+fn parents_of_protected_and_denied_paths_are_pinned_before_them() {
+    let (_d, r) = tree(&["ws/meta/repo.git/", "ws/config/creds/key", "ws/x/y.env"]);
+    fs::write(r.join("ws/.git"), "gitdir: meta/repo.git\n").unwrap();
+    let p = plan(
+        &r,
+        "[filesystem]\n\":root\" = \"read\"\n\"ws\" = \"write\"\n\"ws/config/creds\" = \"none\"\n\"**/*.env\" = \"none\"\n",
+    );
+    let a = args(&p);
+    let (meta, config) = (s(r.join("ws/meta")), s(r.join("ws/config")));
+    let gitdir = s(r.join("ws/meta/repo.git"));
+    let pin = pos(&a, &["--bind", &meta, &meta]);
+    assert!(pin < pos(&a, &["--ro-bind", &gitdir, &gitdir]), "{a:?}");
+    assert!(pos(&a, &["--bind", &config, &config]) < pos(&a, &[&s(r.join("ws/config/creds"))]));
+    let x = s(r.join("ws/x"));
+    assert!(
+        !has(&a, &["--bind", &x, &x]),
+        "glob matches are not pinned: {a:?}"
+    );
+}
