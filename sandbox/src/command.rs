@@ -1,6 +1,5 @@
 //! The library API: a `std::process::Command`-like builder for sandboxed commands.
 
-use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -10,8 +9,9 @@ use crate::launcher::{self, Bwrap, LaunchOptions};
 use crate::plan::{self, PlanOptions, ProcMode};
 use crate::policy::{NetworkMode, Policy, Resolved};
 use crate::proxy::{self, ProxyRoutes, host::HostBridges};
-use crate::run::placeholders::Registry;
+use crate::run::placeholders::Placeholders;
 use crate::run::preflight::{self, ProcSupport};
+use crate::run::state::StateDir;
 use crate::run::{self, Prepared, READY_FD};
 
 /// A command to run under a [`Policy`], built like `std::process::Command`.
@@ -156,16 +156,16 @@ impl SandboxCommand {
     fn launch(&self) -> Result<Launch, SandboxError> {
         let resolved = self.resolve()?;
         let routes = self.proxy_routes(&resolved)?;
-        // Probe answers live in the registry; when it cannot be opened (the run is refused
-        // right after the launcher's warnings), every probe runs.
-        let registry = Registry::open();
-        let cache = registry.as_ref().ok().map(Registry::probe_cache);
+        // Probe answers live in the state directory; when it cannot be opened (the run is
+        // refused right after the launcher's warnings), every probe runs.
+        let state = StateDir::open();
+        let cache = state.as_ref().ok().map(StateDir::probe_cache);
         let bwrap = launcher::select(&self.launch_options(&resolved), cache.as_ref())?;
         Ok(Launch {
             resolved,
             routes,
             bwrap,
-            registry: registry?,
+            state: state?,
         })
     }
 
@@ -181,11 +181,10 @@ impl SandboxCommand {
             resolved,
             routes,
             bwrap,
-            registry,
+            state,
         } = self.launch()?;
-        let known = registry.lock()?.known()?;
         let proxy = routes.as_ref().map(|r| (r, proxy::host::planned_dir()));
-        self.prepare(resolved, &bwrap, proc, &registry, known, proxy)
+        self.prepare(resolved, &bwrap, proc, &state, proxy)
     }
 
     /// Runs the command and returns its exit status (128 + N if killed by signal N).
@@ -197,9 +196,9 @@ impl SandboxCommand {
             resolved,
             routes,
             bwrap,
-            registry,
+            state,
         } = self.launch()?;
-        let cache = registry.probe_cache();
+        let cache = state.probe_cache();
         let proc = if self.no_proc {
             ProcMode::Hidden
         } else {
@@ -223,13 +222,9 @@ impl SandboxCommand {
         let proxy = routes
             .as_ref()
             .zip(bridges.as_ref().map(|b| b.dir().to_path_buf()));
-        let prepared = {
-            let lock = registry.lock()?;
-            let prepared = self.prepare(resolved, &bwrap, proc, &registry, lock.known()?, proxy)?;
-            lock.register(&prepared.plan.placeholders, std::process::id())?;
-            prepared
-        };
-        let status = run::execute(&prepared, &bwrap, &registry);
+        let prepared = self.prepare(resolved, &bwrap, proc, &state, proxy)?;
+        let placeholders = Placeholders::acquire(&prepared.plan.placeholders)?;
+        let status = run::execute(&prepared, &bwrap, placeholders);
         if status.is_err() {
             launcher::after_failed_start(&bwrap, &cache);
         }
@@ -257,15 +252,13 @@ impl SandboxCommand {
         resolved: Resolved,
         bwrap: &Bwrap,
         proc: ProcMode,
-        registry: &Registry,
-        known: HashSet<PathBuf>,
+        state: &StateDir,
         proxy: Option<(&ProxyRoutes, PathBuf)>,
     ) -> Result<Prepared, SandboxError> {
         let options = PlanOptions {
             proc,
-            known_placeholders: known,
-            hidden: vec![registry.dir().to_path_buf()],
-            empty_file: registry.empty_file()?,
+            hidden: vec![state.dir().to_path_buf()],
+            empty_file: state.empty_file()?,
         };
         let mut plan = plan::build(&resolved, &options)?;
         let mut proxy_routes = Vec::new();
@@ -295,5 +288,5 @@ struct Launch {
     resolved: Resolved,
     routes: Option<ProxyRoutes>,
     bwrap: Bwrap,
-    registry: Registry,
+    state: StateDir,
 }

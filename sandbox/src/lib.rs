@@ -40,9 +40,12 @@ pub enum SandboxError {
     /// Network mode `proxy` cannot be set up.
     #[error("{0}")]
     Proxy(#[from] proxy::ProxyError),
-    /// The placeholder registry is unusable.
+    /// The per-user state directory is unusable.
     #[error("{0}")]
-    Registry(#[from] run::placeholders::RegistryError),
+    State(#[from] run::state::StateError),
+    /// A placeholder could not be created or joined (the run is refused).
+    #[error("{0}")]
+    Placeholder(#[from] run::placeholders::PlaceholderError),
     /// A host operation failed.
     #[error("cannot {action} {what}: {source}")]
     Io {

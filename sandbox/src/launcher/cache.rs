@@ -1,6 +1,6 @@
 //! Probe answers remembered between runs, so that a run starts one bwrap, not four.
 //!
-//! Each answer is a file `probe-<name>` in the user's placeholder registry (a directory
+//! Each answer is a file `probe-<name>` in the user's state directory ([`crate::run::state`]) (a directory
 //! only that user can write, hidden from the command), holding the key it was computed
 //! for on its first line and the answer after it. The key ([`key`]) names everything a
 //! probe's answer depends on: the boot, the user and its user namespace, and the bwrap

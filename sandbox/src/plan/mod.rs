@@ -13,7 +13,7 @@ mod symlink;
 
 use symlink::Followed;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -38,10 +38,7 @@ pub enum ProcMode {
 pub struct PlanOptions {
     /// How `/proc` is provided.
     pub proc: ProcMode,
-    /// Paths that exist on the host only as placeholders of concurrent runs: planned as
-    /// missing, so this run masks them too and never treats them as real content.
-    pub known_placeholders: HashSet<PathBuf>,
-    /// Extra host paths to hide from the command (the placeholder registry).
+    /// Extra host paths to hide from the command (the state directory).
     pub hidden: Vec<PathBuf>,
     /// An empty host file with mode 000, bound read-only over denied files and missing
     /// carve-outs (one file for every mask, so no descriptors are needed).
@@ -67,8 +64,8 @@ pub struct Plan {
     pub bwrap_args: Vec<OsString>,
     /// The network mode; the inner stage installs the matching seccomp filter.
     pub network: NetworkMode,
-    /// Host paths that bwrap will create as empty mount points and that did not exist
-    /// before the run: removed after the command ends.
+    /// Host paths where the launcher creates (or joins) a placeholder directory before
+    /// bwrap starts, see [`crate::run::placeholders`]; planned as missing.
     pub placeholders: Vec<PathBuf>,
     /// The rules the arguments were built from, shallowest first.
     pub rules: Vec<Rule>,
@@ -191,7 +188,7 @@ fn collect_rules(
             &mut rules,
             path.clone(),
             Access::None,
-            "sandbox placeholder registry",
+            "sandbox state directory",
         );
     }
     let mut rules: Vec<Rule> = rules.into_values().collect();

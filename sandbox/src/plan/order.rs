@@ -11,9 +11,9 @@
 //! | read  | `--ro-bind p p`                               | placeholder at the first missing part  |
 //! | none  | dir: `--perms 000 --tmpfs p` (remount-ro at the end); file: `--ro-bind EMPTY p` | placeholder |
 //!
-//! A placeholder is an empty read-only directory (`--perms 555 --tmpfs`) for the protected
-//! metadata names and the empty file otherwise; bwrap creates its mount point on
-//! the host, so it is listed in [`Emitted::placeholders`] for removal after the run. A
+//! A placeholder is an empty read-only directory (`--perms 555 --tmpfs`; mode 000 for a
+//! denied path) on a mount point the launcher creates before bwrap starts and removes after
+//! the run ([`crate::run::placeholders`]), listed in [`Emitted::placeholders`]. A
 //! denied directory with readable or writable rules beneath it gets mode 111 and `--dir`
 //! chains so those mount points exist; all denied directories are remounted read-only
 //! after the last rule.
@@ -31,6 +31,7 @@ use super::pins;
 use super::symlink::Followed;
 use super::{PlanError, PlanOptions, ProcMode, Rule};
 use crate::policy::{Access, depth};
+use crate::run::placeholders::looks_like_placeholder;
 
 /// The size cap of the private `/dev/shm` tmpfs, in bytes (256 MiB).
 pub const DEV_SHM_SIZE: u64 = 256 * 1024 * 1024;
@@ -39,7 +40,7 @@ pub const DEV_SHM_SIZE: u64 = 256 * 1024 * 1024;
 pub struct Emitted {
     /// The bwrap operations.
     pub args: Vec<OsString>,
-    /// Mount points bwrap will create on the host.
+    /// Placeholder directories the launcher must create on the host.
     pub placeholders: Vec<PathBuf>,
 }
 
@@ -118,7 +119,7 @@ pub fn emit(
             Some(is_dir) => is_dir,
             None => {
                 if outer_access == Access::Write {
-                    st.placeholder(&rule.path);
+                    st.placeholder(&rule.path, rule.access);
                 }
                 continue;
             }
@@ -184,12 +185,10 @@ impl State<'_> {
     }
 
     /// `Some(is_dir)` for a path that really exists, `None` for a missing one or a
-    /// placeholder left by a concurrent run.
+    /// placeholder of a concurrent run (which this run acquires as its own).
     fn kind(&self, path: &Path) -> Option<bool> {
-        if self.options.known_placeholders.contains(path) {
-            return None;
-        }
-        std::fs::symlink_metadata(path).ok().map(|m| m.is_dir())
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        (!looks_like_placeholder(&meta)).then(|| meta.is_dir())
     }
 
     fn base(&mut self, root: Access) {
@@ -244,8 +243,9 @@ impl State<'_> {
     }
 
     /// Blocks creation of a missing read/none path inside a writable rule by mounting an
-    /// empty read-only node on its first missing component.
-    fn placeholder(&mut self, path: &Path) {
+    /// empty read-only directory on its first missing component, where the launcher
+    /// creates a placeholder directory ([`crate::run::placeholders`]) before bwrap starts.
+    fn placeholder(&mut self, path: &Path, access: Access) {
         let mut first = path;
         while let Some(parent) = first.parent() {
             if self.kind(parent).is_some() {
@@ -262,18 +262,19 @@ impl State<'_> {
             .file_name()
             .and_then(|n| n.to_str())
             .is_some_and(|n| PROTECTED_NAMES.contains(&n));
-        if is_metadata {
-            let p = first.as_os_str();
-            self.push(&[
-                "--perms".as_ref(),
-                "555".as_ref(),
-                "--tmpfs".as_ref(),
-                p,
-                "--remount-ro".as_ref(),
-                p,
-            ]);
+        let mode = if is_metadata || access == Access::Read {
+            "555"
         } else {
-            self.empty_file(first);
-        }
+            "000"
+        };
+        let p = first.as_os_str();
+        self.push(&[
+            "--perms".as_ref(),
+            mode.as_ref(),
+            "--tmpfs".as_ref(),
+            p,
+            "--remount-ro".as_ref(),
+            p,
+        ]);
     }
 }

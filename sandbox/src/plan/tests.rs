@@ -141,11 +141,12 @@ fn missing_carveouts_become_placeholders_without_touching_the_host() {
             "{a:?}"
         );
     }
-    assert!(has(&a, &["--ro-bind", EMPTY, &s(ws.join("x"))]), "{a:?}");
+    let (x, ro) = (s(ws.join("x")), s(ws.join("ro.txt")));
     assert!(
-        has(&a, &["--ro-bind", EMPTY, &s(ws.join("ro.txt"))]),
+        has(&a, &["--perms", "000", "--tmpfs", &x, "--remount-ro", &x]),
         "{a:?}"
     );
+    assert!(has(&a, &["--perms", "555", "--tmpfs", &ro]), "{a:?}");
     let mut got = p.placeholders.clone();
     got.sort();
     let mut want: Vec<PathBuf> = [".agents", ".codex", ".git", "ro.txt", "x"]
@@ -162,20 +163,18 @@ fn missing_carveouts_become_placeholders_without_touching_the_host() {
 }
 
 #[test]
-fn known_placeholders_of_other_runs_are_masked_again() {
+fn placeholders_of_other_runs_are_masked_again() {
     let (_d, r) = tree(&["ws/.codex/"]);
     let ws = r.join("ws");
-    let options = PlanOptions {
-        empty_file: EMPTY.into(),
-        known_placeholders: [ws.join(".codex")].into_iter().collect(),
-        ..PlanOptions::default()
-    };
-    let p = plan_with(
-        &ws,
-        "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n",
-        options,
+    fs::set_permissions(
+        ws.join(".codex"),
+        std::os::unix::fs::PermissionsExt::from_mode(crate::run::placeholders::PLACEHOLDER_MODE),
     )
     .unwrap();
+    let p = plan(
+        &ws,
+        "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n",
+    );
     assert!(p.placeholders.contains(&ws.join(".codex")));
     assert!(has(
         &args(&p),

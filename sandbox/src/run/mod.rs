@@ -3,6 +3,7 @@
 mod argv;
 pub mod placeholders;
 pub mod preflight;
+pub mod state;
 
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -19,7 +20,7 @@ use crate::plan::Plan;
 use crate::policy::Resolved;
 use crate::supervise;
 pub use argv::assemble;
-use placeholders::Registry;
+use placeholders::Placeholders;
 
 /// The descriptor the inner stage reports "command started" on.
 pub const READY_FD: i32 = 4;
@@ -43,14 +44,14 @@ pub struct Prepared {
 }
 
 /// Runs a prepared sandbox: spawns bwrap with the descriptors the plan needs, forwards
-/// termination signals, waits, removes this run's placeholders and returns the command's
+/// termination signals, waits, releases this run's placeholders and returns the command's
 /// status (128 + N for signal N). Fails if bwrap exits before the command started.
 /// `bwrap` must be the launcher's choice the plan was prepared for: it is run through
 /// [`Bwrap::command`], which for the bundled bwrap is the verified descriptor.
 pub fn execute(
     prepared: &Prepared,
     bwrap: &Bwrap,
-    registry: &Registry,
+    placeholders: Placeholders,
 ) -> Result<i32, SandboxError> {
     let pid = std::process::id();
     let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
@@ -99,12 +100,8 @@ pub fn execute(
             .map_err(|e| SandboxError::Setup(format!("waitpid on bwrap failed: {e}")))
         });
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
-    let cleanup = registry
-        .lock()
-        .and_then(|lock| lock.release(&prepared.plan.placeholders, pid))
-        .map_err(|e| SandboxError::Setup(e.to_string()));
+    placeholders.release();
     let outcome = outcome?;
-    cleanup?;
     let mut byte = [0u8; 1];
     let started = matches!(nix::unistd::read(&ready_read, &mut byte), Ok(1));
     match outcome {

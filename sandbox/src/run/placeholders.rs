@@ -1,290 +1,463 @@
-//! The placeholder registry: which host paths are empty mount points created by live runs.
+//! Placeholders: empty directories this process creates on the host, before bwrap starts,
+//! where a mask needs a mount point that does not exist (a missing `.codex`, a missing
+//! denied path inside a writable root). bwrap then never creates anything on the host.
 //!
-//! bwrap creates a mount point on the host for a mask on a missing path inside a writable
-//! root. Each run registers the placeholders of its plan under a lock, and after bwrap has
-//! exited removes those no other live run still uses, and only while they are still an
-//! empty file or an empty directory, so a real file is never removed. A path registered by
-//! a run that is still going (or that was killed before it could clean up) is planned as
-//! missing by the next run, which masks it again and removes it when it is the last user.
+//! A placeholder is an empty directory with mode [`PLACEHOLDER_MODE`] (sticky and 0555, a
+//! mode `mkdir` never gives by default), so that every run recognises one left by another
+//! run and plans it as missing. Liveness is a kernel lock on the placeholder itself:
 //!
-//! Layout: `<$XDG_RUNTIME_DIR or /tmp>/sandbox-placeholders-<euid>/` (mode 0700, owned by
-//! the user), a `lock` file, and per placeholder a directory named by the SHA-256 of its
-//! path holding `path` (the path) and one empty marker file per registered pid.
+//! - **Acquire.** The parent is opened with `openat2(RESOLVE_NO_SYMLINKS)` and kept open;
+//!   the name is created with `mkdirat` (or an existing placeholder is used as is), opened
+//!   with `O_NOFOLLOW|O_DIRECTORY`, locked shared with `flock`, and the name is checked to
+//!   still refer to the locked inode (`fstatat` relative to the held parent against `fstat`);
+//!   if it does not (a concurrent run removed it in between), the step is retried, a bounded
+//!   number of times. Anything but an empty placeholder directory at the name stops the run.
+//! - **Release.** The shared lock is converted to an exclusive one without blocking. The
+//!   kernel removes the old lock and tries the new one atomically, so of the runs releasing
+//!   at once exactly the last succeeds; the others hold nothing afterwards. The holder of the
+//!   exclusive lock removes the name only while it is still the very inode locked, an empty
+//!   directory, with `unlinkat(held parent, name, AT_REMOVEDIR)`: it never follows a symlink
+//!   (the parent is the directory opened at creation, wherever it has been moved since) and
+//!   never removes anything else. The run that created a placeholder and found it busy
+//!   waits for the exclusive lock in the background, so that a placeholder is removed by
+//!   its creator when the last run of any user is done with it.
+//! - **Janitor.** The release is done by a small process forked at acquire (in its own
+//!   session, holding the locked descriptors, nothing else), woken by end-of-file on a pipe
+//!   from this process: when `sandbox` is killed with `SIGKILL`, it cleans up all the same.
+//!
+//! A placeholder made by another user is used as it is (it is an empty directory and only
+//! its creator can remove it from a sticky directory) and trusted for nothing else.
 
-use std::collections::HashSet;
-use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
+use std::ffi::CString;
 use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
-use sha2::{Digest, Sha256};
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
+use nix::sys::stat::{FileStat, Mode, fstat, fstatat, mkdirat};
 
-use crate::launcher::cache::ProbeCache;
+/// The mode of a placeholder directory: `r-xr-xr-x` with the sticky bit.
+pub const PLACEHOLDER_MODE: u32 = 0o1555;
 
-/// Why the registry could not be used.
+/// How often the acquire step is retried when a concurrent run removes the name between
+/// opening and locking it (each retry means another run finished in that window).
+const ATTEMPTS: usize = 64;
+
+/// Whether a host entry looks like a placeholder (a directory with [`PLACEHOLDER_MODE`]):
+/// the plan treats it as missing and this run acquires it like one it creates.
+pub fn looks_like_placeholder(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.is_dir() && meta.mode() & 0o7777 == PLACEHOLDER_MODE
+}
+
+/// Why a placeholder could not be acquired.
 #[derive(Debug, thiserror::Error)]
-#[error("placeholder registry {path}: cannot {action}: {source}")]
-pub struct RegistryError {
-    /// The path involved.
+#[error("cannot prepare the mask on {path}: {problem}")]
+pub struct PlaceholderError {
+    /// The placeholder's host path.
     pub path: PathBuf,
-    /// What was being done.
-    pub action: &'static str,
-    /// The error.
-    pub source: io::Error,
+    /// What went wrong, with the fix where there is one.
+    pub problem: String,
 }
 
-fn fail<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(io::Error) -> RegistryError + 'a {
-    move |source| RegistryError {
+fn error(path: &Path, problem: impl Into<String>) -> PlaceholderError {
+    PlaceholderError {
         path: path.to_path_buf(),
-        action,
-        source,
+        problem: problem.into(),
     }
 }
 
-/// The registry of one user.
-pub struct Registry {
-    dir: PathBuf,
+/// One acquired placeholder.
+struct Held {
+    parent: OwnedFd,
+    name: CString,
+    dir: OwnedFd,
+    created: bool,
 }
 
-/// The registry, locked for the caller.
-pub struct Locked<'a> {
-    registry: &'a Registry,
-    _lock: Flock<File>,
+/// The placeholders of one run, locked until [`release`](Self::release) (or until this
+/// process dies, when the janitor releases them).
+pub struct Placeholders {
+    wake: Option<OwnedFd>,
+    done: Option<OwnedFd>,
 }
 
-impl Registry {
-    /// Opens (creating if needed) the current user's registry, refusing one that another
-    /// user could write.
-    pub fn open() -> Result<Registry, RegistryError> {
-        let base = std::env::var_os("XDG_RUNTIME_DIR")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute() && p.is_dir())
-            .unwrap_or_else(|| PathBuf::from("/tmp"));
-        let euid = nix::unistd::geteuid().as_raw();
-        let dir = base.join(format!("sandbox-placeholders-{euid}"));
-        match fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(fail(&dir, "create")(e)),
+impl Placeholders {
+    /// Creates or joins each placeholder in `paths` and starts the janitor that releases
+    /// them. No path may be `/`.
+    pub fn acquire(paths: &[PathBuf]) -> Result<Placeholders, PlaceholderError> {
+        if paths.is_empty() {
+            return Ok(Placeholders {
+                wake: None,
+                done: None,
+            });
         }
-        let meta = fs::symlink_metadata(&dir).map_err(fail(&dir, "inspect"))?;
-        if !meta.is_dir() || meta.uid() != euid || meta.mode() & 0o077 != 0 {
-            return Err(fail(&dir, "trust it")(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("it must be a directory owned by uid {euid} with mode 0700; remove it"),
-            )));
-        }
-        Ok(Registry { dir })
-    }
-
-    /// The registry directory (hidden from the command).
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Takes the registry lock (blocking).
-    pub fn lock(&self) -> Result<Locked<'_>, RegistryError> {
-        let path = self.dir.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(fail(&path, "open"))?;
-        let lock = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| fail(&path, "lock")(io::Error::from(e)))?;
-        Ok(Locked {
-            registry: self,
-            _lock: lock,
+        let held = paths
+            .iter()
+            .map(|p| acquire_one(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (wake, done) = spawn_janitor(held).map_err(|e| {
+            error(
+                &paths[0],
+                format!("cannot start the placeholder janitor: {e}"),
+            )
+        })?;
+        Ok(Placeholders {
+            wake: Some(wake),
+            done: Some(done),
         })
     }
 
-    /// The probe answers remembered for this user (files `probe-*` here).
-    pub fn probe_cache(&self) -> ProbeCache {
-        ProbeCache::new(&self.dir)
-    }
-
-    /// An empty file with mode 000 owned by the user, (re)created if anything else is
-    /// found: the source of every file mask. Only this user can change it, and the
-    /// sandboxed command never sees the registry.
-    pub fn empty_file(&self) -> Result<PathBuf, RegistryError> {
-        let path = self.dir.join("empty");
-        let euid = nix::unistd::geteuid().as_raw();
-        let good = fs::symlink_metadata(&path).is_ok_and(|m| {
-            m.is_file() && m.len() == 0 && m.uid() == euid && m.mode() & 0o7777 == 0
-        });
-        if good {
-            return Ok(path);
+    /// Wakes the janitor and waits until it has removed every placeholder no other run
+    /// holds (it keeps waiting in the background for the ones that are still in use).
+    pub fn release(mut self) {
+        self.wake.take();
+        if let Some(done) = self.done.take() {
+            let mut byte = [0u8; 1];
+            while let Err(Errno::EINTR) = nix::unistd::read(&done, &mut byte) {}
         }
-        let temp = self.dir.join(format!("empty.{}", std::process::id()));
-        let _ = fs::remove_file(&temp);
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o000)
-            .open(&temp)
-            .map_err(fail(&temp, "create"))?;
-        fs::set_permissions(&temp, std::os::unix::fs::PermissionsExt::from_mode(0o000))
-            .map_err(fail(&temp, "chmod"))?;
-        fs::rename(&temp, &path).map_err(fail(&path, "create"))?;
-        Ok(path)
-    }
-
-    fn entry(&self, path: &Path) -> PathBuf {
-        let digest = Sha256::digest(path.as_os_str().as_bytes());
-        let name: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        self.dir.join(name)
     }
 }
 
-impl Locked<'_> {
-    /// Every registered placeholder path (of live runs and of runs that died). An entry
-    /// whose runs all died and whose path is gone from the host (a deleted workspace) has
-    /// nothing left to protect or remove: it is dropped, so that it is not read by every
-    /// later run.
-    pub fn known(&self) -> Result<HashSet<PathBuf>, RegistryError> {
-        let dir = &self.registry.dir;
-        let mut known = HashSet::new();
-        for entry in fs::read_dir(dir).map_err(fail(dir, "list"))? {
-            let entry = entry.map_err(fail(dir, "list"))?.path();
-            let Ok(bytes) = fs::read(entry.join("path")) else {
-                continue;
-            };
-            let path = PathBuf::from(OsStr::from_bytes(&bytes));
-            let gone = matches!(fs::symlink_metadata(&path), Err(e) if e.kind() == io::ErrorKind::NotFound);
-            if gone && live_markers(&entry) == 0 {
-                fs::remove_dir_all(&entry).map_err(fail(&entry, "remove"))?;
-                continue;
-            }
-            known.insert(path);
-        }
-        Ok(known)
-    }
-
-    /// Records that run `pid` uses `paths`.
-    pub fn register(&self, paths: &[PathBuf], pid: u32) -> Result<(), RegistryError> {
-        for path in paths {
-            let entry = self.registry.entry(path);
-            match fs::DirBuilder::new().mode(0o700).create(&entry) {
-                Ok(()) => fs::write(entry.join("path"), path.as_os_str().as_bytes())
-                    .map_err(fail(&entry, "write"))?,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(fail(&entry, "create")(e)),
-            }
-            let marker = entry.join(pid.to_string());
-            File::create(&marker).map_err(fail(&marker, "create"))?;
-        }
-        Ok(())
-    }
-
-    /// Drops run `pid`'s use of `paths` and removes each placeholder no live run still
-    /// uses, if it is still an empty file or directory. Returns the paths removed.
-    pub fn release(&self, paths: &[PathBuf], pid: u32) -> Result<Vec<PathBuf>, RegistryError> {
-        let mut removed = Vec::new();
-        for path in paths {
-            let entry = self.registry.entry(path);
-            let _ = fs::remove_file(entry.join(pid.to_string()));
-            if live_markers(&entry) > 0 {
-                continue;
-            }
-            if remove_if_empty(path) {
-                removed.push(path.clone());
-            }
-            fs::remove_dir_all(&entry).map_err(fail(&entry, "remove"))?;
-        }
-        Ok(removed)
-    }
-}
-
-/// Counts the markers of processes that are still alive (removing the dead ones).
-fn live_markers(entry: &Path) -> usize {
-    let Ok(list) = fs::read_dir(entry) else {
-        return 0;
+fn acquire_one(path: &Path) -> Result<Held, PlaceholderError> {
+    let (Some(parent_path), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(error(path, "not a placeholder path"));
     };
-    let mut live = 0;
-    for marker in list.flatten() {
-        let Some(pid) = marker
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
+    let how = OpenHow::new()
+        .flags(OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let parent = openat2(nix::fcntl::AT_FDCWD, parent_path, how).map_err(|e| {
+        error(
+            path,
+            format!(
+                "its directory cannot be opened without following symlinks ({e}): it changed during launch"
+            ),
+        )
+    })?;
+    let name = CString::new(name.as_bytes()).map_err(|_| error(path, "NUL in the path"))?;
+    for _ in 0..ATTEMPTS {
+        let created = match mkdirat(&parent, name.as_c_str(), Mode::from_bits_truncate(0)) {
+            Ok(()) => true,
+            Err(Errno::EEXIST) => false,
+            Err(e) => return Err(error(path, format!("mkdir failed: {e}"))),
         };
-        if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok() {
-            live += 1;
-        } else {
-            let _ = fs::remove_file(marker.path());
+        if created {
+            // mkdirat applies the umask and drops the sticky bit on some file systems.
+            chmod_placeholder(&parent, &name).map_err(|e| error(path, e.to_string()))?;
         }
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let dir = match openat(&parent, name.as_c_str(), flags, Mode::empty()) {
+            Ok(dir) => dir,
+            Err(Errno::ENOENT) => continue,
+            Err(e) => {
+                return Err(error(
+                    path,
+                    format!("it is not a placeholder directory ({e}): it changed during launch"),
+                ));
+            }
+        };
+        // SAFETY: flock on a descriptor this function owns. The lock lives with the open
+        // file description, which the janitor later shares (nix's Flock would own it).
+        if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_SH) } != 0 {
+            return Err(error(path, format!("flock failed: {}", Errno::last())));
+        }
+        let locked = fstat(&dir).map_err(|e| error(path, e.to_string()))?;
+        if !still_named(&parent, &name, &locked) {
+            continue;
+        }
+        if locked.st_mode & 0o7777 != PLACEHOLDER_MODE || !is_empty(&dir) {
+            return Err(error(
+                path,
+                "something other than an empty placeholder directory appeared there: it changed during launch; run again",
+            ));
+        }
+        return Ok(Held {
+            parent,
+            name,
+            dir,
+            created,
+        });
     }
-    live
+    Err(error(path, "concurrent runs kept removing it; run again"))
 }
 
-/// Removes `path` if it is an empty regular file or an empty directory (never a symlink).
-fn remove_if_empty(path: &Path) -> bool {
-    match fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => fs::remove_dir(path).is_ok(),
-        Ok(m) if m.is_file() && m.len() == 0 => fs::remove_file(path).is_ok(),
-        _ => false,
+/// Sets [`PLACEHOLDER_MODE`] on the directory just created (never following a symlink).
+fn chmod_placeholder(parent: &OwnedFd, name: &CString) -> io::Result<()> {
+    // SAFETY: a plain system call on a valid descriptor and NUL-terminated name.
+    let rc = unsafe {
+        libc::fchmodat(
+            parent.as_raw_fd(),
+            name.as_ptr(),
+            PLACEHOLDER_MODE,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    match rc {
+        0 => Ok(()),
+        // Older kernels refuse AT_SYMLINK_NOFOLLOW here; the name was created by mkdirat
+        // just now and is checked again against the locked inode.
+        _ if Errno::last() == Errno::ENOTSUP || Errno::last() == Errno::EINVAL => {
+            // SAFETY: as above.
+            let rc =
+                unsafe { libc::fchmodat(parent.as_raw_fd(), name.as_ptr(), PLACEHOLDER_MODE, 0) };
+            if rc == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        }
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+fn still_named(parent: &OwnedFd, name: &CString, locked: &FileStat) -> bool {
+    fstatat(
+        parent,
+        name.as_c_str(),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .is_ok_and(|s| s.st_dev == locked.st_dev && s.st_ino == locked.st_ino)
+}
+
+fn is_empty(dir: &OwnedFd) -> bool {
+    let Ok(copy) = dir.try_clone() else {
+        return false;
+    };
+    let Ok(mut listing) = nix::dir::Dir::from_fd(copy) else {
+        return false;
+    };
+    listing
+        .iter()
+        .all(|e| e.is_ok_and(|e| matches!(e.file_name().to_bytes(), b"." | b"..")))
+}
+
+/// What the janitor needs for one placeholder, as raw descriptors (it runs after `fork`).
+#[derive(Clone, Copy)]
+struct Raw {
+    parent: RawFd,
+    name: *const libc::c_char,
+    dir: RawFd,
+    dev: u64,
+    ino: u64,
+    created: bool,
+    busy: bool,
+}
+
+/// Forks the janitor (through an intermediate child, so it is nobody's zombie) holding
+/// `held`; returns the write end of its wake pipe and the read end of its done pipe.
+fn spawn_janitor(held: Vec<Held>) -> io::Result<(OwnedFd, OwnedFd)> {
+    let flags = OFlag::O_CLOEXEC;
+    let (wake_r, wake_w) = nix::unistd::pipe2(flags)?;
+    let (done_r, done_w) = nix::unistd::pipe2(flags)?;
+    let mut raw = Vec::with_capacity(held.len());
+    for h in &held {
+        let st = fstat(&h.dir)?;
+        raw.push(Raw {
+            parent: h.parent.as_raw_fd(),
+            name: h.name.as_ptr(),
+            dir: h.dir.as_raw_fd(),
+            dev: st.st_dev,
+            ino: st.st_ino,
+            created: h.created,
+            busy: false,
+        });
+    }
+    let mut keep: Vec<RawFd> = raw.iter().flat_map(|r| [r.parent, r.dir]).collect();
+    keep.extend([wake_r.as_raw_fd(), done_w.as_raw_fd()]);
+    keep.sort_unstable();
+    let devnull = c"/dev/null";
+    // SAFETY: after fork the children only make system calls (no allocation, no locks):
+    // both `raw` and `keep` were built before the fork, and every descriptor they name is
+    // open in this process until the fork returns.
+    match unsafe { libc::fork() } {
+        -1 => return Err(io::Error::last_os_error()),
+        0 => unsafe {
+            libc::setsid();
+            if libc::fork() != 0 {
+                libc::_exit(0);
+            }
+            let null = libc::open(devnull.as_ptr(), libc::O_RDWR);
+            for std_fd in 0..3 {
+                libc::dup2(null, std_fd);
+            }
+            close_all_but(&keep);
+            janitor(&mut raw, wake_r.as_raw_fd(), done_w.as_raw_fd())
+        },
+        child => {
+            let mut status = 0;
+            // SAFETY: waits for the intermediate child, which exits at once.
+            while unsafe { libc::waitpid(child, &mut status, 0) } < 0
+                && Errno::last() == Errno::EINTR
+            {}
+        }
+    }
+    // The janitor holds its own copies of the locked descriptors (and so the locks).
+    drop(held);
+    drop(wake_r);
+    drop(done_w);
+    Ok((wake_w, done_r))
+}
+
+/// Closes every descriptor from 3 up except those in `keep` (sorted).
+///
+/// # Safety
+/// Only system calls: callable between fork and exec.
+unsafe fn close_all_but(keep: &[RawFd]) {
+    let mut from: libc::c_uint = 3;
+    for &fd in keep {
+        let fd = fd as libc::c_uint;
+        if fd > from {
+            // SAFETY: closes descriptors nobody in this process uses.
+            unsafe { libc::syscall(libc::SYS_close_range, from, fd - 1, 0) };
+        }
+        from = from.max(fd + 1);
+    }
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_close_range, from, libc::c_uint::MAX, 0) };
+}
+
+/// The janitor: waits for end-of-file on `wake`, releases every placeholder, reports on
+/// `done`, then waits for the busy ones it created; never returns.
+///
+/// # Safety
+/// Only system calls: runs in a forked child of a possibly multithreaded process.
+unsafe fn janitor(raw: &mut [Raw], wake: RawFd, done: RawFd) -> ! {
+    let mut byte = 0u8;
+    // SAFETY (whole body): system calls on descriptors this process holds.
+    unsafe {
+        while libc::read(wake, (&raw mut byte).cast(), 1) < 0 && Errno::last() == Errno::EINTR {}
+        for r in raw.iter_mut() {
+            if libc::flock(r.dir, libc::LOCK_EX | libc::LOCK_NB) == 0 {
+                remove_if_same(r);
+            } else {
+                r.busy = r.created;
+            }
+        }
+        libc::write(done, (&raw const byte).cast(), 1);
+        libc::close(done);
+        for r in raw.iter() {
+            if r.busy {
+                while libc::flock(r.dir, libc::LOCK_EX) != 0 && Errno::last() == Errno::EINTR {}
+                remove_if_same(r);
+            }
+        }
+        libc::_exit(0)
+    }
+}
+
+/// Removes the placeholder's name if it still refers to the locked inode.
+///
+/// # Safety
+/// Only system calls.
+unsafe fn remove_if_same(r: &Raw) {
+    // SAFETY: fstatat writes into `st`; the descriptors and name are the janitor's.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstatat(r.parent, r.name, &mut st, libc::AT_SYMLINK_NOFOLLOW) == 0
+            && st.st_dev == r.dev
+            && st.st_ino == r.ino
+        {
+            libc::unlinkat(r.parent, r.name, libc::AT_REMOVEDIR);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
-    #[test]
-    fn removes_only_empty_placeholders_after_the_last_live_user() {
-        let registry = Registry::open().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let empty = dir.path().join("p-empty");
-        let full = dir.path().join("p-full");
-        fs::write(&empty, "").unwrap();
-        fs::write(&full, "data").unwrap();
-        let paths = vec![empty.clone(), full.clone()];
-        let me = std::process::id();
-        let lock = registry.lock().unwrap();
-        lock.register(&paths, me).unwrap();
-        lock.register(&paths[..1], 1).unwrap(); // pid 1 is alive: a concurrent run
-        lock.register(&paths[..1], 0x3fff_fff0).unwrap(); // no such pid: a run that died
-        assert!(lock.known().unwrap().contains(&empty));
-        assert_eq!(lock.release(&paths, me).unwrap(), Vec::<PathBuf>::new());
-        assert!(empty.exists(), "still used by a live run");
-        assert!(full.exists(), "a file with content is never removed");
-        assert_eq!(lock.release(&paths[..1], 1).unwrap(), vec![empty.clone()]);
-        assert!(!empty.exists());
-        assert!(!lock.known().unwrap().contains(&empty));
+    fn wait_gone(path: &Path) -> bool {
+        for _ in 0..200 {
+            if std::fs::symlink_metadata(path).is_err() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        false
     }
 
     #[test]
-    fn entries_of_dead_runs_are_dropped_once_their_path_is_gone() {
-        let registry = Registry::open().unwrap();
+    fn created_empty_directory_with_the_mark_and_removed_after_the_last_user() {
         let dir = tempfile::tempdir().unwrap();
-        let kept = dir.path().join("still-there");
-        let gone = dir.path().join("deleted");
-        let live = dir.path().join("deleted-but-live");
-        fs::write(&kept, "").unwrap();
-        let lock = registry.lock().unwrap();
-        let dead = 0x3fff_fff1; // no such pid: runs that were killed
-        lock.register(&[kept.clone(), gone.clone()], dead).unwrap();
-        lock.register(std::slice::from_ref(&live), 1).unwrap(); // pid 1 is alive
-        let known = lock.known().unwrap();
-        assert!(
-            known.contains(&kept),
-            "its placeholder may still need removing"
-        );
-        assert!(known.contains(&live), "a live run still uses it");
-        assert!(!known.contains(&gone));
-        assert!(
-            !registry.entry(&gone).exists(),
-            "the entry itself is removed"
-        );
-        lock.release(&[kept.clone(), live.clone()], dead).unwrap();
-        lock.release(&[live], 1).unwrap();
-        assert!(!kept.exists());
+        let p = dir.path().join(".codex");
+        let a = Placeholders::acquire(std::slice::from_ref(&p)).unwrap();
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        assert!(looks_like_placeholder(&meta), "mode {:o}", meta.mode());
+        let b = Placeholders::acquire(std::slice::from_ref(&p)).unwrap();
+        a.release();
+        assert!(p.is_dir(), "another run still holds it");
+        b.release();
+        assert!(!p.exists(), "the last user removes it");
+    }
+
+    #[test]
+    fn creator_finishing_first_still_gets_it_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ghost");
+        let a = Placeholders::acquire(std::slice::from_ref(&p)).unwrap();
+        let b = Placeholders::acquire(std::slice::from_ref(&p)).unwrap();
+        b.release();
+        assert!(p.is_dir(), "the creator still holds it");
+        a.release();
+        assert!(wait_gone(&p));
+    }
+
+    #[test]
+    fn a_killed_run_is_cleaned_up_by_its_janitor() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".agents");
+        let a = Placeholders::acquire(std::slice::from_ref(&p)).unwrap();
+        assert!(p.is_dir());
+        drop(a); // what SIGKILL does to the wake pipe
+        assert!(wait_gone(&p));
+    }
+
+    #[test]
+    fn cleanup_after_a_parent_swap_removes_nothing_outside() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(root.join("elsewhere/cache")).unwrap();
+        let p = root.join("sub/cache");
+        let a = Placeholders::acquire(std::slice::from_ref(&p)).unwrap();
+        std::fs::rename(root.join("sub"), root.join("sub.x")).unwrap();
+        std::os::unix::fs::symlink(root.join("elsewhere"), root.join("sub")).unwrap();
+        // The pre-existing empty directory looks like a placeholder too.
+        std::fs::set_permissions(
+            root.join("elsewhere/cache"),
+            std::os::unix::fs::PermissionsExt::from_mode(PLACEHOLDER_MODE),
+        )
+        .unwrap();
+        a.release();
+        assert!(root.join("elsewhere/cache").is_dir(), "outside kept");
+        assert!(!root.join("sub.x/cache").exists(), "its own removed");
+    }
+
+    #[test]
+    fn real_content_at_the_name_fails_closed_and_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        std::fs::write(&p, "data").unwrap();
+        let err = Placeholders::acquire(std::slice::from_ref(&p))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("changed during launch"), "{err}");
+        std::fs::remove_file(&p).unwrap();
+        std::fs::create_dir(&p).unwrap();
+        assert!(Placeholders::acquire(std::slice::from_ref(&p)).is_err());
+        assert!(p.is_dir(), "an ordinary directory is never taken over");
+    }
+
+    #[test]
+    fn a_symlinked_parent_fails_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+        let p = dir.path().join("link/ghost");
+        assert!(Placeholders::acquire(std::slice::from_ref(&p)).is_err());
+        assert!(!dir.path().join("real/ghost").exists());
     }
 }
