@@ -12,7 +12,7 @@ use crate::proxy::{self, ProxyRoutes, host::HostBridges};
 use crate::run::placeholders::Placeholders;
 use crate::run::preflight::{self, ProcSupport};
 use crate::run::state::StateDir;
-use crate::run::{self, Prepared, READY_FD};
+use crate::run::{self, MOUNTS_FD, Prepared, READY_FD};
 
 /// A command to run under a [`Policy`], built like `std::process::Command`.
 ///
@@ -222,8 +222,13 @@ impl SandboxCommand {
         let proxy = routes
             .as_ref()
             .zip(bridges.as_ref().map(|b| b.dir().to_path_buf()));
-        let prepared = self.prepare(resolved, &bwrap, proc, &state, proxy)?;
+        let mut prepared = self.prepare(resolved, &bwrap, proc, &state, proxy)?;
         let placeholders = Placeholders::acquire(&prepared.plan.placeholders)?;
+        for op in &mut prepared.plan.inner_mounts {
+            if op.identity.is_none() {
+                op.identity = placeholders.identity(&op.path);
+            }
+        }
         let status = run::execute(&prepared, &bwrap, placeholders);
         if status.is_err() {
             launcher::after_failed_start(&bwrap, &cache);
@@ -259,6 +264,8 @@ impl SandboxCommand {
             proc,
             hidden: vec![state.dir().to_path_buf()],
             empty_file: state.empty_file()?,
+            // Writing the uid map of the command's user namespace needs `/proc`.
+            inner_mounts: proc == ProcMode::Fresh,
         };
         let mut plan = plan::build(&resolved, &options)?;
         let mut proxy_routes = Vec::new();
@@ -269,6 +276,7 @@ impl SandboxCommand {
         let inner = InnerArgs {
             network: resolved.network,
             ready_fd: Some(READY_FD),
+            mounts_fd: (!plan.inner_mounts.is_empty()).then_some(MOUNTS_FD),
             proxy_routes,
             command: self.command.clone(),
         };

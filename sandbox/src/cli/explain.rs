@@ -8,8 +8,10 @@ use serde_json::json;
 use super::{fail, fail_error, parse_common};
 use crate::run::Prepared;
 
-/// Prints the bwrap command line (one token per line, bwrap first) or, with `--json`, an
-/// object with `bwrap_argv`, the resolved `entries`, the plan's `rules` and more.
+/// Prints the bwrap command line (one token per line, bwrap first; the inner stage's
+/// mounts follow on stderr as `# inner: ACTION PATH` lines, so stdout stays the exact
+/// argv) or, with `--json`, an object with `bwrap_argv`, `inner_mounts`, the resolved
+/// `entries`, the plan's `rules` and more.
 pub fn main(args: &[OsString]) -> i32 {
     let options = match parse_common(args) {
         Ok(o) if o.legacy_landlock => {
@@ -27,6 +29,13 @@ pub fn main(args: &[OsString]) -> i32 {
         let json = serde_json::to_string_pretty(&to_json(&prepared, &argv)).unwrap_or_default();
         format!("{json}\n")
     } else {
+        let inner: String = prepared
+            .plan
+            .inner_mounts
+            .iter()
+            .map(|op| format!("# inner: {}\n", op.describe()))
+            .collect();
+        let _ = std::io::stderr().lock().write_all(inner.as_bytes());
         argv.iter().map(|token| format!("{token}\n")).collect()
     };
     // One write for the whole plan (thousands of lines with many masks), and a closed
@@ -71,6 +80,7 @@ fn to_json(prepared: &Prepared, argv: &[String]) -> serde_json::Value {
         "globs": globs,
         "rules": rules,
         "placeholders": prepared.plan.placeholders,
+        "inner_mounts": prepared.plan.inner_mounts,
         "network": resolved.network.as_str(),
         "proc": match prepared.plan.proc {
             crate::plan::ProcMode::Fresh => "fresh",

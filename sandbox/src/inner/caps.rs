@@ -91,3 +91,38 @@ pub fn ensure_none() -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The highest capability number to drop from the bounding set (the kernel refuses
+/// numbers past its own last one with `EINVAL`, which is ignored).
+const LAST_CAPABILITY: libc::c_ulong = 63;
+
+/// Empties the bounding and ambient capability sets and the thread's own sets, so an
+/// exec'd program has no capability even when this one holds some (the bounding set is
+/// left alone when none is held: dropping from it needs `CAP_SETPCAP`). Only system
+/// calls: safe between fork and exec.
+pub fn drop_all() -> io::Result<()> {
+    let [effective, permitted, _] = current()?;
+    if effective | permitted != 0 {
+        for cap in 0..=LAST_CAPABILITY {
+            // SAFETY: prctl with integer arguments only.
+            let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) };
+            if rc != 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    // SAFETY: prctl with integer arguments only.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    clear()
+}

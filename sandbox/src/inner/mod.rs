@@ -1,6 +1,7 @@
 //! The inner stage: our own executable, run by bwrap inside the namespaces.
 //!
-//! It sets `PR_SET_NO_NEW_PRIVS`, checks that no capability is left, in network mode
+//! It applies the plan's inner-stage mounts and drops the capabilities bwrap kept for them
+//! ([`mounts`]), sets `PR_SET_NO_NEW_PRIVS`, checks that no capability is left, in network mode
 //! `proxy` starts the loopback proxy bridges ([`crate::proxy::inner`]), installs the seccomp
 //! filter for the network mode and runs the command as a child it supervises as pid 1:
 //! forwarding `SIGHUP`/`SIGINT`/`SIGQUIT`/`SIGTERM`, reaping orphans, and exiting with the
@@ -12,6 +13,7 @@
 //! taken verbatim, so the command's arguments cannot be read as options.
 
 pub mod caps;
+pub mod mounts;
 pub mod seccomp;
 
 use std::ffi::{CString, OsString};
@@ -40,6 +42,8 @@ pub struct InnerArgs {
     pub network: NetworkMode,
     /// A descriptor to write one byte to once the sandbox is complete (then closed).
     pub ready_fd: Option<RawFd>,
+    /// A descriptor holding the inner-stage mounts ([`mounts::Payload`]) to apply first.
+    pub mounts_fd: Option<RawFd>,
     /// Network mode `proxy`: `(variable, host bridge socket)` pairs, see [`crate::proxy`].
     pub proxy_routes: Vec<(String, String)>,
     /// The command and its arguments.
@@ -52,6 +56,10 @@ impl InnerArgs {
         let mut out: Vec<OsString> = vec!["--network".into(), self.network.as_str().into()];
         if let Some(fd) = self.ready_fd {
             out.push("--ready-fd".into());
+            out.push(fd.to_string().into());
+        }
+        if let Some(fd) = self.mounts_fd {
+            out.push("--mounts-fd".into());
             out.push(fd.to_string().into());
         }
         for (key, socket) in &self.proxy_routes {
@@ -67,6 +75,7 @@ impl InnerArgs {
     pub fn parse(args: &[OsString]) -> Result<InnerArgs, String> {
         let mut network = None;
         let mut ready_fd = None;
+        let mut mounts_fd = None;
         let mut proxy_routes = Vec::new();
         let mut rest = args.iter();
         loop {
@@ -89,6 +98,9 @@ impl InnerArgs {
                 Some("--ready-fd") if ready_fd.is_none() => {
                     ready_fd = Some(value()?.parse().map_err(|_| "--ready-fd needs a number")?)
                 }
+                Some("--mounts-fd") if mounts_fd.is_none() => {
+                    mounts_fd = Some(value()?.parse().map_err(|_| "--mounts-fd needs a number")?)
+                }
                 Some("--proxy-route") => {
                     let (key, socket) = value()?
                         .split_once('=')
@@ -109,6 +121,7 @@ impl InnerArgs {
         Ok(InnerArgs {
             network,
             ready_fd,
+            mounts_fd,
             proxy_routes,
             command,
         })
@@ -128,6 +141,9 @@ pub fn main(args: &[OsString]) -> ! {
 }
 
 fn run(args: &InnerArgs) -> Result<i32, String> {
+    if let Some(fd) = args.mounts_fd {
+        mounts::apply(fd)?;
+    }
     caps::set_no_new_privs().map_err(|e| format!("prctl(PR_SET_NO_NEW_PRIVS) failed: {e}"))?;
     caps::ensure_none()?;
     if args.network == NetworkMode::Proxy {
@@ -190,6 +206,7 @@ mod tests {
         let a = InnerArgs {
             network: NetworkMode::Restricted,
             ready_fd: Some(4),
+            mounts_fd: Some(6),
             proxy_routes: Vec::new(),
             command: os(&["sh", "--network", "enabled", "--", "-c"]),
         };
@@ -197,6 +214,7 @@ mod tests {
         let p = InnerArgs {
             network: NetworkMode::Proxy,
             ready_fd: None,
+            mounts_fd: None,
             proxy_routes: vec![(
                 "https_proxy".into(),
                 "/dev/.sandbox/proxy/route-0.sock".into(),

@@ -22,9 +22,6 @@ use crate::policy::Resolved;
 use crate::{SandboxError, inner, supervise};
 pub use model::{LegacyRules, Unrepresentable, analyse};
 
-/// The highest capability number tried when emptying the bounding set.
-const LAST_CAPABILITY: libc::c_ulong = 63;
-
 /// Runs `command` under `resolved` in legacy mode and returns its exit status (128 + N if
 /// killed by signal N). Refuses before running anything when the policy cannot be honoured
 /// or the kernel cannot enforce it.
@@ -51,7 +48,7 @@ pub fn status(resolved: &Resolved, command: &[OsString]) -> Result<i32, SandboxE
             // --die-with-parent makes it on the bwrap path.
             supervise::die_with_parent(supervisor)?;
             inner::caps::set_no_new_privs()?;
-            drop_all_capabilities()?;
+            inner::caps::drop_all()?;
             ruleset.restrict_self()?;
             seccompiler::apply_filter(&filter).map_err(io::Error::other)
         });
@@ -68,33 +65,4 @@ pub fn status(resolved: &Resolved, command: &[OsString]) -> Result<i32, SandboxE
         });
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
     Ok(outcome?.code())
-}
-
-/// Empties the bounding and ambient capability sets and the thread's own sets, so the
-/// exec'd command has no capability even when `sandbox` runs as root.
-fn drop_all_capabilities() -> io::Result<()> {
-    let [effective, permitted, _] = inner::caps::current()?;
-    if effective | permitted != 0 {
-        for cap in 0..=LAST_CAPABILITY {
-            // SAFETY: prctl with integer arguments only.
-            let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) };
-            if rc != 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
-                return Err(io::Error::last_os_error());
-            }
-        }
-    }
-    // SAFETY: prctl with integer arguments only.
-    let rc = unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL,
-            0,
-            0,
-            0,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    inner::caps::clear()
 }

@@ -7,6 +7,7 @@
 
 mod glob;
 mod metadata;
+pub mod mounts;
 mod order;
 mod pins;
 mod symlink;
@@ -40,9 +41,12 @@ pub struct PlanOptions {
     pub proc: ProcMode,
     /// Extra host paths to hide from the command (the state directory).
     pub hidden: Vec<PathBuf>,
-    /// An empty host file with mode 000, bound read-only over denied files and missing
-    /// carve-outs (one file for every mask, so no descriptors are needed).
+    /// An empty host file with mode 000, bound read-only over denied files by bwrap when
+    /// the inner stage does not apply the masks.
     pub empty_file: PathBuf,
+    /// Leave the masks and read-only carve-outs without rules beneath them to the inner
+    /// stage ([`mounts`]) instead of bwrap.
+    pub inner_mounts: bool,
 }
 
 /// One rule of the plan after host resolution.
@@ -69,6 +73,8 @@ pub struct Plan {
     pub placeholders: Vec<PathBuf>,
     /// The rules the arguments were built from, shallowest first.
     pub rules: Vec<Rule>,
+    /// The mounts the inner stage applies after bwrap's, in order, see [`mounts`].
+    pub inner_mounts: Vec<mounts::MountOp>,
     /// How `/proc` is provided.
     pub proc: ProcMode,
 }
@@ -133,10 +139,25 @@ pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanErr
     args.push("--chdir".into());
     args.push(resolved.workspace.clone().into());
     args.extend(["--cap-drop", "ALL"].map(OsString::from));
+    if !emitted.inner.is_empty() {
+        // The inner stage mounts in the sandbox's user namespace, then drops both (and
+        // every other capability) before the command starts, see `inner::mounts`. bwrap
+        // keeps the caller's uid only through a second user namespace that does not own
+        // the mount namespace, so the stage runs as uid 0 and maps the caller back itself.
+        let mut caps = vec!["CAP_SYS_ADMIN", "CAP_SETPCAP"];
+        if !nix::unistd::geteuid().is_root() || nix::unistd::getegid().as_raw() != 0 {
+            caps.push("CAP_SETFCAP");
+            args.extend(["--uid", "0", "--gid", "0"].map(OsString::from));
+        }
+        for cap in caps {
+            args.extend(["--cap-add", cap].map(OsString::from));
+        }
+    }
     Ok(Plan {
         bwrap_args: args,
         network: resolved.network,
         placeholders: emitted.placeholders,
+        inner_mounts: emitted.inner,
         rules,
         proc: options.proc,
     })

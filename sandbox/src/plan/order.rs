@@ -27,6 +27,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::metadata::PROTECTED_NAMES;
+use super::mounts::{Action, Identity, MountOp};
 use super::pins;
 use super::symlink::Followed;
 use super::{PlanError, PlanOptions, ProcMode, Rule};
@@ -42,6 +43,8 @@ pub struct Emitted {
     pub args: Vec<OsString>,
     /// Placeholder directories the launcher must create on the host.
     pub placeholders: Vec<PathBuf>,
+    /// The mounts left to the inner stage (empty unless [`PlanOptions::inner_mounts`]).
+    pub inner: Vec<MountOp>,
 }
 
 struct State<'a> {
@@ -50,6 +53,7 @@ struct State<'a> {
     placeholders: Vec<PathBuf>,
     placeholder_set: HashSet<PathBuf>,
     remount: Vec<PathBuf>,
+    inner: Vec<MountOp>,
 }
 
 /// Emits the filesystem operations for `rules` (sorted by depth) over a base of `root`,
@@ -66,6 +70,7 @@ pub fn emit(
         placeholders: Vec::new(),
         placeholder_set: HashSet::new(),
         remount: Vec::new(),
+        inner: Vec::new(),
     };
     st.base(root);
     let present: Vec<Option<bool>> = rules.iter().map(|r| st.kind(&r.path)).collect();
@@ -102,6 +107,17 @@ pub fn emit(
         |dir| st.kind(dir) == Some(true),
         |dir| effective.contains_key(dir),
     );
+    // Rules with another rule or a recreated symlink beneath them stay with bwrap, which
+    // applies them in order before what lies beneath; the others (leaves) may go inner.
+    let mut below: HashSet<usize> = HashSet::new();
+    let beneath = rules
+        .iter()
+        .filter(|r| effective.contains_key(r.path.as_path()))
+        .map(|r| r.path.as_path())
+        .chain(links.iter().map(|(link, _)| link.as_path()));
+    for path in beneath {
+        below.extend(path.ancestors().skip(1).filter_map(|a| effective.get(a)));
+    }
     let mut pending = pins.iter().peekable();
     for (i, rule) in rules.iter().enumerate() {
         if !effective.contains_key(rule.path.as_path()) {
@@ -131,6 +147,23 @@ pub fn emit(
             st.dir_chain(&rules[j].path, &rule.path, is_dir);
         }
         let p = rule.path.as_os_str();
+        let leaf = !below.contains(&i);
+        let inner_action = match rule.access {
+            Access::Read => Some(Action::ReadOnly),
+            Access::None if is_dir => Some(Action::MaskDir { mode: 0o000 }),
+            Access::None => Some(Action::MaskFile),
+            Access::Write => None,
+        };
+        // Only a path bwrap already shows at its host path can be mounted on from inside.
+        let shown = outer_access != Access::None;
+        if let Some(action) = inner_action.filter(|_| leaf && shown && options.inner_mounts) {
+            st.inner.push(MountOp {
+                action,
+                path: rule.path.clone(),
+                identity: Identity::of(&rule.path),
+            });
+            continue;
+        }
         match rule.access {
             Access::Write => st.push(&["--bind".as_ref(), p, p]),
             Access::Read => st.push(&["--ro-bind".as_ref(), p, p]),
@@ -161,6 +194,7 @@ pub fn emit(
     Ok(Emitted {
         args: st.args,
         placeholders: st.placeholders,
+        inner: st.inner,
     })
 }
 
@@ -263,10 +297,20 @@ impl State<'_> {
             .and_then(|n| n.to_str())
             .is_some_and(|n| PROTECTED_NAMES.contains(&n));
         let mode = if is_metadata || access == Access::Read {
-            "555"
+            0o555
         } else {
-            "000"
+            0o000
         };
+        // Everything beneath a placeholder is missing: it never has a mount beneath it.
+        if self.options.inner_mounts {
+            self.inner.push(MountOp {
+                action: Action::MaskDir { mode },
+                path: first.to_path_buf(),
+                identity: None,
+            });
+            return;
+        }
+        let mode = format!("{mode:03o}");
         let p = first.as_os_str();
         self.push(&[
             "--perms".as_ref(),

@@ -1,6 +1,7 @@
 //! The run pipeline: preflight, plan, spawn bwrap, wait, clean up, report the status.
 
 mod argv;
+mod mounts;
 pub mod placeholders;
 pub mod preflight;
 pub mod state;
@@ -27,6 +28,9 @@ pub const READY_FD: i32 = 4;
 
 /// The descriptor bwrap writes its `--info-fd` JSON (with the sandbox's `child-pid`) to.
 pub const INFO_FD: i32 = 5;
+
+/// The descriptor the inner stage reads its mounts from (a sealed memfd).
+pub const MOUNTS_FD: i32 = 6;
 
 /// A plan with its complete bwrap command line, ready to run.
 #[derive(Debug, Clone)]
@@ -60,9 +64,17 @@ pub fn execute(
     let (info_read, info_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
         .map_err(|e| SandboxError::io("create a pipe", "(info pipe)", e.into()))?;
     let info_write = high_fd(info_write)?;
+    let mounts = match prepared.plan.inner_mounts.is_empty() {
+        true => None,
+        false => Some(high_fd(mounts::sealed(&prepared.plan.inner_mounts)?)?),
+    };
+    let mut fds = vec![
+        (ready_write.as_raw_fd(), READY_FD),
+        (info_write.as_raw_fd(), INFO_FD),
+    ];
+    fds.extend(mounts.as_ref().map(|m| (m.as_raw_fd(), MOUNTS_FD)));
     let mut command = bwrap.command();
     command.args(&prepared.args).current_dir(&prepared.cwd);
-    let (ready_raw, info_raw) = (ready_write.as_raw_fd(), info_write.as_raw_fd());
     let previous =
         supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
     let parent = pid as libc::pid_t;
@@ -75,7 +87,7 @@ pub fn execute(
             // If this process dies, bwrap dies too (and with it the sandbox, through
             // --die-with-parent).
             supervise::die_with_parent(parent)?;
-            for (source, target) in [(ready_raw, READY_FD), (info_raw, INFO_FD)] {
+            for &(source, target) in &fds {
                 if libc::dup2(source, target) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -86,6 +98,7 @@ pub fn execute(
     let spawned = command.spawn();
     drop(ready_write);
     drop(info_write);
+    drop(mounts);
     let mut info = Vec::new();
     let outcome = spawned
         .map_err(|e| SandboxError::io("run", &prepared.bwrap.display().to_string(), e))

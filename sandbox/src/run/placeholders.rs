@@ -38,6 +38,8 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
 use nix::sys::stat::{FileStat, Mode, fstat, fstatat, mkdirat};
 
+use crate::plan::mounts::Identity;
+
 /// The mode of a placeholder directory: `r-xr-xr-x` with the sticky bit.
 pub const PLACEHOLDER_MODE: u32 = 0o1555;
 
@@ -82,6 +84,7 @@ struct Held {
 pub struct Placeholders {
     wake: Option<OwnedFd>,
     done: Option<OwnedFd>,
+    identities: Vec<(PathBuf, Identity)>,
 }
 
 impl Placeholders {
@@ -92,12 +95,19 @@ impl Placeholders {
             return Ok(Placeholders {
                 wake: None,
                 done: None,
+                identities: Vec::new(),
             });
         }
         let held = paths
             .iter()
             .map(|p| acquire_one(p))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut identities = Vec::new();
+        for (path, h) in paths.iter().zip(&held) {
+            let st = fstat(&h.dir).map_err(|e| error(path, e.to_string()))?;
+            let (dev, ino, dir) = (st.st_dev, st.st_ino, true);
+            identities.push((path.clone(), Identity { dev, ino, dir }));
+        }
         let (wake, done) = spawn_janitor(held).map_err(|e| {
             error(
                 &paths[0],
@@ -107,7 +117,16 @@ impl Placeholders {
         Ok(Placeholders {
             wake: Some(wake),
             done: Some(done),
+            identities,
         })
+    }
+
+    /// The identity of the placeholder acquired at `path`, for its inner-stage mask.
+    pub fn identity(&self, path: &Path) -> Option<Identity> {
+        self.identities
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, id)| *id)
     }
 
     /// Wakes the janitor and waits until it has removed every placeholder no other run

@@ -1,0 +1,257 @@
+//! Applying the plan's inner-stage mounts ([`crate::plan::mounts`]) and then giving up the
+//! power to mount.
+//!
+//! bwrap starts the stage as uid 0 of the sandbox's user namespace (which owns its mount
+//! namespace) with `CAP_SYS_ADMIN` and `CAP_SETPCAP` only (and `CAP_SETFCAP` for a caller other than root, see
+//! below). The stage makes one detached
+//! tmpfs (`fsopen`/`fsmount`) holding an empty mode-000 file and two empty directories
+//! (modes 000 and 555); every mask is an `open_tree(OPEN_TREE_CLONE)` of one of them, made
+//! read-only, `nosuid`, `nodev` and `noexec` with `mount_setattr` and moved with
+//! `move_mount` onto the target, opened with `openat2(RESOLVE_NO_SYMLINKS)` and checked
+//! against the `(st_dev, st_ino)` the planner recorded. A read-only carve-out is a
+//! recursive clone of the target itself, made read-only recursively, moved onto itself.
+//! Any failure stops the run before the command exists. Then the stage enters a new user
+//! namespace that maps the caller's uid and gid to its own (the command sees the same ids
+//! as without inner mounts), and drops every capability: effective, permitted,
+//! inheritable, ambient and bounding.
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
+use nix::sys::stat::fstat;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::mounts::{Action, MountOp};
+
+/// What the launcher sends the inner stage through the mounts descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payload {
+    /// The caller's effective uid, mapped back for the command.
+    pub uid: u32,
+    /// The caller's effective gid.
+    pub gid: u32,
+    /// The mounts, in order.
+    pub ops: Vec<MountOp>,
+}
+
+/// `CAP_SYS_ADMIN`.
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// Reads the payload from `fd` (closing it), applies its mounts, maps the caller's ids
+/// in a new user namespace and drops every capability.
+pub fn apply(fd: RawFd) -> Result<(), String> {
+    // SAFETY: the launcher passed this descriptor for this purpose only.
+    let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let mut text = Vec::new();
+    file.read_to_end(&mut text)
+        .map_err(|e| format!("cannot read the mount list: {e}"))?;
+    drop(file);
+    let payload: Payload =
+        serde_json::from_slice(&text).map_err(|e| format!("bad mount list: {e}"))?;
+    let [effective, ..] = super::caps::current().map_err(|e| format!("capget failed: {e}"))?;
+    if effective & (1 << CAP_SYS_ADMIN) == 0 {
+        return Err(
+            "the bwrap in use did not keep CAP_SYS_ADMIN for the inner stage (--cap-add), so the masks cannot be applied; fix: use a bwrap >= 0.4 that honours --cap-add in a user namespace, or the bundled one (--bwrap)"
+                .into(),
+        );
+    }
+    let sources = Sources::new()?;
+    for op in &payload.ops {
+        apply_one(&sources, op)?;
+    }
+    drop(sources);
+    if payload.uid != 0 || payload.gid != 0 {
+        map_caller(payload.uid, payload.gid)?;
+    }
+    super::caps::drop_all().map_err(|e| format!("cannot drop capabilities: {e}"))
+}
+
+/// The detached tmpfs the masks are cloned from.
+struct Sources {
+    mount: OwnedFd,
+}
+
+fn check(rc: libc::c_long, what: &str) -> Result<libc::c_long, String> {
+    if rc < 0 {
+        Err(format!(
+            "{what} failed: {}",
+            std::io::Error::last_os_error()
+        ))
+    } else {
+        Ok(rc)
+    }
+}
+
+fn owned(rc: libc::c_long) -> OwnedFd {
+    // SAFETY: the caller passes a descriptor a system call just returned.
+    unsafe { OwnedFd::from_raw_fd(rc as RawFd) }
+}
+
+impl Sources {
+    fn new() -> Result<Sources, String> {
+        // SAFETY: the mount API calls below take NUL-terminated strings and descriptors
+        // this function owns; each result is checked.
+        unsafe {
+            let fs = owned(check(
+                libc::syscall(libc::SYS_fsopen, c"tmpfs".as_ptr(), libc::FSOPEN_CLOEXEC),
+                "fsopen(tmpfs)",
+            )?);
+            for (key, value) in [(c"mode", c"0755"), (c"size", c"64k")] {
+                check(
+                    libc::syscall(
+                        libc::SYS_fsconfig,
+                        fs.as_raw_fd(),
+                        libc::FSCONFIG_SET_STRING,
+                        key.as_ptr(),
+                        value.as_ptr(),
+                        0,
+                    ),
+                    "fsconfig",
+                )?;
+            }
+            check(
+                libc::syscall(
+                    libc::SYS_fsconfig,
+                    fs.as_raw_fd(),
+                    libc::FSCONFIG_CMD_CREATE,
+                    0,
+                    0,
+                    0,
+                ),
+                "fsconfig(create)",
+            )?;
+            let mount = owned(check(
+                libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), libc::FSMOUNT_CLOEXEC, 0),
+                "fsmount",
+            )?);
+            let m = mount.as_raw_fd();
+            libc::umask(0);
+            let file = libc::openat(
+                m,
+                c"file".as_ptr(),
+                libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC | libc::O_RDONLY,
+                0,
+            );
+            check(file.into(), "creating the mask file")?;
+            libc::close(file);
+            check(libc::mkdirat(m, c"d000".as_ptr(), 0).into(), "mkdirat")?;
+            check(libc::mkdirat(m, c"d555".as_ptr(), 0o555).into(), "mkdirat")?;
+            libc::umask(0o022);
+            Ok(Sources { mount })
+        }
+    }
+}
+
+fn apply_one(sources: &Sources, op: &MountOp) -> Result<(), String> {
+    let path = op.path.display();
+    let changed = |why: String| format!("{path} changed during launch ({why}); run again");
+    let identity = op
+        .identity
+        .ok_or_else(|| format!("{path}: no identity recorded for its mask"))?;
+    let target = open_target(&op.path).map_err(|e| changed(e.to_string()))?;
+    let st = fstat(&target).map_err(|e| changed(e.to_string()))?;
+    let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    if st.st_dev != identity.dev || st.st_ino != identity.ino || is_dir != identity.dir {
+        return Err(changed("it is not the file that was planned".into()));
+    }
+    let fail = |what: &str, e: String| format!("cannot mask {path}: {what}: {e}");
+    let (source, attr, recursive) = match op.action {
+        Action::MaskFile | Action::MaskDir { .. } => {
+            let name = match op.action {
+                Action::MaskFile if !is_dir => c"file",
+                Action::MaskDir { mode: 0o000 } if is_dir => c"d000",
+                Action::MaskDir { mode: 0o555 } if is_dir => c"d555",
+                _ => return Err(changed("its kind does not fit its mask".into())),
+            };
+            let attr = libc::MOUNT_ATTR_RDONLY
+                | libc::MOUNT_ATTR_NOSUID
+                | libc::MOUNT_ATTR_NODEV
+                | libc::MOUNT_ATTR_NOEXEC;
+            (clone(sources.mount.as_raw_fd(), name, 0), attr, false)
+        }
+        Action::ReadOnly => (
+            clone(
+                target.as_raw_fd(),
+                c"",
+                libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
+            ),
+            libc::MOUNT_ATTR_RDONLY,
+            true,
+        ),
+    };
+    let source = source.map_err(|e| fail("open_tree", e))?;
+    set_attr(&source, attr, recursive).map_err(|e| fail("mount_setattr", e))?;
+    // SAFETY: both descriptors are open; empty paths with the EMPTY_PATH flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            source.as_raw_fd(),
+            c"".as_ptr(),
+            target.as_raw_fd(),
+            c"".as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    check(rc, "move_mount").map_err(|e| fail("move_mount", e))?;
+    Ok(())
+}
+
+fn open_target(path: &Path) -> nix::Result<OwnedFd> {
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    openat2(nix::fcntl::AT_FDCWD, path, how)
+}
+
+fn clone(dir: RawFd, name: &std::ffi::CStr, flags: libc::c_int) -> Result<OwnedFd, String> {
+    // SAFETY: open_tree on an open descriptor and a NUL-terminated name.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            dir,
+            name.as_ptr(),
+            libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | flags as libc::c_uint,
+        )
+    };
+    check(rc, "open_tree").map(owned)
+}
+
+fn set_attr(mount: &OwnedFd, attr: u64, recursive: bool) -> Result<(), String> {
+    let attr = libc::mount_attr {
+        attr_set: attr,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let flags = libc::AT_EMPTY_PATH | if recursive { libc::AT_RECURSIVE } else { 0 };
+    // SAFETY: mount_setattr reads `attr`, whose size is passed.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            mount.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    check(rc, "mount_setattr").map(|_| ())
+}
+
+/// Enters a new user namespace in which the caller's `uid` and `gid` map to this
+/// process's ids (0), as bwrap's own second namespace would. Mapping uid 0 of the parent
+/// namespace needs `CAP_SETFCAP` there at the time of `unshare` (Linux 5.12 and later).
+fn map_caller(uid: u32, gid: u32) -> Result<(), String> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
+        .map_err(|e| format!("cannot create the command's user namespace: {e}"))?;
+    for (file, text) in [
+        ("/proc/self/setgroups", "deny".to_string()),
+        ("/proc/self/uid_map", format!("{uid} 0 1\n")),
+        ("/proc/self/gid_map", format!("{gid} 0 1\n")),
+    ] {
+        std::fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! The inner stage's mounts: masks are applied inside the sandbox, and a target that
+//! changed between the plan and the launch stops the run before the command starts.
+//!
+//! The change is made by a wrapper given as `--bwrap`: on the real start (the one with
+//! `--info-fd`) it swaps the planned file for another one, then runs the real bwrap.
+
+mod common;
+
+use common::*;
+
+const POLICY: &str = "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"**/*.env\" = \"none\"\n";
+
+/// A `--bwrap` wrapper that runs `swap` (a shell snippet) before the real start.
+fn wrapper(f: &Fixture, t: &Target, swap: &str) -> std::path::PathBuf {
+    let path = f.aux().join("bwrap-wrapper");
+    let script = format!(
+        "#!/bin/sh\ncase \" $* \" in *\" --info-fd \"*) {swap} ;; esac\nexec {} \"$@\"\n",
+        t.bwrap.display()
+    );
+    write_executable(&path, &script);
+    path
+}
+
+fn run_with(t: &Target, f: &Fixture, bwrap: &std::path::Path, script: &str) -> Output {
+    let policy = f.aux().join("p.toml");
+    let mut c = command_as(t.user, sandbox_bin());
+    c.arg("run")
+        .arg("--bwrap")
+        .arg(bwrap)
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--cwd")
+        .arg(f.ws())
+        .args(["--", "sh", "-c", script]);
+    to_output(c.output().unwrap())
+}
+
+#[test]
+fn masks_are_applied_by_the_inner_stage() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        f.write("d/a.env", "SECRET");
+        f.write("keep.txt", "KEEP");
+        f.policy("p.toml", POLICY);
+        f.give_to(t.user);
+        let plain = wrapper(&f, t, "true");
+        let out = run_with(t, &f, &plain, "cat d/a.env 2>&1; cat keep.txt; touch ran");
+        assert_ok(&out, t);
+        assert!(out.stdout.contains("KEEP"), "[{}] {out:?}", t.label);
+        assert!(!out.stdout.contains("SECRET"), "[{}] {out:?}", t.label);
+        assert!(
+            f.ws().join("ran").exists(),
+            "[{}] positive control",
+            t.label
+        );
+        let explain = sandbox(
+            t,
+            "explain",
+            &[
+                "--policy",
+                f.aux().join("p.toml").to_str().unwrap(),
+                "--cwd",
+                f.ws().to_str().unwrap(),
+                "--",
+                "true",
+            ],
+        );
+        assert_ok(&explain, t);
+        let a_env = f.ws().join("d/a.env").display().to_string();
+        assert!(
+            !explain.stdout.lines().any(|l| l == a_env),
+            "[{}] the mask is not a bwrap argument: {}",
+            t.label,
+            explain.stdout
+        );
+        assert!(
+            explain
+                .stderr
+                .contains(&format!("# inner: mask-file {a_env}")),
+            "[{}] explain lists the inner mount: {}",
+            t.label,
+            explain.stderr
+        );
+    });
+}
+
+/// Runs a command reading `d/a.env` with a wrapper that runs `swap(ws)` at the start,
+/// and asserts the run was refused naming `d/a.env` and that nothing secret was printed.
+fn assert_refused_after(swap: impl Fn(&std::path::Path) -> String) {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        f.write("d/a.env", "SECRET");
+        f.policy("p.toml", POLICY);
+        f.give_to(t.user);
+        let swapping = wrapper(&f, t, &swap(&f.ws()));
+        let out = run_with(t, &f, &swapping, "cat d/a.env; touch ran");
+        let env = f.ws().join("d/a.env").display().to_string();
+        let needles = ["changed during launch", env.as_str()];
+        assert_refused(&out, t, &needles, &f.ws().join("ran"));
+        assert!(!out.stdout.contains("SECRET"), "[{}] {out:?}", t.label);
+        assert!(!out.stdout.contains("REPLACED"), "[{}] {out:?}", t.label);
+    });
+}
+
+#[test]
+fn a_target_replaced_during_launch_stops_the_run() {
+    assert_refused_after(|ws| {
+        let env = ws.join("d/a.env");
+        format!("mv {0} {0}.orig && echo REPLACED > {0}", env.display())
+    });
+}
+
+#[test]
+fn a_target_turned_into_a_symlink_during_launch_stops_the_run() {
+    assert_refused_after(|ws| {
+        let d = ws.join("d");
+        format!("mv {0} {0}.orig && ln -s {0}.orig {0}", d.display())
+    });
+}
