@@ -1,0 +1,126 @@
+//! Issue 10, break 1: a protected, denied or read-only path must not lose its protection
+//! because the command renames one of its ancestors and puts a copy at the protected name.
+//! Each test checks the host state afterwards (the guarantee), not the error the rename got.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::attack::{check_every_target, policy_with};
+use common::*;
+
+/// Runs `git ARGS` on the host as the target's user (so that git trusts the repository
+/// exactly as that user's own `git status` would).
+fn host_git(t: &Target, ws: &Path, args: &[&str]) -> std::process::Output {
+    let mut c = command_as(t.user, "git");
+    c.arg("-C").arg(ws).args(args);
+    c.output().unwrap()
+}
+
+#[test]
+fn renaming_the_parent_of_a_gitdir_does_not_plant_a_host_fsmonitor() {
+    check_every_target(|t| {
+        let f = Fixture::new();
+        let ws = f.ws();
+        std::fs::create_dir(ws.join("meta")).unwrap();
+        let init = Command::new("git")
+            .args(["init", "-q", "--separate-git-dir=meta/repo.git", "."])
+            .current_dir(&ws)
+            .status()
+            .unwrap();
+        assert!(init.success(), "git init");
+        let config = ws.join("meta/repo.git/config");
+        assert!(config.is_file(), "the gitdir is at {}", config.display());
+        let script = "echo RAN; mv meta meta.orig && mkdir meta && cp -a meta.orig/repo.git meta/ \
+                      && git --git-dir=meta/repo.git config core.fsmonitor 'touch PWNED' && echo PLANTED; true";
+        let out = run_sh(t, &f, None, script);
+        assert_ok(&out, t);
+        assert!(out.stdout.contains("RAN"), "[{}] {out:?}", t.label);
+        let text = std::fs::read_to_string(&config).unwrap_or_default();
+        assert!(
+            !text.contains("fsmonitor"),
+            "[{}] the host's gitdir config {} now has an fsmonitor (command said {:?}):\n{text}",
+            t.label,
+            config.display(),
+            out.stdout
+        );
+        let status = host_git(t, &ws, &["status", "--short"]);
+        assert!(
+            status.status.success(),
+            "[{}] host git status: {status:?}",
+            t.label
+        );
+        assert!(
+            !ws.join("PWNED").exists(),
+            "[{}] the host's git status ran the planted fsmonitor",
+            t.label
+        );
+    });
+}
+
+#[test]
+fn renaming_the_parent_of_a_denied_directory_does_not_expose_it_to_the_next_run() {
+    check_every_target(|t| {
+        let f = Fixture::new();
+        f.write("config/creds/key", "SECRET-KEY-7f3a");
+        let policy = policy_with(&f, "p.toml", &[("config/creds", "none")]);
+        let first = run_sh(
+            t,
+            &f,
+            Some(&policy),
+            "echo RAN; mv config config-moved && echo MOVED; true",
+        );
+        assert_ok(&first, t);
+        assert!(first.stdout.contains("RAN"), "[{}] {first:?}", t.label);
+        let second = run_sh(
+            t,
+            &f,
+            Some(&policy),
+            "echo RAN2; cat config-moved/creds/key config/creds/key 2>/dev/null; true",
+        );
+        assert!(
+            !second.stdout.contains("SECRET-KEY") && !second.stderr.contains("SECRET-KEY"),
+            "[{}] the next run read the denied key after `mv config config-moved` (first run: {:?}): {second:?}",
+            t.label,
+            first.stdout
+        );
+        // The next run either ran (the protection kept) or refused naming the problem.
+        match second.status {
+            0 => assert!(second.stdout.contains("RAN2"), "[{}] {second:?}", t.label),
+            125 => assert!(
+                second.stderr.starts_with("sandbox:"),
+                "[{}] {second:?}",
+                t.label
+            ),
+            _ => panic!("[{}] unexpected status: {second:?}", t.label),
+        }
+    });
+}
+
+#[test]
+fn renaming_the_parent_of_a_read_only_directory_does_not_change_the_host_file() {
+    check_every_target(|t| {
+        let f = Fixture::new();
+        let file = f.write("a/ro/file", "ORIGINAL\n");
+        let policy = policy_with(&f, "p.toml", &[("a/ro", "read")]);
+        let script = "echo RAN; echo direct >> a/ro/file 2>/dev/null && echo DIRECT_WRITE; \
+                      mv a a.orig && mkdir a && cp -a a.orig/ro a/ && echo EVIL >> a/ro/file && echo WROTE; true";
+        let out = run_sh(t, &f, Some(&policy), script);
+        assert_ok(&out, t);
+        assert!(out.stdout.contains("RAN"), "[{}] {out:?}", t.label);
+        assert!(
+            !out.stdout.contains("DIRECT_WRITE"),
+            "[{}] {out:?}",
+            t.label
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).ok().as_deref(),
+            Some("ORIGINAL\n"),
+            "[{}] the host's {} changed (command said {:?})",
+            t.label,
+            file.display(),
+            out.stdout
+        );
+    });
+}
