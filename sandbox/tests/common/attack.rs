@@ -24,8 +24,8 @@ pub fn policy_with(f: &Fixture, name: &str, entries: &[(&str, &str)]) -> PathBuf
 pub enum Node {
     /// A directory and its mode bits.
     Dir(u32),
-    /// A regular file, its mode bits and its content.
-    File(u32, Vec<u8>),
+    /// A regular file, its mode bits and its content (lossily decoded).
+    File(u32, String),
     /// A symlink and its target.
     Link(PathBuf),
     /// Anything else (a socket, a device).
@@ -58,7 +58,10 @@ fn node(path: &Path) -> Node {
     if meta.is_dir() {
         Node::Dir(mode)
     } else if meta.is_file() {
-        Node::File(mode, std::fs::read(path).unwrap_or_default())
+        Node::File(
+            mode,
+            String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned(),
+        )
     } else if meta.file_type().is_symlink() {
         Node::Link(std::fs::read_link(path).unwrap_or_default())
     } else {
