@@ -98,29 +98,47 @@ fn renaming_the_parent_of_a_denied_directory_does_not_expose_it_to_the_next_run(
     });
 }
 
+/// Read-only directories and the commands that rename one of their ancestors, put a copy
+/// at the protected name and append to the copy's file.
+const READ_ONLY_SWAPS: [(&str, &str); 3] = [
+    ("a/ro", "mv a a.orig && mkdir a && cp -a a.orig/ro a/"),
+    (
+        "a/b/ro",
+        "mv a a.orig && mkdir -p a/b && cp -a a.orig/b/ro a/b/",
+    ),
+    (
+        "a/b/ro",
+        "mv a/b a/b.orig && mkdir a/b && cp -a a/b.orig/ro a/b/",
+    ),
+];
+
 #[test]
-fn renaming_the_parent_of_a_read_only_directory_does_not_change_the_host_file() {
+fn renaming_an_ancestor_of_a_read_only_directory_does_not_change_the_host_file() {
     check_every_target(|t| {
-        let f = Fixture::new();
-        let file = f.write("a/ro/file", "ORIGINAL\n");
-        let policy = policy_with(&f, "p.toml", &[("a/ro", "read")]);
-        let script = "echo RAN; echo direct >> a/ro/file 2>/dev/null && echo DIRECT_WRITE; \
-                      mv a a.orig && mkdir a && cp -a a.orig/ro a/ && echo EVIL >> a/ro/file && echo WROTE; true";
-        let out = run_sh(t, &f, Some(&policy), script);
-        assert_ok(&out, t);
-        assert!(out.stdout.contains("RAN"), "[{}] {out:?}", t.label);
-        assert!(
-            !out.stdout.contains("DIRECT_WRITE"),
-            "[{}] {out:?}",
-            t.label
-        );
-        assert_eq!(
-            std::fs::read_to_string(&file).ok().as_deref(),
-            Some("ORIGINAL\n"),
-            "[{}] the host's {} changed (command said {:?})",
-            t.label,
-            file.display(),
-            out.stdout
-        );
+        for (dir, swap) in READ_ONLY_SWAPS {
+            let f = Fixture::new();
+            let file = f.write(&format!("{dir}/file"), "ORIGINAL\n");
+            let policy = policy_with(&f, "p.toml", &[(dir, "read")]);
+            let script = format!(
+                "echo RAN; echo direct >> {dir}/file 2>/dev/null && echo DIRECT_WRITE; \
+                 {swap} && echo EVIL >> {dir}/file && echo WROTE; true"
+            );
+            let out = run_sh(t, &f, Some(&policy), &script);
+            assert_ok(&out, t);
+            assert!(out.stdout.contains("RAN"), "[{}] {out:?}", t.label);
+            assert!(
+                !out.stdout.contains("DIRECT_WRITE"),
+                "[{}] {out:?}",
+                t.label
+            );
+            assert_eq!(
+                std::fs::read_to_string(&file).ok().as_deref(),
+                Some("ORIGINAL\n"),
+                "[{}] `{swap}` changed the host's {} (command said {:?})",
+                t.label,
+                file.display(),
+                out.stdout
+            );
+        }
     });
 }
