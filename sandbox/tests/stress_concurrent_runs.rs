@@ -204,7 +204,7 @@ fn processes_under(base: &Path) -> Vec<String> {
 fn host_state(base: &Path) -> BTreeMap<PathBuf, Node> {
     let mut state: BTreeMap<PathBuf, Node> = snapshot(base)
         .into_iter()
-        .filter(|(p, _)| !p.starts_with("xdg-") && !p.to_string_lossy().starts_with("xdg-"))
+        .filter(|(p, _)| !p.to_string_lossy().starts_with("xdg-"))
         .collect();
     for name in sandbox::plan::PROTECTED_NAMES {
         let path = Path::new("/tmp").join(name);
