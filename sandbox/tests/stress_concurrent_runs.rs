@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::attack::{Node, diff, node_at, snapshot};
+use common::attack::{Node, diff, node_at, settle, snapshot};
 use common::*;
 
 const ROUNDS: usize = 5;
@@ -213,18 +213,6 @@ fn host_state(base: &Path) -> BTreeMap<PathBuf, Node> {
         }
     }
     state
-}
-
-/// Polls `probe` for up to `limit` until it returns an empty list; returns the last list.
-fn settle<T>(limit: Duration, probe: impl Fn() -> Vec<T>) -> Vec<T> {
-    let start = Instant::now();
-    loop {
-        let left = probe();
-        if left.is_empty() || start.elapsed() > limit {
-            return left;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]

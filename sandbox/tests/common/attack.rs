@@ -101,3 +101,15 @@ pub fn check_every_target(check: impl Fn(&super::Target)) {
     }
     assert!(failed.is_empty(), "failed for: {}", failed.join(", "));
 }
+
+/// Polls `probe` for up to `limit` until it returns an empty list; returns the last list.
+pub fn settle<T>(limit: std::time::Duration, probe: impl Fn() -> Vec<T>) -> Vec<T> {
+    let start = std::time::Instant::now();
+    loop {
+        let left = probe();
+        if left.is_empty() || start.elapsed() > limit {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
