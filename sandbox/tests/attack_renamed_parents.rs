@@ -18,43 +18,90 @@ fn host_git(t: &Target, ws: &Path, args: &[&str]) -> std::process::Output {
     c.output().unwrap()
 }
 
+/// Runs `script` in a fixture whose repository `prepare` made (its worktree at `repo`, its
+/// config at `config`, both relative to the workspace), then checks that the host's config
+/// has no fsmonitor and that the host's `git status` in `repo` runs none.
+fn assert_no_planted_fsmonitor(
+    t: &Target,
+    policy: &[(&str, &str)],
+    prepare: fn(&Path),
+    (repo, config): (&str, &str),
+    script: &str,
+) {
+    let f = Fixture::new();
+    let ws = f.ws();
+    prepare(&ws);
+    let config = ws.join(config);
+    assert!(
+        config.is_file(),
+        "the git config is at {}",
+        config.display()
+    );
+    let policy = (!policy.is_empty()).then(|| policy_with(&f, "p.toml", policy));
+    let script = format!("echo RAN; {script} && echo PLANTED; true");
+    let out = run_sh(t, &f, policy.as_deref(), &script);
+    assert_ok(&out, t);
+    assert!(out.stdout.contains("RAN"), "[{}] {out:?}", t.label);
+    let text = std::fs::read_to_string(&config).unwrap_or_default();
+    assert!(
+        !text.contains("fsmonitor"),
+        "[{}] the host's git config {} now has an fsmonitor (command said {:?}):\n{text}",
+        t.label,
+        config.display(),
+        out.stdout
+    );
+    let status = host_git(t, &ws.join(repo), &["status", "--short"]);
+    assert!(
+        status.status.success(),
+        "[{}] host git status: {status:?}",
+        t.label
+    );
+    assert!(
+        !ws.join(repo).join("PWNED").exists(),
+        "[{}] the host's git status ran the planted fsmonitor",
+        t.label
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "git {args:?} in {}", dir.display());
+}
+
 #[test]
 fn renaming_the_parent_of_a_gitdir_does_not_plant_a_host_fsmonitor() {
     check_every_target(|t| {
-        let f = Fixture::new();
-        let ws = f.ws();
-        std::fs::create_dir(ws.join("meta")).unwrap();
-        let init = Command::new("git")
-            .args(["init", "-q", "--separate-git-dir=meta/repo.git", "."])
-            .current_dir(&ws)
-            .status()
-            .unwrap();
-        assert!(init.success(), "git init");
-        let config = ws.join("meta/repo.git/config");
-        assert!(config.is_file(), "the gitdir is at {}", config.display());
-        let script = "echo RAN; mv meta meta.orig && mkdir meta && cp -a meta.orig/repo.git meta/ \
-                      && git --git-dir=meta/repo.git config core.fsmonitor 'touch PWNED' && echo PLANTED; true";
-        let out = run_sh(t, &f, None, script);
-        assert_ok(&out, t);
-        assert!(out.stdout.contains("RAN"), "[{}] {out:?}", t.label);
-        let text = std::fs::read_to_string(&config).unwrap_or_default();
-        assert!(
-            !text.contains("fsmonitor"),
-            "[{}] the host's gitdir config {} now has an fsmonitor (command said {:?}):\n{text}",
-            t.label,
-            config.display(),
-            out.stdout
+        assert_no_planted_fsmonitor(
+            t,
+            &[],
+            |ws| {
+                std::fs::create_dir(ws.join("meta")).unwrap();
+                git(ws, &["init", "-q", "--separate-git-dir=meta/repo.git", "."]);
+            },
+            (".", "meta/repo.git/config"),
+            "mv meta meta.orig && mkdir meta && cp -a meta.orig/repo.git meta/ \
+             && git --git-dir=meta/repo.git config core.fsmonitor 'touch PWNED'",
         );
-        let status = host_git(t, &ws, &["status", "--short"]);
-        assert!(
-            status.status.success(),
-            "[{}] host git status: {status:?}",
-            t.label
-        );
-        assert!(
-            !ws.join("PWNED").exists(),
-            "[{}] the host's git status ran the planted fsmonitor",
-            t.label
+    });
+}
+
+#[test]
+fn renaming_a_nested_writable_root_does_not_plant_a_host_fsmonitor() {
+    check_every_target(|t| {
+        assert_no_planted_fsmonitor(
+            t,
+            &[("sub", "write")],
+            |ws| {
+                std::fs::create_dir(ws.join("sub")).unwrap();
+                git(&ws.join("sub"), &["init", "-q"]);
+            },
+            ("sub", "sub/.git/config"),
+            "mv sub sub.orig && mkdir sub && cp -a sub.orig/.git sub/ \
+             && git --git-dir=sub/.git config core.fsmonitor 'touch PWNED'",
         );
     });
 }
