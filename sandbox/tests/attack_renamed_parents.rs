@@ -106,41 +106,50 @@ fn renaming_a_nested_writable_root_does_not_plant_a_host_fsmonitor() {
     });
 }
 
+/// Denied paths (a directory, a file) and the secret file each hides, under `config/`.
+const DENIED: [(&str, &str); 2] = [
+    ("config/creds", "config/creds/key"),
+    ("config/creds.key", "config/creds.key"),
+];
+
 #[test]
-fn renaming_the_parent_of_a_denied_directory_does_not_expose_it_to_the_next_run() {
+fn renaming_the_parent_of_a_denied_path_does_not_expose_it_to_the_next_run() {
     check_every_target(|t| {
-        let f = Fixture::new();
-        f.write("config/creds/key", "SECRET-KEY-7f3a");
-        let policy = policy_with(&f, "p.toml", &[("config/creds", "none")]);
-        let first = run_sh(
-            t,
-            &f,
-            Some(&policy),
-            "echo RAN; mv config config-moved && echo MOVED; true",
-        );
-        assert_ok(&first, t);
-        assert!(first.stdout.contains("RAN"), "[{}] {first:?}", t.label);
-        let second = run_sh(
-            t,
-            &f,
-            Some(&policy),
-            "echo RAN2; cat config-moved/creds/key config/creds/key 2>/dev/null; true",
-        );
-        assert!(
-            !second.stdout.contains("SECRET-KEY") && !second.stderr.contains("SECRET-KEY"),
-            "[{}] the next run read the denied key after `mv config config-moved` (first run: {:?}): {second:?}",
-            t.label,
-            first.stdout
-        );
-        // The next run either ran (the protection kept) or refused naming the problem.
-        match second.status {
-            0 => assert!(second.stdout.contains("RAN2"), "[{}] {second:?}", t.label),
-            125 => assert!(
-                second.stderr.starts_with("sandbox:"),
-                "[{}] {second:?}",
-                t.label
-            ),
-            _ => panic!("[{}] unexpected status: {second:?}", t.label),
+        for (denied, secret) in DENIED {
+            let f = Fixture::new();
+            f.write(secret, "SECRET-KEY-7f3a");
+            let policy = policy_with(&f, "p.toml", &[(denied, "none")]);
+            let first = run_sh(
+                t,
+                &f,
+                Some(&policy),
+                "echo RAN; mv config config-moved && echo MOVED; true",
+            );
+            assert_ok(&first, t);
+            assert!(first.stdout.contains("RAN"), "[{}] {first:?}", t.label);
+            let moved = secret.replacen("config", "config-moved", 1);
+            let second = run_sh(
+                t,
+                &f,
+                Some(&policy),
+                &format!("echo RAN2; cat {moved} {secret} 2>/dev/null; true"),
+            );
+            assert!(
+                !second.stdout.contains("SECRET-KEY") && !second.stderr.contains("SECRET-KEY"),
+                "[{}] denied {denied}: the next run read the secret of {secret} (at {moved} or {secret}) after `mv config config-moved` (first run: {:?}): {second:?}",
+                t.label,
+                first.stdout
+            );
+            // The next run either ran (the protection kept) or refused naming the problem.
+            match second.status {
+                0 => assert!(second.stdout.contains("RAN2"), "[{}] {second:?}", t.label),
+                125 => assert!(
+                    second.stderr.starts_with("sandbox:"),
+                    "[{}] {second:?}",
+                    t.label
+                ),
+                _ => panic!("[{}] unexpected status: {second:?}", t.label),
+            }
         }
     });
 }
