@@ -18,7 +18,7 @@ use common::*;
 /// How long the command swaps the directories.
 const RACE_SECONDS: &str = "4";
 /// How many victim runs launch at once, and at most how many each launches.
-const VICTIM_THREADS: usize = 3;
+const VICTIM_THREADS: usize = 4;
 const MAX_VICTIMS_PER_THREAD: usize = 150;
 
 /// Swaps `d1` and `d2` (in the current directory) for `argv[1]` seconds, an even number of
@@ -91,18 +91,33 @@ fn normalized(ws: &Path) -> BTreeMap<PathBuf, Node> {
 struct Tally {
     ran: usize,
     refused: usize,
+    /// Runs that printed a masked `.env` file (measured, not failed on: see `victims`).
+    leaked: Vec<String>,
     other: Vec<String>,
 }
 
-fn victims(t: &Target, ws: &Path, policy: &Path, done: &AtomicBool) -> Tally {
+/// One kind of victim run: its working directory (the workspace root) and policy.
+struct Victim<'a> {
+    cwd: PathBuf,
+    policy: &'a Path,
+}
+
+/// Launches victim runs until `done` (at most [`MAX_VICTIMS_PER_THREAD`]). Each prints
+/// every `.env` file it can read. That one is readable is counted and shown, but is not a
+/// failure of this test: the deny glob is expanded by walking a tree the racer renames at
+/// the same time, which no launcher can snapshot atomically (sandbox/README.md, Known
+/// limits); what must hold is that nothing on the host is destroyed or left behind.
+fn victims(t: &Target, victim: &Victim, done: &AtomicBool) -> Tally {
+    let script = "cat *.env */*.env 2>/dev/null; echo VICTIM_RAN";
     let args = [
         "--policy",
-        policy.to_str().unwrap(),
+        victim.policy.to_str().unwrap(),
         "--cwd",
-        ws.to_str().unwrap(),
+        victim.cwd.to_str().unwrap(),
         "--",
-        "echo",
-        "VICTIM_RAN",
+        "sh",
+        "-c",
+        script,
     ];
     let mut tally = Tally::default();
     for _ in 0..MAX_VICTIMS_PER_THREAD {
@@ -112,8 +127,16 @@ fn victims(t: &Target, ws: &Path, policy: &Path, done: &AtomicBool) -> Tally {
         let out = sandbox(t, "run", &args);
         match out.status {
             0 if out.stdout.trim() == "VICTIM_RAN" => tally.ran += 1,
+            0 if out.stdout.ends_with("VICTIM_RAN\n") => {
+                tally.ran += 1;
+                tally
+                    .leaked
+                    .push(format!("{} {out:?}", victim.cwd.display()));
+            }
             125 if out.stderr.contains("sandbox:") => tally.refused += 1,
-            _ => tally.other.push(format!("{out:?}")),
+            _ => tally
+                .other
+                .push(format!("{} {out:?}", victim.cwd.display())),
         }
     }
     tally
@@ -132,6 +155,18 @@ fn exchanging_directories_during_launch_and_cleanup_destroys_nothing() {
             "victim.toml",
             &[("d1", "write"), ("d2", "write"), ("**/*.env", "none")],
         );
+        // Runs on the whole workspace, and runs whose workspace root is the swapped `d1`.
+        let inner = policy_with(&f, "inner.toml", &[("**/*.env", "none")]);
+        let kinds = [
+            Victim {
+                cwd: ws.clone(),
+                policy: &policy,
+            },
+            Victim {
+                cwd: ws.join("d1"),
+                policy: &inner,
+            },
+        ];
         f.give_to(t.user);
         let before = normalized(&ws);
         let mut child = spawn_run(t, &ws, &["python3", racer.to_str().unwrap(), RACE_SECONDS]);
@@ -147,7 +182,10 @@ fn exchanging_directories_during_launch_and_cleanup_destroys_nothing() {
         let done = AtomicBool::new(false);
         let (tallies, racer_said) = std::thread::scope(|s| {
             let handles: Vec<_> = (0..VICTIM_THREADS)
-                .map(|_| s.spawn(|| victims(t, &ws, &policy, &done)))
+                .map(|i| {
+                    let victim = &kinds[i % kinds.len()];
+                    s.spawn(|| victims(t, victim, &done))
+                })
                 .collect();
             let mut rest = String::new();
             lines.read_to_string(&mut rest).unwrap();
@@ -159,28 +197,22 @@ fn exchanging_directories_during_launch_and_cleanup_destroys_nothing() {
         let ran: usize = tallies.iter().map(|t| t.ran).sum();
         let refused: usize = tallies.iter().map(|t| t.refused).sum();
         let other: Vec<&String> = tallies.iter().flat_map(|t| &t.other).collect();
+        let leaked: Vec<&String> = tallies.iter().flat_map(|t| &t.leaked).collect();
         eprintln!(
-            "[{}] racer: {} ({racer_status}); victims ran {ran}, refused {refused}, other {}",
+            "[{}] racer: {} ({racer_status}); victims ran {ran} (of which {} read a masked file: {leaked:#?}), refused {refused}, other {}",
             t.label,
             racer_said.trim(),
+            leaked.len(),
             other.len()
         );
         // Whatever releases placeholders after a run may do so just after it exits.
         let changed = settle(Duration::from_secs(5), || diff(&before, &normalized(&ws)));
-        assert!(
-            changed.is_empty(),
-            "[{}] the race destroyed or left behind host entries: {changed:#?}",
-            t.label
-        );
         assert!(racer_status.success(), "[{}] racer: {racer_said}", t.label);
         assert!(
-            ran > 0,
-            "[{}] no victim run got its command started",
-            t.label
-        );
-        assert!(
-            other.is_empty(),
-            "[{}] unexpected outcomes: {other:#?}",
+            changed.is_empty() && other.is_empty() && ran > 0,
+            "[{}] the race destroyed or left behind host entries: {changed:#?}\n\
+             unexpected outcomes: {other:#?}\n\
+             victims whose command ran: {ran}",
             t.label
         );
     });
