@@ -9,7 +9,9 @@ use super::{fail, fail_error, parse_common};
 use crate::run::Prepared;
 
 /// Prints the bwrap command line (one token per line, bwrap first) or, with `--json`, an
-/// object with `bwrap_argv`, the resolved `entries`, the plan's `rules` and more.
+/// object with `bwrap_argv`, the resolved `entries`, the plan's `rules`, the passed
+/// descriptors (`pass_fds`), the command's variable names (`environment`, no values),
+/// the `limits` and more.
 pub fn main(args: &[OsString]) -> i32 {
     let options = match parse_common(args) {
         Ok(o) if o.legacy_landlock => {
@@ -72,6 +74,13 @@ fn to_json(prepared: &Prepared, argv: &[String]) -> serde_json::Value {
         "rules": rules,
         "placeholders": prepared.plan.placeholders,
         "network": resolved.network.as_str(),
+        "pass_fds": prepared.spawn.pass_fds,
+        "environment": prepared.spawn.env_names(),
+        "limits": {
+            "processes": prepared.spawn.limits.processes,
+            "open_files": prepared.spawn.limits.open_files,
+            "address_space": prepared.spawn.limits.address_space,
+        },
         "proc": match prepared.plan.proc {
             crate::plan::ProcMode::Fresh => "fresh",
             crate::plan::ProcMode::Hidden => "hidden",

@@ -163,6 +163,8 @@ mod tests {
             network: resolved.network,
             ready_fd: None,
             proxy_routes: Vec::new(),
+            proxy_dir_fd: None,
+            pass_fds: Vec::new(),
             command: vec!["true".into()],
         };
         let args = crate::run::assemble(&plan, true, Path::new("/bin/sandbox"), &inner);

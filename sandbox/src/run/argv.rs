@@ -45,6 +45,8 @@ mod tests {
             network: NetworkMode::Restricted,
             ready_fd: None,
             proxy_routes: Vec::new(),
+            proxy_dir_fd: None,
+            pass_fds: Vec::new(),
             command: vec!["/bin/true".into(), "/proc/self/exe".into()],
         }
     }

@@ -5,7 +5,7 @@ pub mod placeholders;
 pub mod preflight;
 
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
@@ -16,7 +16,7 @@ use nix::unistd::Pid;
 use crate::SandboxError;
 use crate::launcher::Bwrap;
 use crate::plan::Plan;
-use crate::policy::Resolved;
+use crate::policy::{Limits, Resolved};
 use crate::supervise;
 pub use argv::assemble;
 use placeholders::Registry;
@@ -26,6 +26,13 @@ pub const READY_FD: i32 = 4;
 
 /// The descriptor bwrap writes its `--info-fd` JSON (with the sandbox's `child-pid`) to.
 pub const INFO_FD: i32 = 5;
+
+/// The descriptor the inner stage finds the host proxy bridges' directory on (network
+/// mode `proxy`), see [`crate::proxy`].
+pub const PROXY_DIR_FD: i32 = 6;
+
+/// The descriptors the launch places itself; `--pass-fd` cannot name them.
+pub const RESERVED_FDS: [i32; 3] = [READY_FD, INFO_FD, PROXY_DIR_FD];
 
 /// A plan with its complete bwrap command line, ready to run.
 #[derive(Debug, Clone)]
@@ -40,6 +47,29 @@ pub struct Prepared {
     pub cwd: PathBuf,
     /// The policy as resolved for the workspace.
     pub resolved: Resolved,
+    /// The command's environment, descriptors and limits.
+    pub spawn: SpawnSettings,
+}
+
+/// What the spawned sandbox inherits besides the filesystem and network plan.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnSettings {
+    /// The command's complete environment (bwrap and the inner stage pass it on).
+    pub env: Vec<(OsString, OsString)>,
+    /// The caller's descriptors passed on to the command (`--pass-fd`), besides 0, 1, 2.
+    pub pass_fds: Vec<i32>,
+    /// The policy's resource limits, set before bwrap (or the legacy command) starts.
+    pub limits: Limits,
+}
+
+impl SpawnSettings {
+    /// The environment's variable names (for `explain`, which shows no values).
+    pub fn env_names(&self) -> Vec<String> {
+        self.env
+            .iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect()
+    }
 }
 
 /// Runs a prepared sandbox: spawns bwrap with the descriptors the plan needs, forwards
@@ -47,10 +77,14 @@ pub struct Prepared {
 /// status (128 + N for signal N). Fails if bwrap exits before the command started.
 /// `bwrap` must be the launcher's choice the plan was prepared for: it is run through
 /// [`Bwrap::command`], which for the bundled bwrap is the verified descriptor.
+/// bwrap inherits only 0, 1, 2, the launch's own descriptors ([`RESERVED_FDS`];
+/// `proxy_dir` becomes [`PROXY_DIR_FD`]) and `prepared.spawn.pass_fds`; it gets exactly
+/// `prepared.env` as its environment.
 pub fn execute(
     prepared: &Prepared,
     bwrap: &Bwrap,
     registry: &Registry,
+    proxy_dir: Option<BorrowedFd<'_>>,
 ) -> Result<i32, SandboxError> {
     let pid = std::process::id();
     let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
@@ -60,13 +94,21 @@ pub fn execute(
         .map_err(|e| SandboxError::io("create a pipe", "(info pipe)", e.into()))?;
     let info_write = high_fd(info_write)?;
     let mut command = bwrap.command();
-    command.args(&prepared.args).current_dir(&prepared.cwd);
+    command
+        .args(&prepared.args)
+        .current_dir(&prepared.cwd)
+        .env_clear()
+        .envs(prepared.spawn.env.iter().map(|(k, v)| (k, v)));
     let (ready_raw, info_raw) = (ready_write.as_raw_fd(), info_write.as_raw_fd());
+    let proxy_raw = proxy_dir.map(|fd| fd.as_raw_fd());
+    let limits = prepared.spawn.limits;
+    let pass_fds = prepared.spawn.pass_fds.clone();
     let previous =
         supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
     let parent = pid as libc::pid_t;
-    // SAFETY: the closure only calls pthread_sigmask, prctl, getppid and dup2, which are
-    // async-signal-safe; the source descriptors stay open in the parent until spawn returns.
+    // SAFETY: the closure only calls pthread_sigmask, prctl, getppid, close_range, fcntl,
+    // setrlimit and dup2, which are async-signal-safe, and allocates nothing; the source
+    // descriptors stay open in the parent until spawn returns.
     unsafe {
         command.pre_exec(move || {
             // std does not reset the mask: bwrap must not inherit the blocked signals.
@@ -74,12 +116,16 @@ pub fn execute(
             // If this process dies, bwrap dies too (and with it the sandbox, through
             // --die-with-parent).
             supervise::die_with_parent(parent)?;
-            for (source, target) in [(ready_raw, READY_FD), (info_raw, INFO_FD)] {
+            // Nothing the caller left open reaches bwrap (and through it the command).
+            crate::fds::inherit_only(&pass_fds)?;
+            let own = [(ready_raw, READY_FD), (info_raw, INFO_FD)];
+            let proxy = proxy_raw.map(|fd| (fd, PROXY_DIR_FD));
+            for (source, target) in own.into_iter().chain(proxy) {
                 if libc::dup2(source, target) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
             }
-            Ok(())
+            limits.apply()
         });
     }
     let spawned = command.spawn();
