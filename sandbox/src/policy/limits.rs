@@ -10,7 +10,8 @@
 //!
 //! `processes` is the kernel's per-real-uid count: it counts every process of the
 //! caller's uid on the host, not only the sandbox's, so set it well above what the
-//! caller runs outside. Each limit sets both the soft and the hard value, so the command
+//! caller runs outside. The kernel never applies it to uid 0, so a root caller with
+//! `processes` set is refused. Each limit sets both the soft and the hard value, so the command
 //! cannot raise it again.
 
 use serde_json::Value;
@@ -56,9 +57,15 @@ impl Limits {
         Ok(())
     }
 
-    /// Refuses a limit above the caller's own hard limit (an unprivileged process cannot
-    /// raise it, so bwrap would fail to start with a bare EPERM).
+    /// Refuses a limit that would not hold: `processes` for real uid 0 (the kernel does
+    /// not apply `RLIMIT_NPROC` to root), and a limit above the caller's own hard limit
+    /// (an unprivileged process cannot raise it, so bwrap would fail with a bare EPERM).
     pub fn check(&self, origin: &str) -> Result<(), String> {
+        if self.processes.is_some() && nix::unistd::getuid().is_root() {
+            return Err(format!(
+                "{origin}: limits.processes cannot be enforced for root: the kernel does not apply RLIMIT_NPROC to uid 0; fix: run the sandbox as an unprivileged user, or remove limits.processes"
+            ));
+        }
         for ((resource, value), name) in
             self.each()
                 .into_iter()
