@@ -1,6 +1,7 @@
 //! The library API: a `std::process::Command`-like builder for sandboxed commands.
 
 use std::ffi::OsString;
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 
 use crate::SandboxError;
@@ -12,7 +13,7 @@ use crate::proxy::{self, ProxyRoutes, host::HostBridges};
 use crate::run::placeholders::Placeholders;
 use crate::run::preflight::{self, ProcSupport};
 use crate::run::state::StateDir;
-use crate::run::{self, MOUNTS_FD, Prepared, READY_FD};
+use crate::run::{self, MOUNTS_FD, PROXY_DIR_FD, Prepared, READY_FD};
 
 /// A command to run under a [`Policy`], built like `std::process::Command`.
 ///
@@ -57,6 +58,7 @@ pub struct SandboxCommand {
     bwrap: Option<PathBuf>,
     inner_exe: Option<PathBuf>,
     legacy_landlock: bool,
+    pass_fds: Vec<RawFd>,
 }
 
 impl SandboxCommand {
@@ -70,6 +72,7 @@ impl SandboxCommand {
             bwrap: None,
             inner_exe: None,
             legacy_landlock: false,
+            pass_fds: Vec::new(),
         }
     }
 
@@ -116,6 +119,13 @@ impl SandboxCommand {
         self
     }
 
+    /// Passes this process's descriptor `fd` on to the command under the same number
+    /// (`--pass-fd`). Without it the command gets only 0, 1 and 2.
+    pub fn pass_fd(&mut self, fd: RawFd) -> &mut Self {
+        self.pass_fds.push(fd);
+        self
+    }
+
     /// The executable that provides the inner stage (default: the current executable).
     pub fn inner_stage_exe(&mut self, path: impl AsRef<Path>) -> &mut Self {
         self.inner_exe = Some(path.as_ref().to_path_buf());
@@ -147,14 +157,41 @@ impl SandboxCommand {
         if resolved.network != NetworkMode::Proxy {
             return Ok(None);
         }
-        ProxyRoutes::from_env()
+        ProxyRoutes::from_vars(self.environment())
             .map(Some)
             .map_err(|e| SandboxError::Setup(format!("{}: {e}", self.policy.origin)))
     }
 
-    /// Resolves the policy, reads the proxy routes it needs and chooses the bwrap.
+    /// The command's environment: this process's, filtered by the policy's
+    /// `[environment]` section.
+    fn environment(&self) -> Vec<(OsString, OsString)> {
+        self.policy.environment.apply(std::env::vars_os())
+    }
+
+    /// Refuses `--pass-fd`s that are not open or are `reserved`, and limits this process
+    /// cannot set.
+    fn check_spawn(&self, reserved: &[RawFd]) -> Result<(), SandboxError> {
+        crate::fds::check_passed(&self.pass_fds, reserved).map_err(SandboxError::Setup)?;
+        (self.policy.limits)
+            .check(&self.policy.origin)
+            .map_err(SandboxError::Setup)
+    }
+
+    /// The environment, passed descriptors and limits the command starts with. Sandbox
+    /// indicator variables belong in `env` here, after the policy's filter.
+    fn spawn_settings(&self) -> run::SpawnSettings {
+        run::SpawnSettings {
+            env: self.environment(),
+            pass_fds: self.pass_fds.clone(),
+            limits: self.policy.limits,
+        }
+    }
+
+    /// Resolves the policy, checks the descriptors and limits, reads the proxy routes it
+    /// needs and chooses the bwrap.
     fn launch(&self) -> Result<Launch, SandboxError> {
         let resolved = self.resolve()?;
+        self.check_spawn(&run::RESERVED_FDS)?;
         let routes = self.proxy_routes(&resolved)?;
         // Probe answers live in the state directory; when it cannot be opened (the run is
         // refused right after the launcher's warnings), every probe runs.
@@ -190,7 +227,9 @@ impl SandboxCommand {
     /// Runs the command and returns its exit status (128 + N if killed by signal N).
     pub fn status(&self) -> Result<i32, SandboxError> {
         if self.legacy_landlock || self.policy.legacy_landlock {
-            return crate::legacy::status(&self.resolve()?, &self.command);
+            self.check_spawn(&[])?;
+            let spawn = self.spawn_settings();
+            return crate::legacy::status(&self.resolve()?, &self.command, &spawn);
         }
         let Launch {
             resolved,
@@ -229,7 +268,8 @@ impl SandboxCommand {
                 op.identity = placeholders.identity(&op.path);
             }
         }
-        let status = run::execute(&prepared, &bwrap, placeholders);
+        let proxy_dir = bridges.as_ref().map(HostBridges::handle);
+        let status = run::execute(&prepared, &bwrap, placeholders, proxy_dir);
         if status.is_err() {
             launcher::after_failed_start(&bwrap, &cache);
         }
@@ -260,24 +300,28 @@ impl SandboxCommand {
         state: &StateDir,
         proxy: Option<(&ProxyRoutes, PathBuf)>,
     ) -> Result<Prepared, SandboxError> {
+        // The bridge directory is never mounted; masked in case a writable root shows it.
+        let hidden = std::iter::once(state.dir().to_path_buf())
+            .chain(proxy.as_ref().map(|(_, dir)| dir.clone()))
+            .collect();
         let options = PlanOptions {
             proc,
-            hidden: vec![state.dir().to_path_buf()],
+            hidden,
             empty_file: state.empty_file()?,
             // Writing the uid map of the command's user namespace needs `/proc`.
             inner_mounts: proc == ProcMode::Fresh,
         };
-        let mut plan = plan::build(&resolved, &options)?;
-        let mut proxy_routes = Vec::new();
-        if let Some((routes, dir)) = proxy {
-            plan.bwrap_args.extend(proxy::host::bind_args(&dir));
-            proxy_routes = routes.inner_routes();
-        }
+        let plan = plan::build(&resolved, &options)?;
         let inner = InnerArgs {
             network: resolved.network,
             ready_fd: Some(READY_FD),
             mounts_fd: (!plan.inner_mounts.is_empty()).then_some(MOUNTS_FD),
-            proxy_routes,
+            proxy_routes: proxy
+                .as_ref()
+                .map(|(r, _)| r.inner_routes())
+                .unwrap_or_default(),
+            proxy_dir_fd: proxy.as_ref().map(|_| PROXY_DIR_FD),
+            pass_fds: self.pass_fds.clone(),
             command: self.command.clone(),
         };
         let args = run::assemble(&plan, bwrap.supports_argv0(), &self.exe()?, &inner);
@@ -287,6 +331,7 @@ impl SandboxCommand {
             plan,
             cwd: resolved.workspace.clone(),
             resolved,
+            spawn: self.spawn_settings(),
         })
     }
 }

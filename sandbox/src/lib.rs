@@ -9,6 +9,7 @@
 
 pub mod cli;
 mod command;
+mod fds;
 pub mod host;
 pub mod inner;
 pub mod launcher;

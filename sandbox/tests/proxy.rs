@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
+/// The proxy policy with `/tmp` writable (where the host bridges' directory is).
+const TMP_WRITABLE_PROXY_POLICY: &str = "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\":slash_tmp\" = \"write\"\n[network]\nmode = \"proxy\"\n";
+
 const PROXY_POLICY: &str = "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n[network]\nmode = \"proxy\"\n";
 
 /// A loopback TCP server answering each connection with `ECHO:` + what it received
@@ -80,7 +83,7 @@ impl Drop for EchoServer {
 
 /// Connects to the proxy named by `$VAR` (argv[1]), sends a request, half-closes and
 /// prints the answer; then tries 127.0.0.1:argv[2] directly, a Unix socket, a datagram
-/// socketpair, and re-connecting a stream socketpair to the host bridge's socket argv[3].
+/// socketpair, and re-connecting a stream socketpair to the host Unix socket argv[3].
 const CLIENT: &str = r#"
 import os, socket, sys, urllib.parse
 value = os.environ[sys.argv[1]]
@@ -131,8 +134,20 @@ fn proxy_command(
     subcommand: &str,
     command: &[&str],
 ) -> std::process::Command {
+    proxy_command_with(PROXY_POLICY, t, f, vars, subcommand, command)
+}
+
+/// [`proxy_command`] under the policy `text`.
+fn proxy_command_with(
+    text: &str,
+    t: &Target,
+    f: &Fixture,
+    vars: &[(&str, String)],
+    subcommand: &str,
+    command: &[&str],
+) -> std::process::Command {
     f.give_to(t.user);
-    let policy = f.policy("proxy.toml", PROXY_POLICY);
+    let policy = f.policy("proxy.toml", text);
     let mut c = command_as(t.user, "env");
     for key in sandbox::proxy::PROXY_ENV_KEYS {
         c.env_remove(key).env_remove(key.to_ascii_lowercase());
@@ -209,14 +224,13 @@ fn only_the_named_loopback_proxy_is_reachable_through_the_rewritten_variable() {
             "echo \"HTTP_PROXY=$HTTP_PROXY\"; echo \"https_proxy=$https_proxy\"; python3 \"$0\" HTTP_PROXY \"$1\" \"$2\" && python3 \"$0\" https_proxy \"$1\" \"$2\"",
         ];
         let script = script.display().to_string();
+        let host_socket = f.aux().join("host.sock");
+        let _host = std::os::unix::net::UnixListener::bind(&host_socket).unwrap();
+        let host_socket = host_socket.display().to_string();
         let command: Vec<&str> = command
             .iter()
             .copied()
-            .chain([
-                script.as_str(),
-                other_port.as_str(),
-                "/dev/.sandbox/proxy/route-0.sock",
-            ])
+            .chain([script.as_str(), other_port.as_str(), host_socket.as_str()])
             .collect();
         let out = run_with_env(t, &f, &vars, &command);
         assert_ok(&out, t);
@@ -322,32 +336,103 @@ fn bridges_die_with_a_killed_sandbox() {
 }
 
 #[test]
-fn explain_shows_the_socket_binding_and_the_routes() {
+fn explain_shows_the_masked_socket_directory_and_the_routes() {
     let t = &targets()[0];
     let f = Fixture::new();
     let endpoint = "127.0.0.1:3128";
     let vars = [("HTTPS_PROXY", format!("http://{endpoint}"))];
-    let mut explain = proxy_command(t, &f, &vars, "explain", &["true"]);
+    let policy = TMP_WRITABLE_PROXY_POLICY;
+    let mut explain = proxy_command_with(policy, t, &f, &vars, "explain", &["true"]);
     let out = to_output(explain.output().unwrap());
     assert_eq!(out.status, 0, "{out:?}");
     let lines: Vec<&str> = out.stdout.lines().collect();
-    let bind = lines
+    // The mask is a bwrap operation or, with inner-stage mounts, a `# inner:` line.
+    let dir = lines
         .iter()
-        .position(|l| *l == "/dev/.sandbox/proxy")
-        .unwrap_or_else(|| panic!("no socket binding: {out:?}"));
-    assert_eq!(lines[bind - 2], "--ro-bind");
-    assert!(lines[bind - 1].contains("/sandbox-proxy-"), "{out:?}");
-    let route = lines.iter().position(|l| *l == "--proxy-route").unwrap();
-    assert_eq!(
-        lines[route + 1],
-        "HTTPS_PROXY=/dev/.sandbox/proxy/route-0.sock"
+        .copied()
+        .chain(out.stderr.lines().filter_map(|l| l.split(' ').next_back()))
+        .find(|l| l.starts_with("/tmp/sandbox-proxy-"))
+        .unwrap_or_else(|| panic!("the writable /tmp does not mask the socket directory: {out:?}"));
+    assert!(
+        !lines.iter().any(|l| l.starts_with("/dev/.sandbox/proxy")),
+        "the socket directory is mounted into the sandbox: {out:?}"
     );
+    let route = lines.iter().position(|l| *l == "--proxy-route").unwrap();
+    assert_eq!(lines[route + 1], "HTTPS_PROXY=route-0.sock");
+    let fd = lines.iter().position(|l| *l == "--proxy-dir-fd").unwrap();
+    assert_eq!(lines[fd + 1], "7");
     assert!(lines.contains(&"--unshare-net"), "{out:?}");
     assert!(bridge_pids(endpoint).is_empty(), "explain started a bridge");
     assert!(
-        !PathBuf::from(lines[bind - 1]).exists(),
+        !PathBuf::from(dir).exists(),
         "explain created the directory"
     );
+}
+
+/// Issue 10, break 2: with `/tmp` writable, the command replaces its run's `route-0.sock`
+/// with a symlink to a host Unix socket (the decoy), then connects to the proxy port.
+/// The inner bridge must still reach only the real proxy.
+#[test]
+fn a_swapped_route_socket_never_redirects_the_bridge() {
+    const ASK: &str = r#"
+import os, socket, urllib.parse
+u = urllib.parse.urlsplit(os.environ["HTTP_PROXY"])
+c = socket.create_connection((u.hostname, u.port), timeout=10)
+c.sendall(b"CONNECT")
+c.shutdown(socket.SHUT_WR)
+c.settimeout(10)
+answer = b""
+while chunk := c.recv(4096):
+    answer += chunk
+print("answer=" + answer.decode())
+"#;
+    for_each_target(|t| {
+        let f = Fixture::new();
+        let ask = f.policy("ask.py", ASK);
+        let echo = EchoServer::start();
+        let vars = [("HTTP_PROXY", format!("http://127.0.0.1:{}", echo.port))];
+        let script = format!(
+            "touch started; while [ ! -e go ]; do sleep 0.05; done; d=$(cat go); \
+             ls \"$d\" >/dev/null 2>&1 && echo visible; \
+             rm -f \"$d/route-0.sock\" 2>/dev/null && ln -s \"$0\" \"$d/route-0.sock\" 2>/dev/null && echo swapped; \
+             python3 {}",
+            ask.display()
+        );
+        let mut run = proxy_command_with(TMP_WRITABLE_PROXY_POLICY, t, &f, &vars, "run", &[]);
+        // The decoy: a host socket the command's user may connect to.
+        let decoy_path = f.aux().join("decoy.sock");
+        let decoy = std::os::unix::net::UnixListener::bind(&decoy_path).unwrap();
+        decoy.set_nonblocking(true).unwrap();
+        std::fs::set_permissions(&decoy_path, std::fs::Permissions::from_mode(0o777)).unwrap();
+        run.args(["sh", "-c", &script])
+            .arg(&decoy_path)
+            .stdout(std::process::Stdio::piped());
+        let run = run.spawn().unwrap();
+        let dir = socket_dir(t.user, run.id());
+        wait_for(&f.ws().join("started"));
+        assert!(dir.join("route-0.sock").exists(), "[{}]", t.label);
+        let go = f.aux().join("go");
+        std::fs::write(&go, dir.display().to_string()).unwrap();
+        std::fs::rename(&go, f.ws().join("go")).unwrap();
+        let out = to_output(run.wait_with_output().unwrap());
+        assert!(
+            matches!(decoy.accept(), Err(e) if e.kind() == ErrorKind::WouldBlock),
+            "[{}] the bridge connected to the decoy: {out:?}",
+            t.label
+        );
+        assert_ok(&out, t);
+        assert!(
+            out.stdout.contains("answer=ECHO:CONNECT"),
+            "[{}] the proxy is not reached: {out:?}",
+            t.label
+        );
+        assert!(
+            !out.stdout.contains("visible") && !out.stdout.contains("swapped"),
+            "[{}] the socket directory is reachable: {out:?}",
+            t.label
+        );
+        assert_eq!(echo.finish(), 1, "[{}]", t.label);
+    });
 }
 
 #[test]

@@ -11,7 +11,8 @@ use crate::run::Prepared;
 /// Prints the bwrap command line (one token per line, bwrap first; the inner stage's
 /// mounts follow on stderr as `# inner: ACTION PATH` lines, so stdout stays the exact
 /// argv) or, with `--json`, an object with `bwrap_argv`, `inner_mounts`, the resolved
-/// `entries`, the plan's `rules` and more.
+/// `entries`, the plan's `rules`, the passed descriptors (`pass_fds`), the command's
+/// variable names (`environment`, no values), the `limits` and more.
 pub fn main(args: &[OsString]) -> i32 {
     let options = match parse_common(args) {
         Ok(o) if o.legacy_landlock => {
@@ -82,6 +83,13 @@ fn to_json(prepared: &Prepared, argv: &[String]) -> serde_json::Value {
         "placeholders": prepared.plan.placeholders,
         "inner_mounts": prepared.plan.inner_mounts,
         "network": resolved.network.as_str(),
+        "pass_fds": prepared.spawn.pass_fds,
+        "environment": prepared.spawn.env_names(),
+        "limits": {
+            "processes": prepared.spawn.limits.processes,
+            "open_files": prepared.spawn.limits.open_files,
+            "address_space": prepared.spawn.limits.address_space,
+        },
         "proc": match prepared.plan.proc {
             crate::plan::ProcMode::Fresh => "fresh",
             crate::plan::ProcMode::Hidden => "hidden",

@@ -33,6 +33,8 @@ Options:
   --cwd DIR       workspace root and working directory (default: the current directory)
   --no-proc       do not mount /proc; the host's /proc is hidden too
   --bwrap PATH    the bwrap binary to use
+  --pass-fd N     pass this process's descriptor N on to the command (repeatable); without
+                  it the command gets only 0, 1 and 2, whatever the caller left open
   --legacy-landlock
                   run: no bwrap; Landlock, seccomp and no_new_privs in-process (only for
                   policies that mean the same: :root read, writable roots, nothing else)

@@ -20,6 +20,8 @@ pub struct CommonOptions {
     pub json: bool,
     /// `--legacy-landlock` (run only; refused by `explain`).
     pub legacy_landlock: bool,
+    /// `--pass-fd N`, repeatable: descriptors passed on to the command.
+    pub pass_fds: Vec<i32>,
     /// The command and its arguments.
     pub command: Vec<OsString>,
 }
@@ -58,6 +60,15 @@ pub fn parse_common(args: &[OsString]) -> Result<CommonOptions, String> {
             "--no-proc" if inline.is_none() => out.no_proc = true,
             "--json" if inline.is_none() => out.json = true,
             "--legacy-landlock" if inline.is_none() => out.legacy_landlock = true,
+            "--pass-fd" => {
+                let fd = value()?;
+                let fd = fd
+                    .to_str()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n: &i32| *n >= 0)
+                    .ok_or(format!("--pass-fd needs a descriptor number, got {fd:?}"))?;
+                out.pass_fds.push(fd);
+            }
             _ => return Err(format!("unknown option {arg}; see sandbox --help")),
         }
         i += 1;
@@ -86,6 +97,9 @@ impl CommonOptions {
         if let Some(bwrap) = &self.bwrap {
             command.bwrap(bwrap);
         }
+        for &fd in &self.pass_fds {
+            command.pass_fd(fd);
+        }
         Ok(command)
     }
 }
@@ -105,6 +119,9 @@ mod tests {
             "--cwd",
             "/w",
             "--no-proc",
+            "--pass-fd",
+            "3",
+            "--pass-fd=7",
             "--",
             "ls",
             "--cwd",
@@ -114,6 +131,7 @@ mod tests {
         assert_eq!(o.policy, Some(PathBuf::from("p.toml")));
         assert_eq!(o.cwd, Some(PathBuf::from("/w")));
         assert!(o.no_proc);
+        assert_eq!(o.pass_fds, [3, 7]);
         assert_eq!(o.command, os(&["ls", "--cwd", "x"]));
     }
 
@@ -121,6 +139,7 @@ mod tests {
     fn refuses_unknown_options_and_missing_commands() {
         assert!(parse_common(&os(&["--bogus", "--", "ls"])).is_err());
         assert!(parse_common(&os(&["--cwd"])).is_err());
+        assert!(parse_common(&os(&["--pass-fd", "x", "--", "ls"])).is_err());
         assert!(parse_common(&os(&["--no-proc", "--"])).is_err());
     }
 }

@@ -44,8 +44,15 @@ pub struct InnerArgs {
     pub ready_fd: Option<RawFd>,
     /// A descriptor holding the inner-stage mounts ([`mounts::Payload`]) to apply first.
     pub mounts_fd: Option<RawFd>,
-    /// Network mode `proxy`: `(variable, host bridge socket)` pairs, see [`crate::proxy`].
+    /// Network mode `proxy`: `(variable, socket name in the bridge directory)` pairs, see
+    /// [`crate::proxy`].
     pub proxy_routes: Vec<(String, String)>,
+    /// Network mode `proxy`: the descriptor of the host bridges' directory (closed before
+    /// the command starts).
+    pub proxy_dir_fd: Option<RawFd>,
+    /// Descriptors besides 0, 1, 2 the command inherits (`--pass-fd`); all others are
+    /// closed on exec.
+    pub pass_fds: Vec<RawFd>,
     /// The command and its arguments.
     pub command: Vec<OsString>,
 }
@@ -66,6 +73,14 @@ impl InnerArgs {
             out.push("--proxy-route".into());
             out.push(format!("{key}={socket}").into());
         }
+        if let Some(fd) = self.proxy_dir_fd {
+            out.push("--proxy-dir-fd".into());
+            out.push(fd.to_string().into());
+        }
+        for fd in &self.pass_fds {
+            out.push("--pass-fd".into());
+            out.push(fd.to_string().into());
+        }
         out.push("--".into());
         out.extend(self.command.iter().cloned());
         out
@@ -77,6 +92,8 @@ impl InnerArgs {
         let mut ready_fd = None;
         let mut mounts_fd = None;
         let mut proxy_routes = Vec::new();
+        let mut proxy_dir_fd = None;
+        let mut pass_fds = Vec::new();
         let mut rest = args.iter();
         loop {
             let arg = rest.next().ok_or("missing `--` before the command")?;
@@ -107,6 +124,16 @@ impl InnerArgs {
                         .ok_or("--proxy-route needs VARIABLE=SOCKET")?;
                     proxy_routes.push((key.to_string(), socket.to_string()));
                 }
+                Some("--proxy-dir-fd") if proxy_dir_fd.is_none() => {
+                    proxy_dir_fd = Some(
+                        value()?
+                            .parse()
+                            .map_err(|_| "--proxy-dir-fd needs a number")?,
+                    )
+                }
+                Some("--pass-fd") => {
+                    pass_fds.push(value()?.parse().map_err(|_| "--pass-fd needs a number")?)
+                }
                 _ => return Err(format!("unexpected inner-stage argument {arg:?}")),
             }
         }
@@ -115,14 +142,20 @@ impl InnerArgs {
             return Err("no command after `--`".into());
         }
         let network = network.ok_or("missing --network")?;
-        if (network == NetworkMode::Proxy) == proxy_routes.is_empty() {
-            return Err("--proxy-route goes with --network proxy, and only with it".into());
+        if (network == NetworkMode::Proxy) == proxy_routes.is_empty()
+            || proxy_routes.is_empty() != proxy_dir_fd.is_none()
+        {
+            return Err(
+                "--proxy-route and --proxy-dir-fd go with --network proxy, and only with it".into(),
+            );
         }
         Ok(InnerArgs {
             network,
             ready_fd,
             mounts_fd,
             proxy_routes,
+            proxy_dir_fd,
+            pass_fds,
             command,
         })
     }
@@ -146,8 +179,11 @@ fn run(args: &InnerArgs) -> Result<i32, String> {
     }
     caps::set_no_new_privs().map_err(|e| format!("prctl(PR_SET_NO_NEW_PRIVS) failed: {e}"))?;
     caps::ensure_none()?;
-    if args.network == NetworkMode::Proxy {
-        crate::proxy::inner::activate(&args.proxy_routes)?;
+    if let Some(fd) = args.proxy_dir_fd {
+        // SAFETY: the launcher passed the bridge directory as this descriptor for this
+        // purpose only; it is closed when `dir` goes out of scope, before the command runs.
+        let dir = unsafe { OwnedFd::from_raw_fd(fd) };
+        crate::proxy::inner::activate(&args.proxy_routes, &dir)?;
     }
     seccomp::install(args.network).map_err(|e| e.to_string())?;
     let program = cstring(&args.command[0])?;
@@ -160,12 +196,16 @@ fn run(args: &InnerArgs) -> Result<i32, String> {
     let ready = args.ready_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
     let previous = supervise::block().map_err(|e| format!("sigprocmask failed: {e}"))?;
     // SAFETY: this process is single-threaded here; the child only restores its signal
-    // mask, closes a descriptor and execs (or exits).
+    // mask, closes a descriptor, marks the others close-on-exec and execs (or exits).
     match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
         ForkResult::Child => {
             let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
             drop(ready);
-            let err = nix::unistd::execvp(&program, &argv).unwrap_err();
+            // Only 0, 1, 2 and the passed descriptors reach the command.
+            let err = match crate::fds::inherit_only(&args.pass_fds) {
+                Ok(()) => nix::unistd::execvp(&program, &argv).unwrap_err(),
+                Err(e) => nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)),
+            };
             eprintln!("sandbox: cannot run {:?}: {err}", args.command[0]);
             // SAFETY: _exit skips atexit handlers and buffers shared with the parent.
             unsafe {
@@ -208,6 +248,8 @@ mod tests {
             ready_fd: Some(4),
             mounts_fd: Some(6),
             proxy_routes: Vec::new(),
+            proxy_dir_fd: None,
+            pass_fds: vec![7, 9],
             command: os(&["sh", "--network", "enabled", "--", "-c"]),
         };
         assert_eq!(InnerArgs::parse(&a.to_args()).unwrap(), a);
@@ -215,10 +257,9 @@ mod tests {
             network: NetworkMode::Proxy,
             ready_fd: None,
             mounts_fd: None,
-            proxy_routes: vec![(
-                "https_proxy".into(),
-                "/dev/.sandbox/proxy/route-0.sock".into(),
-            )],
+            proxy_routes: vec![("https_proxy".into(), "route-0.sock".into())],
+            proxy_dir_fd: Some(7),
+            pass_fds: Vec::new(),
             command: os(&["curl"]),
         };
         assert_eq!(InnerArgs::parse(&p.to_args()).unwrap(), p);

@@ -1,6 +1,7 @@
 //! The seccomp filter the inner stage installs before running the command.
 //!
-//! Every mode denies `ptrace`, `process_vm_readv/writev` and `io_uring_*`. The restricted
+//! Every mode denies `ptrace`, `process_vm_readv/writev`, `io_uring_*` and the keyring
+//! calls `keyctl`, `add_key` and `request_key`. The restricted
 //! network mode also denies, with `EPERM`, creating sockets of any family but `AF_UNIX`
 //! (`socket`, `socketpair`) and every call that names a peer or configures a socket
 //! (`connect`, `bind`, `listen`, `accept`, `accept4`, `sendto`, `sendmmsg`, `recvmmsg`,
@@ -32,6 +33,11 @@ const ALWAYS_DENIED: &[libc::c_long] = &[
     libc::SYS_io_uring_enter,
     libc::SYS_io_uring_register,
 ];
+
+/// The kernel keyring calls, denied in every mode: the session keyring (and the user
+/// keyring) are the caller's, so the command could read its keys or plant new ones.
+const KEYRING_DENIED: &[libc::c_long] =
+    &[libc::SYS_keyctl, libc::SYS_add_key, libc::SYS_request_key];
 
 /// Denied unconditionally when the network is restricted.
 const NETWORK_DENIED: &[libc::c_long] = &[
@@ -76,7 +82,7 @@ pub fn program(mode: NetworkMode) -> Result<BpfProgram, SeccompError> {
             rules.insert(nr, rule.clone());
         }
     };
-    for &nr in ALWAYS_DENIED {
+    for &nr in ALWAYS_DENIED.iter().chain(KEYRING_DENIED) {
         deny(nr, Vec::new());
     }
     let family = |op: SeccompCmpOp, family: libc::c_int| {

@@ -164,6 +164,8 @@ mod tests {
             ready_fd: None,
             mounts_fd: None,
             proxy_routes: Vec::new(),
+            proxy_dir_fd: None,
+            pass_fds: Vec::new(),
             command: vec!["true".into()],
         };
         let args = crate::run::assemble(&plan, true, Path::new("/bin/sandbox"), &inner);

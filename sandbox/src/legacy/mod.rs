@@ -25,7 +25,11 @@ pub use model::{LegacyRules, Unrepresentable, analyse};
 /// Runs `command` under `resolved` in legacy mode and returns its exit status (128 + N if
 /// killed by signal N). Refuses before running anything when the policy cannot be honoured
 /// or the kernel cannot enforce it.
-pub fn status(resolved: &Resolved, command: &[OsString]) -> Result<i32, SandboxError> {
+pub fn status(
+    resolved: &Resolved,
+    command: &[OsString],
+    spawn: &crate::run::SpawnSettings,
+) -> Result<i32, SandboxError> {
     let setup = |e: &dyn std::fmt::Display| SandboxError::Setup(e.to_string());
     let rules = analyse(resolved).map_err(|e| setup(&e))?;
     let ruleset = landlock::prepare(&rules.writable).map_err(|e| setup(&e))?;
@@ -34,16 +38,23 @@ pub fn status(resolved: &Resolved, command: &[OsString]) -> Result<i32, SandboxE
         .split_first()
         .ok_or_else(|| SandboxError::Setup("no command to run".to_owned()))?;
     let mut cmd = Command::new(program);
-    cmd.args(args).current_dir(&rules.workspace);
+    cmd.args(args)
+        .current_dir(&rules.workspace)
+        .env_clear()
+        .envs(spawn.env.iter().map(|(k, v)| (k, v)));
+    let (pass_fds, limits) = (spawn.pass_fds.clone(), spawn.limits);
     let previous =
         supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
     let supervisor = std::process::id() as libc::pid_t;
     // SAFETY: between fork and exec the closure only makes system calls (sigprocmask,
-    // prctl, getppid, landlock_restrict_self, seccomp) on data prepared before the fork;
+    // prctl, getppid, close_range, fcntl, setrlimit, landlock_restrict_self, seccomp) on
+    // data prepared before the fork;
     // nothing allocates on the success path.
     unsafe {
         cmd.pre_exec(move || {
             pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None)?;
+            crate::fds::inherit_only(&pass_fds)?;
+            limits.apply()?;
             // The command dies with this supervising process, as bwrap's
             // --die-with-parent makes it on the bwrap path.
             supervise::die_with_parent(supervisor)?;

@@ -23,9 +23,13 @@
 //! assert_eq!(resolved.access_for(std::path::Path::new("/work/repo")), Access::Read);
 //! ```
 
+mod environment;
+mod limits;
 mod model;
 mod parse;
 mod resolve;
 
+pub use environment::{CORE, CREDENTIALS, EnvPolicy, Inherit};
+pub use limits::Limits;
 pub use model::{Access, Entry, NetworkMode, PathSpec, Policy, PolicyError, Special};
 pub use resolve::{MINIMAL_DIRS, Resolved, ResolvedEntry, ResolvedGlob, depth};

@@ -117,6 +117,10 @@ pub struct Policy {
     pub glob_scan_max_depth: Option<usize>,
     /// `legacy_landlock = true`: enforce with Landlock instead of bwrap (see `host`).
     pub legacy_landlock: bool,
+    /// `[environment]`: which variables the command sees.
+    pub environment: super::environment::EnvPolicy,
+    /// `[limits]`: resource limits.
+    pub limits: super::limits::Limits,
 }
 
 impl Default for Policy {
@@ -138,6 +142,8 @@ impl Default for Policy {
             network: NetworkMode::Restricted,
             glob_scan_max_depth: None,
             legacy_landlock: false,
+            environment: Default::default(),
+            limits: Default::default(),
         }
     }
 }

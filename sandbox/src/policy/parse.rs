@@ -49,12 +49,18 @@ impl Policy {
     }
 }
 
-struct Parser<'a> {
+/// Parses one policy's sections, naming its origin in every error.
+pub(super) struct Parser<'a> {
     origin: &'a str,
 }
 
 impl Parser<'_> {
-    fn err(&self, entry: &str, problem: impl Into<String>, fix: impl Into<String>) -> PolicyError {
+    pub(super) fn err(
+        &self,
+        entry: &str,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> PolicyError {
         PolicyError {
             origin: self.origin.to_string(),
             entry: entry.to_string(),
@@ -63,7 +69,7 @@ impl Parser<'_> {
         }
     }
 
-    fn table<'v>(
+    pub(super) fn table<'v>(
         &self,
         value: &'v Value,
         entry: &str,
@@ -81,6 +87,8 @@ impl Parser<'_> {
             network: NetworkMode::Restricted,
             glob_scan_max_depth: None,
             legacy_landlock: false,
+            environment: Default::default(),
+            limits: Default::default(),
         };
         for (key, value) in top {
             match key.as_str() {
@@ -100,11 +108,13 @@ impl Parser<'_> {
                     }
                 }
                 "network" => policy.network = self.network(value)?,
+                "environment" => policy.environment = self.environment(value)?,
+                "limits" => policy.limits = self.limits(value)?,
                 other => {
                     return Err(self.err(
                         other,
                         "unknown key",
-                        "use only glob_scan_max_depth, legacy_landlock, [filesystem] and [network]",
+                        "use only glob_scan_max_depth, legacy_landlock, [filesystem], [network], [environment] and [limits]",
                     ));
                 }
             }

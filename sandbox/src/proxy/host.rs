@@ -12,7 +12,7 @@
 
 use std::ffi::OsString;
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::os::unix::process::CommandExt;
@@ -41,6 +41,7 @@ const MAX_SOCKET_PATH: usize = 107;
 #[derive(Debug)]
 pub struct HostBridges {
     dir: PathBuf,
+    handle: OwnedFd,
     children: Vec<Child>,
 }
 
@@ -51,8 +52,10 @@ impl HostBridges {
         let parent = socket_parent();
         remove_stale(&parent);
         let dir = create_private_dir(&parent)?;
+        let handle = open_dir(&dir)?;
         let mut bridges = HostBridges {
             dir,
+            handle,
             children: Vec::new(),
         };
         for (index, endpoint) in routes.endpoints().into_iter().enumerate() {
@@ -75,9 +78,14 @@ impl HostBridges {
         Ok(bridges)
     }
 
-    /// The socket directory on the host (bound at [`super::SOCKET_DIR`]).
+    /// The socket directory on the host (masked in the sandbox).
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The directory, opened right after it was created: what the inner stage gets.
+    pub fn handle(&self) -> BorrowedFd<'_> {
+        self.handle.as_fd()
     }
 }
 
@@ -91,9 +99,17 @@ impl Drop for HostBridges {
     }
 }
 
-/// `--ro-bind DIR` [`super::SOCKET_DIR`]: read-only is enough to connect to a socket.
-pub fn bind_args(dir: &Path) -> Vec<OsString> {
-    vec!["--ro-bind".into(), dir.into(), super::SOCKET_DIR.into()]
+/// Opens the fresh directory (`O_DIRECTORY | O_NOFOLLOW`: the one just created, no link).
+fn open_dir(dir: &Path) -> Result<OwnedFd, ProxyError> {
+    nix::fcntl::open(
+        dir,
+        nix::fcntl::OFlag::O_DIRECTORY
+            | nix::fcntl::OFlag::O_NOFOLLOW
+            | nix::fcntl::OFlag::O_RDONLY
+            | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| ProxyError::io("open", dir.display(), e.into()))
 }
 
 /// The directory the next [`HostBridges::start`] of this process will most likely use

@@ -1,5 +1,10 @@
 //! The sandbox side of the proxy bridge: TCP on `127.0.0.1` -> the host bridge's Unix
 //! socket, inside the new network namespace, set up by the inner stage before seccomp.
+//!
+//! The bridge directory is reached only through the descriptor the launcher opened
+//! before bwrap started: each bridge process makes it its working directory and connects
+//! by the socket's bare name. The directory is never mounted where the command could
+//! see it, so the command can neither replace a socket nor point one elsewhere.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -14,17 +19,17 @@ use nix::unistd::{ForkResult, fork};
 use super::{ProxyUrl, relay};
 
 /// Starts one loopback listener and bridge process per distinct socket of `routes`
-/// (`(variable, socket path)` pairs) and rewrites each variable to its listener's port.
-/// Must run in the sandbox before seccomp, while the process is single-threaded; the
+/// (`(variable, socket name in dir)` pairs) and rewrites each variable to its listener's
+/// port. Must run in the sandbox before seccomp, while the process is single-threaded; the
 /// bridges are children of the caller and die with the sandbox's pid namespace.
-pub fn activate(routes: &[(String, String)]) -> Result<(), String> {
+pub fn activate(routes: &[(String, String)], dir: &OwnedFd) -> Result<(), String> {
     if routes.is_empty() {
         return Err("proxy mode without proxy routes".into());
     }
     let mut ports: BTreeMap<&str, u16> = BTreeMap::new();
     for (_, socket) in routes {
         if !ports.contains_key(socket.as_str()) {
-            let port = start_bridge(socket)?;
+            let port = start_bridge(socket, dir)?;
             ports.insert(socket, port);
         }
     }
@@ -40,7 +45,7 @@ pub fn activate(routes: &[(String, String)]) -> Result<(), String> {
 }
 
 /// Binds `127.0.0.1:0`, forks a bridge process serving it, and returns the port.
-fn start_bridge(socket: &str) -> Result<u16, String> {
+fn start_bridge(socket: &str, dir: &OwnedFd) -> Result<u16, String> {
     let listener = bind_loopback()?;
     let port = listener
         .local_addr()
@@ -50,7 +55,7 @@ fn start_bridge(socket: &str) -> Result<u16, String> {
     // descriptors and serves the listener, never returning to the caller.
     match unsafe { fork() }.map_err(|e| format!("fork for the proxy bridge: {e}"))? {
         ForkResult::Child => {
-            let code = match serve(listener, socket) {
+            let code = match serve(listener, socket, dir) {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("sandbox: proxy bridge to {socket}: {e}");
@@ -111,12 +116,14 @@ fn bring_lo_up() -> io::Result<()> {
     Ok(())
 }
 
-/// The bridge process: accepts TCP connections and relays each to `socket`.
-fn serve(listener: TcpListener, socket: &str) -> io::Result<()> {
+/// The bridge process: accepts TCP connections and relays each to `socket` in `dir`.
+fn serve(listener: TcpListener, socket: &str, dir: &OwnedFd) -> io::Result<()> {
     // SAFETY: prctl with integer arguments only. Not dumpable: the command (same uid) can
-    // neither ptrace this process nor write its memory through /proc, so it cannot use
-    // this unfiltered process to reach other Unix sockets.
+    // neither ptrace this process nor write its memory through /proc, nor open its
+    // /proc/PID/cwd (the bridge directory), so it cannot use this unfiltered process to
+    // reach other Unix sockets.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) };
+    nix::unistd::fchdir(dir)?;
     let null = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

@@ -8,10 +8,14 @@
 //!   endpoint listens on a Unix socket in a private 0700 directory and connects each
 //!   connection to the endpoint. The bridges die with the `sandbox` process
 //!   (`PR_SET_PDEATHSIG`) and are killed, and the directory removed, after the run. The
-//!   directory is bound read-only at [`SOCKET_DIR`] inside the sandbox.
+//!   directory is never mounted into the sandbox and is masked wherever a writable root
+//!   would show it; the inner stage gets it only as a descriptor opened before bwrap
+//!   started (`O_DIRECTORY | O_NOFOLLOW`, [`crate::run::PROXY_DIR_FD`]).
 //! * Inside, in the new network namespace, before seccomp ([`inner`]): per socket a TCP
-//!   listener on `127.0.0.1:0` (bringing `lo` up if needed) forwards to it, and each variable
-//!   is rewritten to that port, keeping its scheme, userinfo and path.
+//!   listener on `127.0.0.1:0` (bringing `lo` up if needed) forwards to it (the bridge
+//!   process's working directory is the descriptor, so it connects by bare name), and each
+//!   variable is rewritten to that port, keeping its scheme, userinfo and path. The
+//!   descriptor is closed before the command starts.
 //! * Then the proxy seccomp filter (`inner::seccomp`): `socket` only for `AF_INET` and
 //!   `AF_INET6`, `socketpair` only for `AF_UNIX`. `AF_UNIX` sockets are denied because
 //!   `connect` must stay allowed for TCP, and a Unix socket could reach host services
@@ -48,9 +52,6 @@ pub const PROXY_ENV_KEYS: &[&str] = &[
     "DOCKER_HTTP_PROXY",
     "DOCKER_HTTPS_PROXY",
 ];
-
-/// Where the host bridges' socket directory appears inside the sandbox.
-pub const SOCKET_DIR: &str = "/dev/.sandbox/proxy";
 
 /// Why proxy mode cannot run.
 #[derive(Debug, thiserror::Error)]
@@ -166,16 +167,12 @@ impl ProxyRoutes {
         format!("route-{index}.sock")
     }
 
-    /// The inner stage's `--proxy-route KEY=SOCKET` pairs, socket paths inside the sandbox.
+    /// The inner stage's `--proxy-route KEY=SOCKET` pairs, socket names in the bridge
+    /// directory.
     pub fn inner_routes(&self) -> Vec<(String, String)> {
         self.routes
             .iter()
-            .map(|r| {
-                (
-                    r.key.clone(),
-                    format!("{SOCKET_DIR}/{}", self.socket_name(r)),
-                )
-            })
+            .map(|r| (r.key.clone(), self.socket_name(r)))
             .collect()
     }
 }
@@ -205,9 +202,9 @@ mod tests {
         assert_eq!(
             routes.inner_routes(),
             [
-                ("ALL_PROXY".into(), format!("{SOCKET_DIR}/route-1.sock")),
-                ("HTTP_PROXY".into(), format!("{SOCKET_DIR}/route-0.sock")),
-                ("https_proxy".into(), format!("{SOCKET_DIR}/route-0.sock")),
+                ("ALL_PROXY".into(), "route-1.sock".into()),
+                ("HTTP_PROXY".into(), "route-0.sock".into()),
+                ("https_proxy".into(), "route-0.sock".into()),
             ]
         );
     }

@@ -46,6 +46,8 @@ mod tests {
             ready_fd: None,
             mounts_fd: None,
             proxy_routes: Vec::new(),
+            proxy_dir_fd: None,
+            pass_fds: Vec::new(),
             command: vec!["/bin/true".into(), "/proc/self/exe".into()],
         }
     }

@@ -7,7 +7,7 @@ pub mod preflight;
 pub mod state;
 
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
@@ -18,7 +18,7 @@ use nix::unistd::Pid;
 use crate::SandboxError;
 use crate::launcher::Bwrap;
 use crate::plan::Plan;
-use crate::policy::Resolved;
+use crate::policy::{Limits, Resolved};
 use crate::supervise;
 pub use argv::assemble;
 use placeholders::Placeholders;
@@ -31,6 +31,13 @@ pub const INFO_FD: i32 = 5;
 
 /// The descriptor the inner stage reads its mounts from (a sealed memfd).
 pub const MOUNTS_FD: i32 = 6;
+
+/// The descriptor the inner stage finds the host proxy bridges' directory on (network
+/// mode `proxy`), see [`crate::proxy`].
+pub const PROXY_DIR_FD: i32 = 7;
+
+/// The descriptors the launch places itself; `--pass-fd` cannot name them.
+pub const RESERVED_FDS: [i32; 4] = [READY_FD, INFO_FD, MOUNTS_FD, PROXY_DIR_FD];
 
 /// A plan with its complete bwrap command line, ready to run.
 #[derive(Debug, Clone)]
@@ -45,6 +52,29 @@ pub struct Prepared {
     pub cwd: PathBuf,
     /// The policy as resolved for the workspace.
     pub resolved: Resolved,
+    /// The command's environment, descriptors and limits.
+    pub spawn: SpawnSettings,
+}
+
+/// What the spawned sandbox inherits besides the filesystem and network plan.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnSettings {
+    /// The command's complete environment (bwrap and the inner stage pass it on).
+    pub env: Vec<(OsString, OsString)>,
+    /// The caller's descriptors passed on to the command (`--pass-fd`), besides 0, 1, 2.
+    pub pass_fds: Vec<i32>,
+    /// The policy's resource limits, set before bwrap (or the legacy command) starts.
+    pub limits: Limits,
+}
+
+impl SpawnSettings {
+    /// The environment's variable names (for `explain`, which shows no values).
+    pub fn env_names(&self) -> Vec<String> {
+        self.env
+            .iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect()
+    }
 }
 
 /// Runs a prepared sandbox: spawns bwrap with the descriptors the plan needs, forwards
@@ -52,10 +82,14 @@ pub struct Prepared {
 /// status (128 + N for signal N). Fails if bwrap exits before the command started.
 /// `bwrap` must be the launcher's choice the plan was prepared for: it is run through
 /// [`Bwrap::command`], which for the bundled bwrap is the verified descriptor.
+/// bwrap inherits only 0, 1, 2, the launch's own descriptors ([`RESERVED_FDS`];
+/// `proxy_dir` becomes [`PROXY_DIR_FD`]) and `prepared.spawn.pass_fds`; it gets exactly
+/// `prepared.env` as its environment.
 pub fn execute(
     prepared: &Prepared,
     bwrap: &Bwrap,
     placeholders: Placeholders,
+    proxy_dir: Option<BorrowedFd<'_>>,
 ) -> Result<i32, SandboxError> {
     let pid = std::process::id();
     let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
@@ -73,13 +107,21 @@ pub fn execute(
         (info_write.as_raw_fd(), INFO_FD),
     ];
     fds.extend(mounts.as_ref().map(|m| (m.as_raw_fd(), MOUNTS_FD)));
+    fds.extend(proxy_dir.map(|fd| (fd.as_raw_fd(), PROXY_DIR_FD)));
     let mut command = bwrap.command();
-    command.args(&prepared.args).current_dir(&prepared.cwd);
+    command
+        .args(&prepared.args)
+        .current_dir(&prepared.cwd)
+        .env_clear()
+        .envs(prepared.spawn.env.iter().map(|(k, v)| (k, v)));
+    let limits = prepared.spawn.limits;
+    let pass_fds = prepared.spawn.pass_fds.clone();
     let previous =
         supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
     let parent = pid as libc::pid_t;
-    // SAFETY: the closure only calls pthread_sigmask, prctl, getppid and dup2, which are
-    // async-signal-safe; the source descriptors stay open in the parent until spawn returns.
+    // SAFETY: the closure only calls pthread_sigmask, prctl, getppid, close_range, fcntl,
+    // setrlimit and dup2, which are async-signal-safe, and allocates nothing; the source
+    // descriptors stay open in the parent until spawn returns.
     unsafe {
         command.pre_exec(move || {
             // std does not reset the mask: bwrap must not inherit the blocked signals.
@@ -87,12 +129,14 @@ pub fn execute(
             // If this process dies, bwrap dies too (and with it the sandbox, through
             // --die-with-parent).
             supervise::die_with_parent(parent)?;
+            // Nothing the caller left open reaches bwrap (and through it the command).
+            crate::fds::inherit_only(&pass_fds)?;
             for &(source, target) in &fds {
                 if libc::dup2(source, target) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
             }
-            Ok(())
+            limits.apply()
         });
     }
     let spawned = command.spawn();
