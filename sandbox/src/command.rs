@@ -191,7 +191,11 @@ impl SandboxCommand {
     /// Runs the command and returns its exit status (128 + N if killed by signal N).
     pub fn status(&self) -> Result<i32, SandboxError> {
         if self.legacy_landlock || self.policy.legacy_landlock {
-            return crate::legacy::status(&self.resolve()?, &self.command);
+            return crate::legacy::status(
+                &self.resolve()?,
+                self.policy.legacy_unprotected_metadata,
+                &self.command,
+            );
         }
         let Launch {
             resolved,

@@ -128,7 +128,7 @@ fn root_write_policy_runs_and_protects_metadata_only_where_creatable() {
         );
         assert_ok(&out, t);
         assert_eq!(out.stdout.trim(), "WROTE", "[{}] {out:?}", t.label);
-        for name in [".git", ".codex", ".agents"] {
+        for name in sandbox::plan::PROTECTED_NAMES {
             assert!(
                 !std::path::Path::new("/").join(name).exists(),
                 "[{}] /{name} left behind",

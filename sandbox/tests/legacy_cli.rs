@@ -16,6 +16,7 @@ const LEGACY_POLICY: &str = r#"
 ".git" = "write"
 ".codex" = "write"
 ".agents" = "write"
+".aws" = "write"
 [network]
 mode = "restricted"
 "#;

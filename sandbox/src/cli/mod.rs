@@ -29,7 +29,12 @@ Subcommands:
 
 Options:
   --policy FILE   policy in TOML (or JSON: .json extension or content starting with '{')
-                  default: \":root\" read, the workspace and \":tmpdir\" write, network restricted
+                  default: \":root\" read; the workspace, /tmp (\":slash_tmp\") and $TMPDIR
+                  (\":tmpdir\") write, each with .git/.codex/.agents/.aws read-only;
+                  network restricted
+  --no-writable-tmp
+                  drop the policy's \":tmpdir\" and \":slash_tmp\" write entries: /tmp and
+                  $TMPDIR get what encloses them (read-only under the default policy)
   --cwd DIR       workspace root and working directory (default: the current directory)
   --no-proc       do not mount /proc; the host's /proc is hidden too
   --bwrap PATH    the bwrap binary to use

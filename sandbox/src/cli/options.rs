@@ -20,6 +20,10 @@ pub struct CommonOptions {
     pub json: bool,
     /// `--legacy-landlock` (run only; refused by `explain`).
     pub legacy_landlock: bool,
+    /// `--legacy-unprotected-metadata`: the policy's `legacy_unprotected_metadata = true`.
+    pub legacy_unprotected_metadata: bool,
+    /// `--no-writable-tmp`: drop the policy's `:tmpdir`/`:slash_tmp` write entries.
+    pub no_writable_tmp: bool,
     /// The command and its arguments.
     pub command: Vec<OsString>,
 }
@@ -58,6 +62,10 @@ pub fn parse_common(args: &[OsString]) -> Result<CommonOptions, String> {
             "--no-proc" if inline.is_none() => out.no_proc = true,
             "--json" if inline.is_none() => out.json = true,
             "--legacy-landlock" if inline.is_none() => out.legacy_landlock = true,
+            "--no-writable-tmp" if inline.is_none() => out.no_writable_tmp = true,
+            "--legacy-unprotected-metadata" if inline.is_none() => {
+                out.legacy_unprotected_metadata = true
+            }
             _ => return Err(format!("unknown option {arg}; see sandbox --help")),
         }
         i += 1;
@@ -77,9 +85,16 @@ impl CommonOptions {
             .args(&self.command[1..])
             .no_proc(self.no_proc)
             .legacy_landlock(self.legacy_landlock);
-        if let Some(file) = &self.policy {
-            command.policy(Policy::from_file(file)?);
-        }
+        let mut policy = match &self.policy {
+            Some(file) => Policy::from_file(file)?,
+            None => Policy::default(),
+        };
+        policy.legacy_unprotected_metadata |= self.legacy_unprotected_metadata;
+        command.policy(if self.no_writable_tmp {
+            policy.without_writable_tmp()
+        } else {
+            policy
+        });
         if let Some(dir) = &self.cwd {
             command.cwd(dir);
         }

@@ -28,9 +28,28 @@ const LAST_CAPABILITY: libc::c_ulong = 63;
 /// Runs `command` under `resolved` in legacy mode and returns its exit status (128 + N if
 /// killed by signal N). Refuses before running anything when the policy cannot be honoured
 /// or the kernel cannot enforce it.
-pub fn status(resolved: &Resolved, command: &[OsString]) -> Result<i32, SandboxError> {
+/// With `unprotected_metadata` (the policy's `legacy_unprotected_metadata`), protected
+/// metadata under writable roots is left writable, and every run says so on stderr.
+pub fn status(
+    resolved: &Resolved,
+    unprotected_metadata: bool,
+    command: &[OsString],
+) -> Result<i32, SandboxError> {
     let setup = |e: &dyn std::fmt::Display| SandboxError::Setup(e.to_string());
-    let rules = analyse(resolved).map_err(|e| setup(&e))?;
+    let rules = analyse(resolved, unprotected_metadata).map_err(|e| setup(&e))?;
+    if !rules.unprotected.is_empty() {
+        let paths: Vec<_> = rules
+            .unprotected
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!(
+            "sandbox: warning: legacy Landlock mode with {}: protected metadata is writable \
+             by the command: {}",
+            model::UNPROTECTED_SWITCH,
+            paths.join(", ")
+        );
+    }
     let ruleset = landlock::prepare(&rules.writable).map_err(|e| setup(&e))?;
     let filter = inner::seccomp::program(rules.network).map_err(|e| setup(&e))?;
     let (program, args) = command

@@ -148,7 +148,7 @@ fn missing_carveouts_become_placeholders_without_touching_the_host() {
     );
     let mut got = p.placeholders.clone();
     got.sort();
-    let mut want: Vec<PathBuf> = [".agents", ".codex", ".git", "ro.txt", "x"]
+    let mut want: Vec<PathBuf> = [".agents", ".aws", ".codex", ".git", "ro.txt", "x"]
         .iter()
         .map(|n| ws.join(n))
         .collect();
