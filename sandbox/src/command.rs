@@ -10,6 +10,7 @@ use crate::launcher::{self, Bwrap, LaunchOptions};
 use crate::plan::{self, PlanOptions, ProcMode};
 use crate::policy::{NetworkMode, Policy, Resolved};
 use crate::proxy::{self, ProxyRoutes, host::HostBridges};
+use crate::run::environ::{self, Enforcer};
 use crate::run::placeholders::Registry;
 use crate::run::preflight::{self, ProcSupport};
 use crate::run::{self, Prepared, READY_FD};
@@ -272,6 +273,10 @@ impl SandboxCommand {
             empty_file: registry.empty_file()?,
         };
         let mut plan = plan::build(&resolved, &options)?;
+        // The command's environment: what it is told about its sandbox (run::environ).
+        let writable = environ::writable_roots(resolved.root, environ::rule_access(&plan.rules));
+        let vars = environ::variables(Enforcer::Bwrap, resolved.network, &writable);
+        plan.bwrap_args.extend(environ::setenv_args(&vars));
         let mut proxy_routes = Vec::new();
         if let Some((routes, dir)) = proxy {
             plan.bwrap_args.extend(proxy::host::bind_args(&dir));

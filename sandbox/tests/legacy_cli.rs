@@ -104,10 +104,17 @@ fn legacy_run_confines_writes_network_and_privileges() {
 #[test]
 fn legacy_landlock_in_the_policy_file_selects_legacy_mode() {
     let f = fixture(&format!("legacy_landlock = true\n{LEGACY_POLICY}"));
-    let out = sandbox_run(&f, &[], &probe_script(&f.outside));
+    let script = format!(
+        "{}echo \"env=$SANDBOX_ENFORCER $SANDBOX_NETWORK $SANDBOX_WRITABLE_ROOTS \
+         $CODEX_SANDBOX_NETWORK_DISABLED\"",
+        probe_script(&f.outside)
+    );
+    let out = sandbox_run(&f, &[], &script);
     let (stdout, _) = texts(&out);
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout.contains("outside=denied"), "{stdout}");
+    let env = format!("env=landlock restricted {} 1", f.workspace.display());
+    assert!(stdout.contains(&env), "{stdout}");
     assert!(!f.marker.exists(), "legacy mode ran bwrap");
 }
 

@@ -176,3 +176,29 @@ fn missing_aws_under_a_writable_root_cannot_be_created() {
         assert!(!f.ws().join(".aws").exists(), "[{}] .aws left", t.label);
     });
 }
+
+#[test]
+fn the_command_is_told_it_runs_sandboxed() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        let enabled = f.policy(
+            "enabled.toml",
+            "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n[network]\nmode = \"enabled\"\n",
+        );
+        let show = "echo \"$SANDBOX_ACTIVE $SANDBOX_ENFORCER $SANDBOX_NETWORK \
+                    $SANDBOX_WRITABLE_ROOTS ${CODEX_SANDBOX_NETWORK_DISABLED:-unset}\"";
+        let ws = f.ws().display().to_string();
+        for (policy, want) in [
+            // The fixture's workspace is inside /tmp, one writable tree.
+            (None, "1 bwrap restricted /tmp 1".to_owned()),
+            (
+                Some(enabled.as_path()),
+                format!("1 bwrap enabled {ws} unset"),
+            ),
+        ] {
+            let out = run_sh(t, &f, policy, show);
+            assert_ok(&out, t);
+            assert_eq!(out.stdout.trim(), want, "[{}] {out:?}", t.label);
+        }
+    });
+}

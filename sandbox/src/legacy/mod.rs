@@ -18,7 +18,8 @@ use std::process::Command;
 use nix::sys::signal::{SigmaskHow, kill, pthread_sigmask};
 use nix::unistd::Pid;
 
-use crate::policy::Resolved;
+use crate::policy::{Access, Resolved};
+use crate::run::environ::{self, Enforcer};
 use crate::{SandboxError, inner, supervise};
 pub use model::{LegacyRules, Unrepresentable, analyse};
 
@@ -57,6 +58,14 @@ pub fn status(
         .ok_or_else(|| SandboxError::Setup("no command to run".to_owned()))?;
     let mut cmd = Command::new(program);
     cmd.args(args).current_dir(&rules.workspace);
+    // The command's environment: what it is told about its sandbox (run::environ).
+    let writable = rules.writable.iter().map(|p| (p.as_path(), Access::Write));
+    let writable = environ::writable_roots(Access::Read, writable);
+    cmd.envs(environ::variables(
+        Enforcer::Landlock,
+        rules.network,
+        &writable,
+    ));
     let previous =
         supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
     let supervisor = std::process::id() as libc::pid_t;

@@ -1,6 +1,7 @@
 //! The run pipeline: preflight, plan, spawn bwrap, wait, clean up, report the status.
 
 mod argv;
+pub mod environ;
 pub mod placeholders;
 pub mod preflight;
 
