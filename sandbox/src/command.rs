@@ -58,6 +58,7 @@ pub struct SandboxCommand {
     bwrap: Option<PathBuf>,
     inner_exe: Option<PathBuf>,
     legacy_landlock: bool,
+    verbose: bool,
 }
 
 impl SandboxCommand {
@@ -71,6 +72,7 @@ impl SandboxCommand {
             bwrap: None,
             inner_exe: None,
             legacy_landlock: false,
+            verbose: false,
         }
     }
 
@@ -114,6 +116,12 @@ impl SandboxCommand {
     /// [`crate::legacy`]. The policy's `legacy_landlock = true` does the same.
     pub fn legacy_landlock(&mut self, legacy: bool) -> &mut Self {
         self.legacy_landlock = legacy;
+        self
+    }
+
+    /// Before running, print the plan in plain words on stderr ([`crate::run::describe`]).
+    pub fn verbose(&mut self, verbose: bool) -> &mut Self {
+        self.verbose = verbose;
         self
     }
 
@@ -234,6 +242,11 @@ impl SandboxCommand {
             lock.register(&prepared.plan.placeholders, std::process::id())?;
             prepared
         };
+        if self.verbose {
+            for line in run::describe(&prepared).lines() {
+                eprintln!("sandbox: plan: {line}");
+            }
+        }
         let status = run::execute(&prepared, &bwrap, &registry);
         if status.is_err() {
             launcher::after_failed_start(&bwrap, &cache);
@@ -285,6 +298,7 @@ impl SandboxCommand {
         let inner = InnerArgs {
             network: resolved.network,
             ready_fd: Some(READY_FD),
+            stderr_fd: Some(run::STDERR_FD),
             proxy_routes,
             command: self.command.clone(),
         };

@@ -202,3 +202,81 @@ fn the_command_is_told_it_runs_sandboxed() {
         }
     });
 }
+
+/// Root on a workspace owned by another user: bwrap cannot create the missing protected
+/// metadata there. The `sandbox:` line traces bwrap's path to the policy entry and the fix.
+#[test]
+fn a_bwrap_failure_names_the_policy_element_and_the_fix() {
+    for_each_target(|t| {
+        if t.user != User::Root {
+            return;
+        }
+        let f = Fixture::new();
+        f.give_to(User::Test);
+        let ws = f.ws();
+        let marker = ws.join("ran");
+        let out = sandbox(
+            t,
+            "run",
+            &[
+                "--cwd",
+                ws.to_str().unwrap(),
+                "--",
+                "touch",
+                marker.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status, 125, "[{}] {out:?}", t.label);
+        assert!(!marker.exists(), "[{}] the command ran", t.label);
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("sandbox:"))
+            .unwrap_or_default();
+        for needle in [
+            "is protected metadata of the writable root from policy entry `:workspace_roots`",
+            "Permission denied",
+            "owned by uid",
+            "fix:",
+        ] {
+            assert!(line.contains(needle), "[{}] {needle}: {out:?}", t.label);
+        }
+        // bwrap's own message is still shown, and a command's stderr still reaches ours.
+        assert!(out.stderr.contains("bwrap: "), "[{}] {out:?}", t.label);
+        let ok = run_sh(t, &f, None, "echo to-stderr >&2");
+        assert_ok(&ok, t);
+        assert_eq!(ok.stderr, "to-stderr\n", "[{}] {ok:?}", t.label);
+    });
+}
+
+#[test]
+fn verbose_and_explain_plain_describe_the_plan_per_entry() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        f.give_to(t.user);
+        let ws = f.ws().display().to_string();
+        let plain = sandbox(t, "explain", &["--plain", "--cwd", &ws, "--", "true"]);
+        assert_ok(&plain, t);
+        let run = sandbox(t, "run", &["--verbose", "--cwd", &ws, "--", "true"]);
+        assert_ok(&run, t);
+        for needle in [
+            ":slash_tmp:\n  /tmp is writable".to_owned(),
+            format!(":workspace_roots:\n  {ws} is writable"),
+            format!("  {ws}/.aws is read-only as protected metadata (missing"),
+            "network restricted:".to_owned(),
+            "environment SANDBOX_ACTIVE=1".to_owned(),
+        ] {
+            assert!(
+                plain.stdout.contains(&needle),
+                "[{}] {needle}: {plain:?}",
+                t.label
+            );
+            let verbose = needle.replace('\n', "\nsandbox: plan: ");
+            assert!(
+                run.stderr.contains(&verbose),
+                "[{}] {verbose}: {run:?}",
+                t.label
+            );
+        }
+    });
+}

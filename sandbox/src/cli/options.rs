@@ -18,6 +18,10 @@ pub struct CommonOptions {
     pub bwrap: Option<PathBuf>,
     /// `--json` (explain only; refused by `run`).
     pub json: bool,
+    /// `--plain` (explain only): the plan in plain words instead of the argv.
+    pub plain: bool,
+    /// `--verbose` (run only): the plan in plain words on stderr before running.
+    pub verbose: bool,
     /// `--legacy-landlock` (run only; refused by `explain`).
     pub legacy_landlock: bool,
     /// `--legacy-unprotected-metadata`: the policy's `legacy_unprotected_metadata = true`.
@@ -61,6 +65,8 @@ pub fn parse_common(args: &[OsString]) -> Result<CommonOptions, String> {
             "--bwrap" => out.bwrap = Some(value()?),
             "--no-proc" if inline.is_none() => out.no_proc = true,
             "--json" if inline.is_none() => out.json = true,
+            "--plain" if inline.is_none() => out.plain = true,
+            "--verbose" if inline.is_none() => out.verbose = true,
             "--legacy-landlock" if inline.is_none() => out.legacy_landlock = true,
             "--no-writable-tmp" if inline.is_none() => out.no_writable_tmp = true,
             "--legacy-unprotected-metadata" if inline.is_none() => {
@@ -84,6 +90,7 @@ impl CommonOptions {
         command
             .args(&self.command[1..])
             .no_proc(self.no_proc)
+            .verbose(self.verbose)
             .legacy_landlock(self.legacy_landlock);
         let mut policy = match &self.policy {
             Some(file) => Policy::from_file(file)?,

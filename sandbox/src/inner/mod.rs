@@ -40,6 +40,9 @@ pub struct InnerArgs {
     pub network: NetworkMode,
     /// A descriptor to write one byte to once the sandbox is complete (then closed).
     pub ready_fd: Option<RawFd>,
+    /// The caller's real stderr: moved to descriptor 2 first thing, so that bwrap's own
+    /// messages (on a pipe the launcher reads) and the command's output stay apart.
+    pub stderr_fd: Option<RawFd>,
     /// Network mode `proxy`: `(variable, host bridge socket)` pairs, see [`crate::proxy`].
     pub proxy_routes: Vec<(String, String)>,
     /// The command and its arguments.
@@ -50,9 +53,14 @@ impl InnerArgs {
     /// The arguments that follow the inner-stage program in bwrap's command.
     pub fn to_args(&self) -> Vec<OsString> {
         let mut out: Vec<OsString> = vec!["--network".into(), self.network.as_str().into()];
-        if let Some(fd) = self.ready_fd {
-            out.push("--ready-fd".into());
-            out.push(fd.to_string().into());
+        for (option, fd) in [
+            ("--ready-fd", self.ready_fd),
+            ("--stderr-fd", self.stderr_fd),
+        ] {
+            if let Some(fd) = fd {
+                out.push(option.into());
+                out.push(fd.to_string().into());
+            }
         }
         for (key, socket) in &self.proxy_routes {
             out.push("--proxy-route".into());
@@ -67,6 +75,7 @@ impl InnerArgs {
     pub fn parse(args: &[OsString]) -> Result<InnerArgs, String> {
         let mut network = None;
         let mut ready_fd = None;
+        let mut stderr_fd = None;
         let mut proxy_routes = Vec::new();
         let mut rest = args.iter();
         loop {
@@ -89,6 +98,9 @@ impl InnerArgs {
                 Some("--ready-fd") if ready_fd.is_none() => {
                     ready_fd = Some(value()?.parse().map_err(|_| "--ready-fd needs a number")?)
                 }
+                Some("--stderr-fd") if stderr_fd.is_none() => {
+                    stderr_fd = Some(value()?.parse().map_err(|_| "--stderr-fd needs a number")?)
+                }
                 Some("--proxy-route") => {
                     let (key, socket) = value()?
                         .split_once('=')
@@ -109,6 +121,7 @@ impl InnerArgs {
         Ok(InnerArgs {
             network,
             ready_fd,
+            stderr_fd,
             proxy_routes,
             command,
         })
@@ -117,7 +130,10 @@ impl InnerArgs {
 
 /// Runs the inner stage with `args` (argv without `argv[0]`); never returns.
 pub fn main(args: &[OsString]) -> ! {
-    let code = match InnerArgs::parse(args).and_then(|a| run(&a)) {
+    let code = match InnerArgs::parse(args).and_then(|a| {
+        restore_stderr(a.stderr_fd)?;
+        run(&a)
+    }) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("sandbox: inner stage: {message}");
@@ -173,6 +189,22 @@ fn run(args: &InnerArgs) -> Result<i32, String> {
     }
 }
 
+/// Makes `fd` (the caller's stderr, see [`InnerArgs::stderr_fd`]) descriptor 2 and closes it.
+fn restore_stderr(fd: Option<RawFd>) -> Result<(), String> {
+    let Some(fd) = fd else { return Ok(()) };
+    // SAFETY: dup2 and close on descriptors the launcher passed for this purpose only.
+    let rc = unsafe { libc::dup2(fd, libc::STDERR_FILENO) };
+    if rc < 0 {
+        return Err(format!(
+            "cannot restore stderr from descriptor {fd}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: as above; nothing else uses this descriptor.
+    unsafe { libc::close(fd) };
+    Ok(())
+}
+
 fn cstring(arg: &OsString) -> Result<CString, String> {
     CString::new(arg.as_bytes()).map_err(|_| format!("argument {arg:?} contains a NUL byte"))
 }
@@ -190,6 +222,7 @@ mod tests {
         let a = InnerArgs {
             network: NetworkMode::Restricted,
             ready_fd: Some(4),
+            stderr_fd: Some(6),
             proxy_routes: Vec::new(),
             command: os(&["sh", "--network", "enabled", "--", "-c"]),
         };
@@ -197,6 +230,7 @@ mod tests {
         let p = InnerArgs {
             network: NetworkMode::Proxy,
             ready_fd: None,
+            stderr_fd: None,
             proxy_routes: vec![(
                 "https_proxy".into(),
                 "/dev/.sandbox/proxy/route-0.sock".into(),

@@ -162,6 +162,7 @@ mod tests {
         let inner = InnerArgs {
             network: resolved.network,
             ready_fd: None,
+            stderr_fd: None,
             proxy_routes: Vec::new(),
             command: vec!["true".into()],
         };

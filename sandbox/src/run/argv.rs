@@ -44,6 +44,7 @@ mod tests {
         InnerArgs {
             network: NetworkMode::Restricted,
             ready_fd: None,
+            stderr_fd: None,
             proxy_routes: Vec::new(),
             command: vec!["/bin/true".into(), "/proc/self/exe".into()],
         }

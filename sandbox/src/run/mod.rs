@@ -1,12 +1,15 @@
 //! The run pipeline: preflight, plan, spawn bwrap, wait, clean up, report the status.
 
 mod argv;
+mod describe;
+mod diagnose;
 pub mod environ;
 pub mod placeholders;
 pub mod preflight;
+mod stderr;
 
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
@@ -20,10 +23,16 @@ use crate::plan::Plan;
 use crate::policy::Resolved;
 use crate::supervise;
 pub use argv::assemble;
+pub use describe::describe;
+pub use diagnose::diagnose;
 use placeholders::Registry;
 
 /// The descriptor the inner stage reports "command started" on.
 pub const READY_FD: i32 = 4;
+
+/// The descriptor the caller's stderr is passed on for the inner stage to restore; bwrap's
+/// own stderr is a pipe [`execute`] relays and reads for [`diagnose`].
+pub const STDERR_FD: i32 = 6;
 
 /// The descriptor bwrap writes its `--info-fd` JSON (with the sandbox's `child-pid`) to.
 pub const INFO_FD: i32 = 5;
@@ -60,9 +69,19 @@ pub fn execute(
     let (info_read, info_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
         .map_err(|e| SandboxError::io("create a pipe", "(info pipe)", e.into()))?;
     let info_write = high_fd(info_write)?;
+    let (err_read, err_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+        .map_err(|e| SandboxError::io("create a pipe", "(bwrap stderr pipe)", e.into()))?;
+    let err_write = high_fd(err_write)?;
+    let real_stderr = high_fd(
+        std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| SandboxError::io("dup", "stderr", e))?,
+    )?;
     let mut command = bwrap.command();
     command.args(&prepared.args).current_dir(&prepared.cwd);
     let (ready_raw, info_raw) = (ready_write.as_raw_fd(), info_write.as_raw_fd());
+    let (err_raw, real_raw) = (err_write.as_raw_fd(), real_stderr.as_raw_fd());
     let previous =
         supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
     let parent = pid as libc::pid_t;
@@ -75,7 +94,14 @@ pub fn execute(
             // If this process dies, bwrap dies too (and with it the sandbox, through
             // --die-with-parent).
             supervise::die_with_parent(parent)?;
-            for (source, target) in [(ready_raw, READY_FD), (info_raw, INFO_FD)] {
+            // bwrap's own stderr is the relayed pipe; the command gets the real one back
+            // from STDERR_FD (the inner stage's --stderr-fd).
+            for (source, target) in [
+                (ready_raw, READY_FD),
+                (info_raw, INFO_FD),
+                (real_raw, STDERR_FD),
+                (err_raw, libc::STDERR_FILENO),
+            ] {
                 if libc::dup2(source, target) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -86,6 +112,9 @@ pub fn execute(
     let spawned = command.spawn();
     drop(ready_write);
     drop(info_write);
+    drop(err_write);
+    drop(real_stderr);
+    let relay = stderr::Relay::start(err_read);
     let mut info = Vec::new();
     let outcome = spawned
         .map_err(|e| SandboxError::io("run", &prepared.bwrap.display().to_string(), e))
@@ -100,6 +129,7 @@ pub fn execute(
             .map_err(|e| SandboxError::Setup(format!("waitpid on bwrap failed: {e}")))
         });
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
+    let bwrap_messages = relay.finish();
     let cleanup = registry
         .lock()
         .and_then(|lock| lock.release(&prepared.plan.placeholders, pid))
@@ -112,9 +142,11 @@ pub fn execute(
         supervise::Outcome::Signaled(_) => Ok(outcome.code()),
         _ if started => Ok(outcome.code()),
         _ => Err(SandboxError::Setup(format!(
-            "{} exited with status {} before the command started (see its message above)",
+            "{} exited with status {} before the command started: {}",
             prepared.bwrap.display(),
-            outcome.code()
+            outcome.code(),
+            diagnose(&bwrap_messages, &prepared.plan)
+                .unwrap_or_else(|| "see its message above".to_owned())
         ))),
     }
 }
