@@ -9,7 +9,17 @@ use common::*;
 fn filesystem_is_read_only_except_writable_roots() {
     for_each_target(|t| {
         let f = Fixture::new();
-        let outside = f.aux().join("outside");
+        // Outside every writable root: not the workspace, not /tmp (writable by default).
+        let host = tempfile::Builder::new()
+            .prefix("sbx-outside-")
+            .tempdir_in("/var/tmp")
+            .unwrap();
+        std::fs::set_permissions(
+            host.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        )
+        .unwrap();
+        let outside = host.path().join("outside");
         let script = format!(
             "echo x > inside && echo WS_WRITE; \
              echo x > {o} 2>/dev/null && echo OUTSIDE_WRITE; \
