@@ -10,6 +10,7 @@ use crate::launcher::{self, Bwrap, LaunchOptions};
 use crate::plan::{self, PlanOptions, ProcMode};
 use crate::policy::{NetworkMode, Policy, Resolved};
 use crate::proxy::{self, ProxyRoutes, host::HostBridges};
+use crate::run::environ::{self, Enforcer};
 use crate::run::placeholders::Placeholders;
 use crate::run::preflight::{self, ProcSupport};
 use crate::run::state::StateDir;
@@ -59,6 +60,7 @@ pub struct SandboxCommand {
     inner_exe: Option<PathBuf>,
     legacy_landlock: bool,
     pass_fds: Vec<RawFd>,
+    verbose: bool,
 }
 
 impl SandboxCommand {
@@ -73,6 +75,7 @@ impl SandboxCommand {
             inner_exe: None,
             legacy_landlock: false,
             pass_fds: Vec::new(),
+            verbose: false,
         }
     }
 
@@ -123,6 +126,12 @@ impl SandboxCommand {
     /// (`--pass-fd`). Without it the command gets only 0, 1 and 2.
     pub fn pass_fd(&mut self, fd: RawFd) -> &mut Self {
         self.pass_fds.push(fd);
+        self
+    }
+
+    /// Before running, print the plan in plain words on stderr ([`crate::run::describe`]).
+    pub fn verbose(&mut self, verbose: bool) -> &mut Self {
+        self.verbose = verbose;
         self
     }
 
@@ -229,7 +238,12 @@ impl SandboxCommand {
         if self.legacy_landlock || self.policy.legacy_landlock {
             self.check_spawn(&[])?;
             let spawn = self.spawn_settings();
-            return crate::legacy::status(&self.resolve()?, &self.command, &spawn);
+            return crate::legacy::status(
+                &self.resolve()?,
+                self.policy.legacy_unprotected_metadata,
+                &self.command,
+                &spawn,
+            );
         }
         let Launch {
             resolved,
@@ -266,6 +280,11 @@ impl SandboxCommand {
         for op in &mut prepared.plan.inner_mounts {
             if op.identity.is_none() {
                 op.identity = placeholders.identity(&op.path);
+            }
+        }
+        if self.verbose {
+            for line in run::describe(&prepared).lines() {
+                eprintln!("sandbox: plan: {line}");
             }
         }
         let proxy_dir = bridges.as_ref().map(HostBridges::handle);
@@ -311,11 +330,16 @@ impl SandboxCommand {
             // Writing the uid map of the command's user namespace needs `/proc`.
             inner_mounts: proc == ProcMode::Fresh,
         };
-        let plan = plan::build(&resolved, &options)?;
+        let mut plan = plan::build(&resolved, &options)?;
+        // The command's environment: what it is told about its sandbox (run::environ).
+        let writable = environ::writable_roots(resolved.root, environ::rule_access(&plan.rules));
+        let vars = environ::variables(Enforcer::Bwrap, resolved.network, &writable);
+        plan.bwrap_args.extend(environ::setenv_args(&vars));
         let inner = InnerArgs {
             network: resolved.network,
             ready_fd: Some(READY_FD),
             mounts_fd: (!plan.inner_mounts.is_empty()).then_some(MOUNTS_FD),
+            stderr_fd: Some(run::STDERR_FD),
             proxy_routes: proxy
                 .as_ref()
                 .map(|(r, _)| r.inner_routes())

@@ -153,6 +153,36 @@ fn help_and_version() {
     );
     assert_eq!(out.status, 0);
     assert!(out.stdout.contains("sandbox run") && out.stdout.contains("sandbox explain"));
+    // The defaults and switches of issue 15 are described.
+    for needle in [
+        "/tmp (\":slash_tmp\")",
+        "--no-writable-tmp",
+        "--verbose",
+        "--plain",
+        "--legacy-unprotected-metadata",
+        "SANDBOX_WRITABLE_ROOTS",
+        "CODEX_SANDBOX_NETWORK_DISABLED=1",
+    ] {
+        assert!(out.stdout.contains(needle), "{needle}: {}", out.stdout);
+    }
+    let doctor = to_output(
+        std::process::Command::new(sandbox_bin())
+            .args(["doctor", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let report: serde_json::Value = serde_json::from_str(&doctor.stdout).unwrap();
+    let tmp = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "temporary dirs")
+        .unwrap_or_else(|| panic!("{report}"));
+    let detail = tmp["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("/tmp") && detail.contains("--no-writable-tmp"),
+        "{detail}"
+    );
     let out = to_output(
         std::process::Command::new(sandbox_bin())
             .arg("--version")

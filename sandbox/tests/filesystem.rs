@@ -9,7 +9,17 @@ use common::*;
 fn filesystem_is_read_only_except_writable_roots() {
     for_each_target(|t| {
         let f = Fixture::new();
-        let outside = f.aux().join("outside");
+        // Outside every writable root: not the workspace, not /tmp (writable by default).
+        let host = tempfile::Builder::new()
+            .prefix("sbx-outside-")
+            .tempdir_in("/var/tmp")
+            .unwrap();
+        std::fs::set_permissions(
+            host.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        )
+        .unwrap();
+        let outside = host.path().join("outside");
         let script = format!(
             "echo x > inside && echo WS_WRITE; \
              echo x > {o} 2>/dev/null && echo OUTSIDE_WRITE; \
@@ -128,7 +138,7 @@ fn root_write_policy_runs_and_protects_metadata_only_where_creatable() {
         );
         assert_ok(&out, t);
         assert_eq!(out.stdout.trim(), "WROTE", "[{}] {out:?}", t.label);
-        for name in [".git", ".codex", ".agents"] {
+        for name in sandbox::plan::PROTECTED_NAMES {
             assert!(
                 !std::path::Path::new("/").join(name).exists(),
                 "[{}] /{name} left behind",

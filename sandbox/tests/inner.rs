@@ -46,7 +46,13 @@ if mode == "network":
     call("listen", lambda: raw("listen", a.fileno(), 1))
     call("accept", lambda: raw("accept", a.fileno(), None, None))
     call("accept4", lambda: raw("accept4", a.fileno(), None, None, 0))
-    call("sendto", lambda: raw("sendto", a.fileno(), b"x", 1, 0, None, 0))
+    # glibc's send(): sendto without a destination, on a socket the command already has.
+    call("send", lambda: 0 if a.send(b"x") == 1 else -1)
+    call("sendto_null_dest", lambda: 0 if raw("sendto", a.fileno(), b"x", 1, 0, None, 0) == 1 else -1)
+    # An addressed send stays denied (the kernel would answer EISCONN on a connected pair).
+    dest = ctypes.create_string_buffer(b"\x01\x00/tmp/nonexistent.sock", 110)
+    call("sendto_addressed", lambda: raw("sendto", a.fileno(), b"x", 1, 0, dest, 110))
+    call("sendto_addressed_unbound", lambda: raw("sendto", u.fileno(), b"x", 1, 0, dest, 110))
     call("sendmmsg", lambda: raw("sendmmsg", a.fileno(), None, 0, 0))
     call("recvmmsg", lambda: raw("recvmmsg", a.fileno(), None, 0, 0, None))
     call("getsockopt", lambda: a.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE))
@@ -65,6 +71,8 @@ else:
     call("io_uring_enter", lambda: raw("syscall", 426, 0, 0, 0, 0, None, 0))
     call("io_uring_register", lambda: raw("syscall", 427, 0, 0, None, 0))
     call("socket_inet", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+    call("socket_vsock", lambda: raw("socket", 40, socket.SOCK_STREAM, 0))
+    call("socketpair_vsock", lambda: raw("socketpair", 40, socket.SOCK_STREAM, 0, (ctypes.c_int * 2)()))
 "#;
 
 fn probe(
@@ -95,10 +103,19 @@ fn restricted_network_denies_socket_calls_and_unix_datagrams_with_eperm_but_sock
     for_each_target(|t| {
         let f = Fixture::new();
         let results = probe(t, &f, None, "network");
-        assert_eq!(results.len(), 24, "[{}] {results:?}", t.label);
+        assert_eq!(results.len(), 27, "[{}] {results:?}", t.label);
         for (name, value) in results {
             let want = match name.as_str() {
-                "socket_unix" | "socketpair_unix_seqpacket" => "0",
+                // Calls on sockets the command already has reach nothing new.
+                "socket_unix"
+                | "socketpair_unix_seqpacket"
+                | "send"
+                | "sendto_null_dest"
+                | "getsockopt"
+                | "setsockopt"
+                | "getsockname"
+                | "getpeername"
+                | "shutdown" => "0",
                 "socketpair_roundtrip" => "ping",
                 _ => "1", // EPERM
             };
@@ -114,7 +131,7 @@ fn ptrace_process_vm_and_io_uring_are_denied_in_every_mode() {
         let enabled = f.policy("enabled.toml", NETWORK_ENABLED);
         for (policy, inet) in [(None, "1"), (Some(enabled.as_path()), "0")] {
             let results = probe(t, &f, policy, "always");
-            assert_eq!(results.len(), 7, "[{}] {results:?}", t.label);
+            assert_eq!(results.len(), 9, "[{}] {results:?}", t.label);
             for (name, value) in results {
                 let want = if name == "socket_inet" { inet } else { "1" };
                 assert_eq!(

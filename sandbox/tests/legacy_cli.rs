@@ -16,6 +16,7 @@ const LEGACY_POLICY: &str = r#"
 ".git" = "write"
 ".codex" = "write"
 ".agents" = "write"
+".aws" = "write"
 [network]
 mode = "restricted"
 "#;
@@ -103,10 +104,17 @@ fn legacy_run_confines_writes_network_and_privileges() {
 #[test]
 fn legacy_landlock_in_the_policy_file_selects_legacy_mode() {
     let f = fixture(&format!("legacy_landlock = true\n{LEGACY_POLICY}"));
-    let out = sandbox_run(&f, &[], &probe_script(&f.outside));
+    let script = format!(
+        "{}echo \"env=$SANDBOX_ENFORCER $SANDBOX_NETWORK $SANDBOX_WRITABLE_ROOTS \
+         $CODEX_SANDBOX_NETWORK_DISABLED\"",
+        probe_script(&f.outside)
+    );
+    let out = sandbox_run(&f, &[], &script);
     let (stdout, _) = texts(&out);
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout.contains("outside=denied"), "{stdout}");
+    let env = format!("env=landlock restricted {} 1", f.workspace.display());
+    assert!(stdout.contains(&env), "{stdout}");
     assert!(!f.marker.exists(), "legacy mode ran bwrap");
 }
 
@@ -122,7 +130,71 @@ fn unrepresentable_policy_is_refused_before_anything_runs() {
     );
     assert!(stderr.contains("(docs) is read-only"), "{stderr}");
     assert!(stderr.contains(".git (protected metadata)"), "{stderr}");
+    assert!(
+        stderr.contains("legacy_unprotected_metadata = true"),
+        "the refusal names the switch: {stderr}"
+    );
     assert!(!f.marker.exists(), "bwrap ran");
+}
+
+/// The default-like policy (workspace writable, metadata not waived), as legacy mode
+/// refuses it without the switch.
+const UNWAIVED: &str = "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n";
+
+#[test]
+fn the_unprotected_metadata_switch_runs_legacy_mode_with_a_warning_every_time() {
+    for (policy, flags) in [
+        (
+            UNWAIVED.to_owned(),
+            &["--legacy-landlock", "--legacy-unprotected-metadata"][..],
+        ),
+        (
+            format!("legacy_landlock = true\nlegacy_unprotected_metadata = true\n{UNWAIVED}"),
+            &[][..],
+        ),
+    ] {
+        let f = fixture(&policy);
+        std::fs::create_dir(f.workspace.join(".git")).unwrap();
+        for _ in 0..2 {
+            let out = sandbox_run(
+                &f,
+                flags,
+                &format!(
+                    "{}touch .git/written && echo GIT_WRITTEN",
+                    probe_script(&f.outside)
+                ),
+            );
+            let (stdout, stderr) = texts(&out);
+            assert_eq!(out.status.code(), Some(0), "{stderr}");
+            assert!(stdout.contains("inside=ok"), "{stdout}");
+            assert!(stdout.contains("outside=denied"), "{stdout}");
+            // What the switch accepts, and says on every run.
+            assert!(stdout.contains("GIT_WRITTEN"), "{stdout}");
+            assert!(
+                stderr.contains("sandbox: warning: legacy Landlock mode"),
+                "{stderr}"
+            );
+            assert!(
+                stderr.contains(&f.workspace.join(".git").display().to_string()),
+                "{stderr}"
+            );
+            assert!(!f.marker.exists(), "legacy mode ran bwrap");
+        }
+    }
+    // Without the switch the same policy is refused.
+    let f = fixture(UNWAIVED);
+    let stderr = legacy_run_refused(&f);
+    assert!(stderr.contains("--legacy-unprotected-metadata"), "{stderr}");
+}
+
+#[test]
+fn the_switch_accepts_only_metadata() {
+    let f = fixture(&format!(
+        "legacy_unprotected_metadata = true\n{UNWAIVED}\"docs\" = \"read\"\n"
+    ));
+    let stderr = legacy_run_refused(&f);
+    assert!(stderr.contains("(docs) is read-only"), "{stderr}");
+    assert!(!stderr.contains("(protected metadata)"), "{stderr}");
 }
 
 /// Runs a marker-creating command in legacy mode, asserts that it was refused (125) and

@@ -1,4 +1,4 @@
-//! Protected metadata (`.git` and its `gitdir:` target, `.codex`, `.agents`) under writable
+//! Protected metadata (`.git` and its `gitdir:` target, `.codex`, `.agents`, `.aws`) under writable
 //! roots is read-only and uncreatable; policy paths crossing a writable symlink fail closed.
 
 mod common;
@@ -10,12 +10,16 @@ fn protected_metadata_is_read_only_and_uncreatable() {
     for_each_target(|t| {
         let f = Fixture::new();
         f.write(".git/config", "[core]\n");
+        f.write(".aws/credentials", "[default]\n");
         let script = "\
             echo evil >> .git/config 2>/dev/null && echo GIT_WRITE; \
             mkdir .git/hooks2 2>/dev/null && echo GIT_MKDIR; \
             mkdir .codex/x 2>/dev/null && echo CODEX_MKDIR; \
             touch .codex/config.toml 2>/dev/null && echo CODEX_WRITE; \
             touch .agents/a 2>/dev/null && echo AGENTS_WRITE; \
+            echo k >> .aws/credentials 2>/dev/null && echo AWS_WRITE; \
+            mkdir .aws/sso 2>/dev/null && echo AWS_MKDIR; \
+            mv .aws .aws-moved 2>/dev/null && echo AWS_MOVED; \
             rmdir .codex 2>/dev/null && echo CODEX_RMDIR; \
             mv .git .git-moved 2>/dev/null && echo GIT_MOVED; \
             echo ok > file && echo FILE_WRITE";
@@ -26,6 +30,10 @@ fn protected_metadata_is_read_only_and_uncreatable() {
         assert_eq!(
             std::fs::read_to_string(ws.join(".git/config")).unwrap(),
             "[core]\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(ws.join(".aws/credentials")).unwrap(),
+            "[default]\n"
         );
         assert!(
             !ws.join(".codex").exists() && !ws.join(".agents").exists(),

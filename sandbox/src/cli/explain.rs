@@ -18,6 +18,9 @@ pub fn main(args: &[OsString]) -> i32 {
         Ok(o) if o.legacy_landlock => {
             return fail("--legacy-landlock runs without bwrap: there is no bwrap plan to explain");
         }
+        Ok(o) if o.verbose => {
+            return fail("--verbose is an option of `run`; use `explain --plain`");
+        }
         Ok(o) => o,
         Err(e) => return fail(e),
     };
@@ -29,6 +32,8 @@ pub fn main(args: &[OsString]) -> i32 {
     let text = if options.json {
         let json = serde_json::to_string_pretty(&to_json(&prepared, &argv)).unwrap_or_default();
         format!("{json}\n")
+    } else if options.plain {
+        crate::run::describe(&prepared)
     } else {
         let inner: String = prepared
             .plan

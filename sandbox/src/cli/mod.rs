@@ -15,7 +15,7 @@ pub use options::{CommonOptions, parse_common};
 
 const USAGE: &str = "\
 usage: sandbox run [OPTIONS] -- COMMAND [ARGS...]
-       sandbox explain [OPTIONS] [--json] -- COMMAND [ARGS...]
+       sandbox explain [OPTIONS] [--json | --plain] -- COMMAND [ARGS...]
        sandbox doctor [--json] [--bwrap PATH] [--cwd DIR]
        sandbox --help | --version
 
@@ -23,21 +23,36 @@ Run COMMAND under a filesystem and network policy, with bwrap and seccomp.
 
 Subcommands:
   run       run the command; exit with its status (128+N if killed by signal N)
-  explain   print the exact bwrap command line, one token per line (--json: an object)
+  explain   print the exact bwrap command line, one token per line (--json: an object;
+            --plain: what the plan does per policy entry, in words)
   doctor    report what this host gives the sandbox, each problem with its fix
             (exit 0 when nothing failed, 1 otherwise)
 
 Options:
   --policy FILE   policy in TOML (or JSON: .json extension or content starting with '{')
-                  default: \":root\" read, the workspace and \":tmpdir\" write, network restricted
+                  default: \":root\" read; the workspace, /tmp (\":slash_tmp\") and $TMPDIR
+                  (\":tmpdir\") write, each with .git/.codex/.agents/.aws read-only;
+                  network restricted
+  --no-writable-tmp
+                  drop the policy's \":tmpdir\" and \":slash_tmp\" write entries: /tmp and
+                  $TMPDIR get what encloses them (read-only under the default policy)
   --cwd DIR       workspace root and working directory (default: the current directory)
   --no-proc       do not mount /proc; the host's /proc is hidden too
   --bwrap PATH    the bwrap binary to use
   --pass-fd N     pass this process's descriptor N on to the command (repeatable); without
                   it the command gets only 0, 1 and 2, whatever the caller left open
+  --verbose       run: print what the plan does per policy entry on stderr first
   --legacy-landlock
                   run: no bwrap; Landlock, seccomp and no_new_privs in-process (only for
                   policies that mean the same: :root read, writable roots, nothing else)
+  --legacy-unprotected-metadata
+                  legacy mode only: accept that .git/.codex/.agents/.aws under writable
+                  roots stay writable (Landlock cannot protect them), warned on every run;
+                  the same as `legacy_unprotected_metadata = true` in the policy
+
+The command's environment gets SANDBOX_ACTIVE=1, SANDBOX_ENFORCER (bwrap|landlock),
+SANDBOX_NETWORK (restricted|enabled|proxy), SANDBOX_WRITABLE_ROOTS (':'-separated) and,
+unless the network is enabled, CODEX_SANDBOX_NETWORK_DISABLED=1.
 
 Exit status: the command's; 125 when the sandbox itself fails or refuses; 122 when the
 bundled bwrap does not match the digest compiled into sandbox (reinstall sandbox).";

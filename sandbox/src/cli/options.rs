@@ -18,10 +18,18 @@ pub struct CommonOptions {
     pub bwrap: Option<PathBuf>,
     /// `--json` (explain only; refused by `run`).
     pub json: bool,
+    /// `--plain` (explain only): the plan in plain words instead of the argv.
+    pub plain: bool,
+    /// `--verbose` (run only): the plan in plain words on stderr before running.
+    pub verbose: bool,
     /// `--legacy-landlock` (run only; refused by `explain`).
     pub legacy_landlock: bool,
     /// `--pass-fd N`, repeatable: descriptors passed on to the command.
     pub pass_fds: Vec<i32>,
+    /// `--legacy-unprotected-metadata`: the policy's `legacy_unprotected_metadata = true`.
+    pub legacy_unprotected_metadata: bool,
+    /// `--no-writable-tmp`: drop the policy's `:tmpdir`/`:slash_tmp` write entries.
+    pub no_writable_tmp: bool,
     /// The command and its arguments.
     pub command: Vec<OsString>,
 }
@@ -59,6 +67,8 @@ pub fn parse_common(args: &[OsString]) -> Result<CommonOptions, String> {
             "--bwrap" => out.bwrap = Some(value()?),
             "--no-proc" if inline.is_none() => out.no_proc = true,
             "--json" if inline.is_none() => out.json = true,
+            "--plain" if inline.is_none() => out.plain = true,
+            "--verbose" if inline.is_none() => out.verbose = true,
             "--legacy-landlock" if inline.is_none() => out.legacy_landlock = true,
             "--pass-fd" => {
                 let fd = value()?;
@@ -68,6 +78,10 @@ pub fn parse_common(args: &[OsString]) -> Result<CommonOptions, String> {
                     .filter(|n: &i32| *n >= 0)
                     .ok_or(format!("--pass-fd needs a descriptor number, got {fd:?}"))?;
                 out.pass_fds.push(fd);
+            }
+            "--no-writable-tmp" if inline.is_none() => out.no_writable_tmp = true,
+            "--legacy-unprotected-metadata" if inline.is_none() => {
+                out.legacy_unprotected_metadata = true
             }
             _ => return Err(format!("unknown option {arg}; see sandbox --help")),
         }
@@ -87,10 +101,18 @@ impl CommonOptions {
         command
             .args(&self.command[1..])
             .no_proc(self.no_proc)
+            .verbose(self.verbose)
             .legacy_landlock(self.legacy_landlock);
-        if let Some(file) = &self.policy {
-            command.policy(Policy::from_file(file)?);
-        }
+        let mut policy = match &self.policy {
+            Some(file) => Policy::from_file(file)?,
+            None => Policy::default(),
+        };
+        policy.legacy_unprotected_metadata |= self.legacy_unprotected_metadata;
+        command.policy(if self.no_writable_tmp {
+            policy.without_writable_tmp()
+        } else {
+            policy
+        });
         if let Some(dir) = &self.cwd {
             command.cwd(dir);
         }

@@ -7,7 +7,9 @@ use super::{fail, fail_error, parse_common};
 /// Runs the command; returns its status, or 125 for a sandbox failure.
 pub fn main(args: &[OsString]) -> i32 {
     let options = match parse_common(args) {
-        Ok(o) if o.json => return fail("--json is an option of `explain`, not `run`"),
+        Ok(o) if o.json || o.plain => {
+            return fail("--json and --plain are options of `explain`, not `run`");
+        }
         Ok(o) => o,
         Err(e) => return fail(e),
     };

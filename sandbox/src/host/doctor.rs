@@ -133,9 +133,29 @@ pub fn report(opts: &LaunchOptions, ctx: &Context) -> Report {
         Err(e) => checks.push(line("bwrap", Status::Fail, e.message, None)),
     }
     checks.push(bundled_line(ctx));
+    checks.push(tmp_line(std::env::var_os("TMPDIR")));
     let bwrap_failed = checks.iter().any(|c| c.status == Status::Fail);
     checks.extend(kernel_lines(bwrap_failed));
     Report { checks }
+}
+
+/// What the built-in default does with the temporary directories.
+fn tmp_line(tmpdir: Option<std::ffi::OsString>) -> Check {
+    let tmpdir = match tmpdir {
+        Some(dir) => format!("$TMPDIR ({})", std::path::Path::new(&dir).display()),
+        None => "$TMPDIR (unset)".to_owned(),
+    };
+    line(
+        "temporary dirs",
+        Status::Info,
+        format!(
+            "the default policy makes /tmp and {tmpdir} writable, with {} read-only in \
+             them; --no-writable-tmp (or a policy without :slash_tmp/:tmpdir write) turns \
+             that off",
+            crate::plan::PROTECTED_NAMES.join("/")
+        ),
+        None,
+    )
 }
 
 fn version_line(bwrap: &launcher::Bwrap) -> Check {

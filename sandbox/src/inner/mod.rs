@@ -44,6 +44,9 @@ pub struct InnerArgs {
     pub ready_fd: Option<RawFd>,
     /// A descriptor holding the inner-stage mounts ([`mounts::Payload`]) to apply first.
     pub mounts_fd: Option<RawFd>,
+    /// The caller's real stderr: moved to descriptor 2 first thing, so that bwrap's own
+    /// messages (on a pipe the launcher reads) and the command's output stay apart.
+    pub stderr_fd: Option<RawFd>,
     /// Network mode `proxy`: `(variable, socket name in the bridge directory)` pairs, see
     /// [`crate::proxy`].
     pub proxy_routes: Vec<(String, String)>,
@@ -61,9 +64,14 @@ impl InnerArgs {
     /// The arguments that follow the inner-stage program in bwrap's command.
     pub fn to_args(&self) -> Vec<OsString> {
         let mut out: Vec<OsString> = vec!["--network".into(), self.network.as_str().into()];
-        if let Some(fd) = self.ready_fd {
-            out.push("--ready-fd".into());
-            out.push(fd.to_string().into());
+        for (option, fd) in [
+            ("--ready-fd", self.ready_fd),
+            ("--stderr-fd", self.stderr_fd),
+        ] {
+            if let Some(fd) = fd {
+                out.push(option.into());
+                out.push(fd.to_string().into());
+            }
         }
         if let Some(fd) = self.mounts_fd {
             out.push("--mounts-fd".into());
@@ -91,6 +99,7 @@ impl InnerArgs {
         let mut network = None;
         let mut ready_fd = None;
         let mut mounts_fd = None;
+        let mut stderr_fd = None;
         let mut proxy_routes = Vec::new();
         let mut proxy_dir_fd = None;
         let mut pass_fds = Vec::new();
@@ -117,6 +126,9 @@ impl InnerArgs {
                 }
                 Some("--mounts-fd") if mounts_fd.is_none() => {
                     mounts_fd = Some(value()?.parse().map_err(|_| "--mounts-fd needs a number")?)
+                }
+                Some("--stderr-fd") if stderr_fd.is_none() => {
+                    stderr_fd = Some(value()?.parse().map_err(|_| "--stderr-fd needs a number")?)
                 }
                 Some("--proxy-route") => {
                     let (key, socket) = value()?
@@ -153,6 +165,7 @@ impl InnerArgs {
             network,
             ready_fd,
             mounts_fd,
+            stderr_fd,
             proxy_routes,
             proxy_dir_fd,
             pass_fds,
@@ -163,7 +176,10 @@ impl InnerArgs {
 
 /// Runs the inner stage with `args` (argv without `argv[0]`); never returns.
 pub fn main(args: &[OsString]) -> ! {
-    let code = match InnerArgs::parse(args).and_then(|a| run(&a)) {
+    let code = match InnerArgs::parse(args).and_then(|a| {
+        restore_stderr(a.stderr_fd)?;
+        run(&a)
+    }) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("sandbox: inner stage: {message}");
@@ -229,6 +245,22 @@ fn run(args: &InnerArgs) -> Result<i32, String> {
     }
 }
 
+/// Makes `fd` (the caller's stderr, see [`InnerArgs::stderr_fd`]) descriptor 2 and closes it.
+fn restore_stderr(fd: Option<RawFd>) -> Result<(), String> {
+    let Some(fd) = fd else { return Ok(()) };
+    // SAFETY: dup2 and close on descriptors the launcher passed for this purpose only.
+    let rc = unsafe { libc::dup2(fd, libc::STDERR_FILENO) };
+    if rc < 0 {
+        return Err(format!(
+            "cannot restore stderr from descriptor {fd}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: as above; nothing else uses this descriptor.
+    unsafe { libc::close(fd) };
+    Ok(())
+}
+
 fn cstring(arg: &OsString) -> Result<CString, String> {
     CString::new(arg.as_bytes()).map_err(|_| format!("argument {arg:?} contains a NUL byte"))
 }
@@ -247,6 +279,7 @@ mod tests {
             network: NetworkMode::Restricted,
             ready_fd: Some(4),
             mounts_fd: Some(6),
+            stderr_fd: Some(8),
             proxy_routes: Vec::new(),
             proxy_dir_fd: None,
             pass_fds: vec![7, 9],
@@ -257,6 +290,7 @@ mod tests {
             network: NetworkMode::Proxy,
             ready_fd: None,
             mounts_fd: None,
+            stderr_fd: None,
             proxy_routes: vec![("https_proxy".into(), "route-0.sock".into())],
             proxy_dir_fd: Some(7),
             pass_fds: Vec::new(),

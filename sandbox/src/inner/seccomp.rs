@@ -1,12 +1,17 @@
 //! The seccomp filter the inner stage installs before running the command.
 //!
-//! Every mode denies `ptrace`, `process_vm_readv/writev`, `io_uring_*` and the keyring
-//! calls `keyctl`, `add_key` and `request_key`. The restricted
+//! Every mode denies `ptrace`, `process_vm_readv/writev`, `io_uring_*`, the keyring calls
+//! `keyctl`, `add_key` and `request_key`, and `AF_VSOCK` sockets (`socket`/`socketpair`:
+//! vsock reaches the hypervisor host, and WSL2 interop runs host programs through it,
+//! whatever the network namespace). The restricted
 //! network mode also denies, with `EPERM`, creating sockets of any family but `AF_UNIX`
-//! (`socket`, `socketpair`) and every call that names a peer or configures a socket
-//! (`connect`, `bind`, `listen`, `accept`, `accept4`, `sendto`, `sendmmsg`, `recvmmsg`,
-//! `getsockopt`, `setsockopt`, `getsockname`, `getpeername`, `shutdown`). `read`/`write`,
-//! `sendmsg`/`recvmsg` stay allowed, so socketpair-based tools keep working. Datagram
+//! (`socket`, `socketpair`) and every call that reaches a new peer (`connect`, `bind`,
+//! `listen`, `accept`, `accept4`, `sendmmsg`, `recvmmsg`, and `sendto` with a destination
+//! address). Calls on sockets the command already has reach nothing new once `socket` is
+//! limited to `AF_UNIX` and stay allowed: `read`/`write`, `sendmsg`/`recvmsg`, `sendto`
+//! without a destination (glibc's `send`), `shutdown`, `getsockopt`, `setsockopt`,
+//! `getsockname`, `getpeername`; so socketpair-based tools keep working (Node's
+//! `child_process.execSync` shuts down one end of its pipes). Datagram
 //! `AF_UNIX` sockets and pairs (`SOCK_DGRAM`, and `SOCK_RAW`, which the kernel turns into
 //! a datagram socket) are denied too: `sendmsg` with a destination reaches any host socket
 //! path the command can see (e.g. the system log), read-only mounts notwithstanding. The
@@ -46,15 +51,13 @@ const NETWORK_DENIED: &[libc::c_long] = &[
     libc::SYS_listen,
     libc::SYS_accept,
     libc::SYS_accept4,
-    libc::SYS_sendto,
     libc::SYS_sendmmsg,
     libc::SYS_recvmmsg,
-    libc::SYS_getsockopt,
-    libc::SYS_setsockopt,
-    libc::SYS_getsockname,
-    libc::SYS_getpeername,
-    libc::SYS_shutdown,
 ];
+
+/// `sendto`'s destination address argument: a non-NULL one is denied when the network is
+/// restricted (a datagram-capable socket could name any host socket path with it).
+const SENDTO_DEST_ARG: u8 = 4;
 
 /// Denied when the first argument (the address family) is not `AF_UNIX`.
 const FAMILY_CHECKED: &[libc::c_long] = &[libc::SYS_socket, libc::SYS_socketpair];
@@ -92,11 +95,25 @@ pub fn program(mode: NetworkMode) -> Result<BpfProgram, SeccompError> {
     let rule = |conditions| SeccompRule::new(conditions).map_err(|e| SeccompError(e.to_string()));
     let not_unix = rule(vec![family(SeccompCmpOp::Ne, libc::AF_UNIX)?])?;
     match mode {
-        NetworkMode::Enabled => {}
+        NetworkMode::Enabled => {
+            // The restricted and proxy rules below deny AF_VSOCK with every other family.
+            let vsock = rule(vec![family(SeccompCmpOp::Eq, libc::AF_VSOCK)?])?;
+            for &nr in FAMILY_CHECKED {
+                deny(nr, vec![vsock.clone()]);
+            }
+        }
         NetworkMode::Restricted => {
             for &nr in NETWORK_DENIED {
                 deny(nr, Vec::new());
             }
+            let addressed = SeccompCondition::new(
+                SENDTO_DEST_ARG,
+                SeccompCmpArgLen::Qword,
+                SeccompCmpOp::Ne,
+                0,
+            )
+            .map_err(|e| SeccompError(e.to_string()))?;
+            deny(libc::SYS_sendto, vec![rule(vec![addressed])?]);
             for &nr in FAMILY_CHECKED {
                 let mut denied = vec![not_unix.clone()];
                 denied.extend(unix_datagram_rules()?);

@@ -163,6 +163,7 @@ mod tests {
             network: resolved.network,
             ready_fd: None,
             mounts_fd: None,
+            stderr_fd: None,
             proxy_routes: Vec::new(),
             proxy_dir_fd: None,
             pass_fds: Vec::new(),

@@ -18,20 +18,37 @@ use std::process::Command;
 use nix::sys::signal::{SigmaskHow, kill, pthread_sigmask};
 use nix::unistd::Pid;
 
-use crate::policy::Resolved;
+use crate::policy::{Access, Resolved};
+use crate::run::environ::{self, Enforcer};
 use crate::{SandboxError, inner, supervise};
 pub use model::{LegacyRules, Unrepresentable, analyse};
 
 /// Runs `command` under `resolved` in legacy mode and returns its exit status (128 + N if
 /// killed by signal N). Refuses before running anything when the policy cannot be honoured
 /// or the kernel cannot enforce it.
+/// With `unprotected_metadata` (the policy's `legacy_unprotected_metadata`), protected
+/// metadata under writable roots is left writable, and every run says so on stderr.
 pub fn status(
     resolved: &Resolved,
+    unprotected_metadata: bool,
     command: &[OsString],
     spawn: &crate::run::SpawnSettings,
 ) -> Result<i32, SandboxError> {
     let setup = |e: &dyn std::fmt::Display| SandboxError::Setup(e.to_string());
-    let rules = analyse(resolved).map_err(|e| setup(&e))?;
+    let rules = analyse(resolved, unprotected_metadata).map_err(|e| setup(&e))?;
+    if !rules.unprotected.is_empty() {
+        let paths: Vec<_> = rules
+            .unprotected
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!(
+            "sandbox: warning: legacy Landlock mode with {}: protected metadata is writable \
+             by the command: {}",
+            model::UNPROTECTED_SWITCH,
+            paths.join(", ")
+        );
+    }
     let ruleset = landlock::prepare(&rules.writable).map_err(|e| setup(&e))?;
     let filter = inner::seccomp::program(rules.network).map_err(|e| setup(&e))?;
     let (program, args) = command
@@ -42,6 +59,14 @@ pub fn status(
         .current_dir(&rules.workspace)
         .env_clear()
         .envs(spawn.env.iter().map(|(k, v)| (k, v)));
+    // The command's environment: what it is told about its sandbox (run::environ).
+    let writable = rules.writable.iter().map(|p| (p.as_path(), Access::Write));
+    let writable = environ::writable_roots(Access::Read, writable);
+    cmd.envs(environ::variables(
+        Enforcer::Landlock,
+        rules.network,
+        &writable,
+    ));
     let (pass_fds, limits) = (spawn.pass_fds.clone(), spawn.limits);
     let previous =
         supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;

@@ -10,8 +10,10 @@
 //! - a `read` rule is accepted only outside every writable root (where it changes nothing);
 //!   inside one it is a read-only carve-out, which Landlock cannot enforce. That includes
 //!   the protected metadata bwrap keeps read-only under each writable directory (`.git`,
-//!   `.codex`, `.agents`, existing or not): granting such a path `write` explicitly in the
-//!   policy waives its protection under both models;
+//!   `.codex`, `.agents`, `.aws`, existing or not): granting such a path `write` explicitly
+//!   in the policy waives its protection under both models, and the one switch
+//!   `legacy_unprotected_metadata = true` (`--legacy-unprotected-metadata`) accepts all of
+//!   it unprotected in legacy mode ([`LegacyRules::unprotected`], warned about on every run);
 //! - a `none` entry or deny glob is refused: Landlock cannot hide a path under a readable
 //!   root;
 //! - network mode `proxy` is refused, and so is whatever the bwrap plan itself refuses
@@ -33,7 +35,16 @@ pub struct LegacyRules {
     pub network: NetworkMode,
     /// The directory the command starts in.
     pub workspace: PathBuf,
+    /// Protected metadata left writable because `legacy_unprotected_metadata` is set.
+    pub unprotected: Vec<PathBuf>,
 }
+
+/// The origin the plan gives protected-metadata rules.
+const METADATA_ORIGIN: &str = "protected metadata";
+
+/// How a refusal names the switch that accepts unprotected metadata.
+pub const UNPROTECTED_SWITCH: &str =
+    "`legacy_unprotected_metadata = true` (or --legacy-unprotected-metadata)";
 
 /// A policy the legacy mode cannot honour, with every entry at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,8 +58,12 @@ pub struct Unrepresentable {
     pub problems: Vec<String>,
 }
 
-/// Checks `resolved` against the legacy model.
-pub fn analyse(resolved: &Resolved) -> Result<LegacyRules, Unrepresentable> {
+/// Checks `resolved` against the legacy model; with `unprotected_metadata`, protected
+/// metadata under writable roots is accepted (and listed) instead of refused.
+pub fn analyse(
+    resolved: &Resolved,
+    unprotected_metadata: bool,
+) -> Result<LegacyRules, Unrepresentable> {
     let refuse = |problem: String| Unrepresentable {
         problems: vec![problem],
     };
@@ -95,25 +110,35 @@ pub fn analyse(resolved: &Resolved) -> Result<LegacyRules, Unrepresentable> {
         .iter()
         .filter(|r| r.access == Access::Write)
         .collect();
+    let mut unprotected = Vec::new();
     for rule in &planned.rules {
         let under = writable
             .iter()
             .find(|w| rule.path != w.path && rule.path.starts_with(&w.path));
-        if let (Access::Read, Some(root)) = (rule.access, under) {
-            problems.push(format!(
-                "{} ({}) is read-only inside writable {} (`{}`) under bwrap; Landlock cannot \
-                 make part of a writable tree read-only{}",
-                rule.path.display(),
-                rule.origin,
-                root.path.display(),
-                root.origin,
-                if rule.origin == "protected metadata" {
-                    "; grant it `write` explicitly to waive the protection"
-                } else {
-                    ""
-                }
-            ));
+        let Some(root) = under.filter(|_| rule.access == Access::Read) else {
+            continue;
+        };
+        let metadata = rule.origin == METADATA_ORIGIN;
+        if metadata && unprotected_metadata {
+            unprotected.push(rule.path.clone());
+            continue;
         }
+        problems.push(format!(
+            "{} ({}) is read-only inside writable {} (`{}`) under bwrap; Landlock cannot \
+             make part of a writable tree read-only{}",
+            rule.path.display(),
+            rule.origin,
+            root.path.display(),
+            root.origin,
+            if metadata {
+                format!(
+                    "; grant it `write` explicitly to waive the protection, or set \
+                     {UNPROTECTED_SWITCH} to accept all metadata unprotected in legacy mode"
+                )
+            } else {
+                String::new()
+            }
+        ));
     }
     if !problems.is_empty() {
         return Err(Unrepresentable { problems });
@@ -122,6 +147,7 @@ pub fn analyse(resolved: &Resolved) -> Result<LegacyRules, Unrepresentable> {
         writable: writable.iter().map(|r| r.path.clone()).collect(),
         network: resolved.network,
         workspace: resolved.workspace.clone(),
+        unprotected,
     })
 }
 
@@ -141,10 +167,10 @@ mod tests {
             .unwrap()
             .resolve(workspace, None)
             .unwrap();
-        analyse(&resolved)
+        analyse(&resolved, false)
     }
 
-    const WAIVED: &str = "\".git\" = \"write\"\n\".codex\" = \"write\"\n\".agents\" = \"write\"\n";
+    const WAIVED: &str = "\".git\" = \"write\"\n\".codex\" = \"write\"\n\".agents\" = \"write\"\n\".aws\" = \"write\"\n";
 
     #[test]
     fn read_root_with_waived_writable_workspace_is_accepted() {
@@ -169,15 +195,45 @@ mod tests {
             "restricted",
         )
         .unwrap_err();
-        assert_eq!(err.problems.len(), 2, "{err}");
-        for (problem, name) in err.problems.iter().zip([".agents", ".codex"]) {
+        assert_eq!(err.problems.len(), 3, "{err}");
+        for (problem, name) in err.problems.iter().zip([".agents", ".aws", ".codex"]) {
             assert!(
                 problem.contains(&format!("{}/{name}", ws.path().display())),
                 "{err}"
             );
             assert!(problem.contains(":workspace_roots"), "{err}");
             assert!(problem.contains("waive"), "{err}");
+            assert!(problem.contains(UNPROTECTED_SWITCH), "{err}");
         }
+    }
+
+    #[test]
+    fn the_unprotected_metadata_switch_accepts_and_lists_the_metadata_only() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::create_dir(ws.path().join(".git")).unwrap();
+        let resolved = |extra: &str| {
+            Policy::parse(
+                &format!(
+                    "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n{extra}"
+                ),
+                "t.toml",
+            )
+            .unwrap()
+            .resolve(ws.path(), None)
+            .unwrap()
+        };
+        let rules = analyse(&resolved(""), true).unwrap();
+        let mut got = rules.unprotected.clone();
+        got.sort();
+        let want: Vec<_> = [".agents", ".aws", ".codex", ".git"]
+            .iter()
+            .map(|n| ws.path().join(n))
+            .collect();
+        assert_eq!(got, want);
+        // Any other carve-out is still refused.
+        let err = analyse(&resolved("\"docs\" = \"read\"\n"), true).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        assert!(err.problems[0].contains("(docs) is read-only"), "{err}");
     }
 
     #[test]
@@ -211,7 +267,7 @@ mod tests {
             .resolve(ws.path(), None)
             .unwrap();
         resolved.network = NetworkMode::Proxy;
-        let err = analyse(&resolved).unwrap_err();
+        let err = analyse(&resolved, false).unwrap_err();
         assert!(err.to_string().contains("`proxy`"), "{err}");
     }
 
@@ -246,7 +302,7 @@ mod tests {
         let rules = analyse_in(
             dir.path(),
             "\":root\" = \"read\"\n\"link\" = \"write\"\n\"link/.git\" = \"write\"\n\
-             \"link/.codex\" = \"write\"\n\"link/.agents\" = \"write\"\n",
+             \"link/.codex\" = \"write\"\n\"link/.agents\" = \"write\"\n\"link/.aws\" = \"write\"\n",
             "restricted",
         )
         .unwrap();

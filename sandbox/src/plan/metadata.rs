@@ -1,5 +1,6 @@
 //! Protected metadata under writable roots: `.git` (and its `gitdir:` target), `.codex`,
-//! `.agents` stay read-only, and where missing cannot be created.
+//! `.agents` and `.aws` (cloud credentials and config, as in current Codex) stay read-only,
+//! and where missing cannot be created.
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +8,7 @@ use super::PlanError;
 use super::symlink::secure_path;
 
 /// The names protected under every writable root.
-pub const PROTECTED_NAMES: [&str; 3] = [".git", ".codex", ".agents"];
+pub const PROTECTED_NAMES: [&str; 4] = [".git", ".codex", ".agents", ".aws"];
 
 /// The read-only paths that protect `root`: each protected name (existing or not) and, when
 /// `.git` is a `gitdir:` file, the directory it points to. A protected name that is a
@@ -67,7 +68,8 @@ mod tests {
                 root.join("store/wt"),
                 root.join(".git"),
                 root.join(".codex"),
-                root.join(".agents")
+                root.join(".agents"),
+                root.join(".aws")
             ]
         );
     }

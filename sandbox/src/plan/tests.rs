@@ -149,7 +149,7 @@ fn missing_carveouts_become_placeholders_without_touching_the_host() {
     assert!(has(&a, &["--perms", "555", "--tmpfs", &ro]), "{a:?}");
     let mut got = p.placeholders.clone();
     got.sort();
-    let mut want: Vec<PathBuf> = [".agents", ".codex", ".git", "ro.txt", "x"]
+    let mut want: Vec<PathBuf> = [".agents", ".aws", ".codex", ".git", "ro.txt", "x"]
         .iter()
         .map(|n| ws.join(n))
         .collect();

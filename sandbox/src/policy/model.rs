@@ -121,11 +121,15 @@ pub struct Policy {
     pub environment: super::environment::EnvPolicy,
     /// `[limits]`: resource limits.
     pub limits: super::limits::Limits,
+    /// `legacy_unprotected_metadata = true`: in legacy Landlock mode, accept that protected
+    /// metadata (`.git`, `.codex`, `.agents`, `.aws`) under writable roots is writable, with a
+    /// warning on every run (see [`crate::legacy`]). No effect under bwrap.
+    pub legacy_unprotected_metadata: bool,
 }
 
 impl Default for Policy {
-    /// The built-in workspace-write policy: `:root` read, the workspace and `:tmpdir`
-    /// writable, network restricted.
+    /// The built-in workspace-write policy: `:root` read, the workspace, `:tmpdir` and
+    /// `:slash_tmp` writable (as in Codex's workspace-write), network restricted.
     fn default() -> Self {
         let entry = |special, key: &str, access| Entry {
             key: key.to_string(),
@@ -138,13 +142,31 @@ impl Default for Policy {
                 entry(Special::Root, ":root", Access::Read),
                 entry(Special::WorkspaceRoots, ":workspace_roots", Access::Write),
                 entry(Special::Tmpdir, ":tmpdir", Access::Write),
+                entry(Special::SlashTmp, ":slash_tmp", Access::Write),
             ],
             network: NetworkMode::Restricted,
             glob_scan_max_depth: None,
             legacy_landlock: false,
             environment: Default::default(),
             limits: Default::default(),
+            legacy_unprotected_metadata: false,
         }
+    }
+}
+
+impl Policy {
+    /// Drops the `write` entries on `:tmpdir` and `:slash_tmp` (`--no-writable-tmp`):
+    /// `/tmp` and `$TMPDIR` then get the access of what encloses them (read under the
+    /// built-in default), unless another entry names them.
+    pub fn without_writable_tmp(mut self) -> Policy {
+        self.entries.retain(|e| {
+            let tmp = matches!(
+                e.spec,
+                PathSpec::Special(Special::Tmpdir | Special::SlashTmp)
+            );
+            !(tmp && e.access == Access::Write)
+        });
+        self
     }
 }
 

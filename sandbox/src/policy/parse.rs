@@ -89,18 +89,14 @@ impl Parser<'_> {
             legacy_landlock: false,
             environment: Default::default(),
             limits: Default::default(),
+            legacy_unprotected_metadata: false,
         };
         for (key, value) in top {
             match key.as_str() {
                 "glob_scan_max_depth" => policy.glob_scan_max_depth = Some(self.depth(value)?),
-                "legacy_landlock" => {
-                    policy.legacy_landlock = value.as_bool().ok_or_else(|| {
-                        self.err(
-                            key,
-                            "expected true or false",
-                            "write `legacy_landlock = true`",
-                        )
-                    })?
+                "legacy_landlock" => policy.legacy_landlock = self.boolean(key, value)?,
+                "legacy_unprotected_metadata" => {
+                    policy.legacy_unprotected_metadata = self.boolean(key, value)?
                 }
                 "filesystem" => {
                     for (path, access) in self.table(value, key)? {
@@ -114,12 +110,23 @@ impl Parser<'_> {
                     return Err(self.err(
                         other,
                         "unknown key",
-                        "use only glob_scan_max_depth, legacy_landlock, [filesystem], [network], [environment] and [limits]",
+                        "use only glob_scan_max_depth, legacy_landlock, legacy_unprotected_metadata, \
+                         [filesystem], [network], [environment] and [limits]",
                     ));
                 }
             }
         }
         Ok(policy)
+    }
+
+    fn boolean(&self, key: &str, value: &Value) -> Result<bool, PolicyError> {
+        value.as_bool().ok_or_else(|| {
+            self.err(
+                key,
+                "expected true or false",
+                format!("write `{key} = true`"),
+            )
+        })
     }
 
     fn depth(&self, value: &Value) -> Result<usize, PolicyError> {
@@ -170,13 +177,20 @@ impl Parser<'_> {
                 ));
             }
         };
-        let spec = self.path_spec(&name, key)?;
+        let mut spec = self.path_spec(&name, key)?;
         if matches!(spec, PathSpec::Glob(_)) && access != Access::None {
-            return Err(self.err(
-                &name,
-                format!("a glob can only deny, but it asks for `{access}`"),
-                "set the glob to \"none\", or list the paths it should open one by one",
-            ));
+            // `PATH/**` = read/write means the PATH subtree, as Codex reads it.
+            spec = subtree(key)
+                .map(|dir| self.path_spec(&name, dir))
+                .transpose()?
+                .ok_or_else(|| {
+                    self.err(
+                        &name,
+                        format!("a glob can only deny, but it asks for `{access}`"),
+                        "set the glob to \"none\", write a directory (or `DIR/**`) for its \
+                         subtree, or list the paths it should open one by one",
+                    )
+                })?;
         }
         Ok(Entry {
             key: key.to_string(),
@@ -234,6 +248,12 @@ impl Parser<'_> {
     }
 }
 
+/// The directory of a `DIR/**` key whose `DIR` is a plain, non-empty path (not `/`).
+fn subtree(key: &str) -> Option<&str> {
+    let dir = key.strip_suffix("/**")?.trim_end_matches('/');
+    (!dir.is_empty() && !dir.contains(GLOB_META)).then_some(dir)
+}
+
 /// Splits an absolute glob into its static directory prefix and the pattern below it.
 /// Fails when the prefix is `/` or empty: expanding such a glob would scan the whole disk.
 pub(crate) fn check_glob_prefix(pattern: &str) -> Result<(PathBuf, String), String> {
@@ -256,6 +276,7 @@ mod tests {
     const FULL: &str = r#"
 glob_scan_max_depth = 4
 legacy_landlock = true
+legacy_unprotected_metadata = true
 [filesystem]
 ":root" = "read"
 ":workspace_roots" = "write"
@@ -271,6 +292,7 @@ mode = "enabled"
         let p = Policy::parse(FULL, "p.toml").unwrap();
         assert_eq!(p.glob_scan_max_depth, Some(4));
         assert!(p.legacy_landlock);
+        assert!(p.legacy_unprotected_metadata);
         assert_eq!(p.network, NetworkMode::Enabled);
         let specs: Vec<(&PathSpec, Access)> =
             p.entries.iter().map(|e| (&e.spec, e.access)).collect();
@@ -278,6 +300,40 @@ mode = "enabled"
         assert!(specs.contains(&(&PathSpec::Absolute("/abs/path".into()), Access::None)));
         assert!(specs.contains(&(&PathSpec::Relative("relative/path".into()), Access::Read)));
         assert!(specs.contains(&(&PathSpec::Glob("**/*.env".into()), Access::None)));
+    }
+
+    #[test]
+    fn a_trailing_globstar_with_read_or_write_is_the_subtree() {
+        let p = Policy::parse(
+            "[filesystem]\n\"docs/**\" = \"read\"\n\"/opt/out/**\" = \"write\"\n\"gen/**\" = \"none\"\n",
+            "p.toml",
+        )
+        .unwrap();
+        let specs: Vec<(&str, &PathSpec, Access)> = p
+            .entries
+            .iter()
+            .map(|e| (e.key.as_str(), &e.spec, e.access))
+            .collect();
+        assert_eq!(
+            specs,
+            vec![
+                (
+                    "/opt/out/**",
+                    &PathSpec::Absolute("/opt/out".into()),
+                    Access::Write
+                ),
+                ("docs/**", &PathSpec::Relative("docs".into()), Access::Read),
+                // A deny glob stays a glob (each match masked).
+                ("gen/**", &PathSpec::Glob("gen/**".into()), Access::None),
+            ]
+        );
+        // (`/**` is refused earlier: no directory prefix other than /.)
+        for other in ["**", "src/**/*.rs", "*/**", "docs/*", "a/**/b", "docs/**/"] {
+            let text = format!("[filesystem]\n\"{other}\" = \"write\"\n");
+            let e = Policy::parse(&text, "p.toml").unwrap_err();
+            assert!(e.problem.contains("a glob can only deny"), "{other}: {e}");
+            assert!(e.fix.contains("DIR/**"), "{e}");
+        }
     }
 
     #[test]
@@ -294,8 +350,8 @@ mode = "enabled"
         for (text, entry) in [
             ("[filesystem]\n\"/x\" = \"rw\"\n", "filesystem.\"/x\""),
             (
-                "[filesystem]\n\"src/**\" = \"write\"\n",
-                "filesystem.\"src/**\"",
+                "[filesystem]\n\"src/**/*.rs\" = \"write\"\n",
+                "filesystem.\"src/**/*.rs\"",
             ),
             (
                 "[filesystem]\n\"/**/*.env\" = \"none\"\n",
@@ -309,6 +365,10 @@ mode = "enabled"
             ("[network]\nmode = 1\n", "network.mode"),
             ("[network]\nproxy = \"x\"\n", "network.proxy"),
             ("extra = 1\n", "extra"),
+            (
+                "legacy_unprotected_metadata = 1\n",
+                "legacy_unprotected_metadata",
+            ),
         ] {
             let e = Policy::parse(text, "bad.toml").unwrap_err();
             assert_eq!(e.origin, "bad.toml");

@@ -279,7 +279,24 @@ mod tests {
         let r = Policy::default().resolve(Path::new("/ws"), None).unwrap();
         assert_eq!(r.root, Access::Read);
         assert_eq!(r.access_for(Path::new("/ws/x")), Access::Write);
+        assert_eq!(r.access_for(Path::new("/tmp/x")), Access::Write);
         assert_eq!(r.network, NetworkMode::Restricted);
+        let r = Policy::default()
+            .resolve(Path::new("/ws"), Some(Path::new("/var/t")))
+            .unwrap();
+        assert_eq!(r.access_for(Path::new("/var/t/x")), Access::Write);
+        assert_eq!(r.access_for(Path::new("/tmp/x")), Access::Write);
+    }
+
+    #[test]
+    fn without_writable_tmp_leaves_tmp_to_what_encloses_it() {
+        let r = Policy::default()
+            .without_writable_tmp()
+            .resolve(Path::new("/ws"), Some(Path::new("/var/t")))
+            .unwrap();
+        assert_eq!(r.access_for(Path::new("/tmp/x")), Access::Read);
+        assert_eq!(r.access_for(Path::new("/var/t/x")), Access::Read);
+        assert_eq!(r.access_for(Path::new("/ws/x")), Access::Write);
     }
 
     #[test]

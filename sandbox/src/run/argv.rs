@@ -45,6 +45,7 @@ mod tests {
             network: NetworkMode::Restricted,
             ready_fd: None,
             mounts_fd: None,
+            stderr_fd: None,
             proxy_routes: Vec::new(),
             proxy_dir_fd: None,
             pass_fds: Vec::new(),

@@ -1,13 +1,17 @@
 //! The run pipeline: preflight, plan, spawn bwrap, wait, clean up, report the status.
 
 mod argv;
+mod describe;
+mod diagnose;
+pub mod environ;
 mod mounts;
 pub mod placeholders;
 pub mod preflight;
 pub mod state;
+mod stderr;
 
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
@@ -21,10 +25,16 @@ use crate::plan::Plan;
 use crate::policy::{Limits, Resolved};
 use crate::supervise;
 pub use argv::assemble;
+pub use describe::describe;
+pub use diagnose::diagnose;
 use placeholders::Placeholders;
 
 /// The descriptor the inner stage reports "command started" on.
 pub const READY_FD: i32 = 4;
+
+/// The descriptor the caller's stderr is passed on for the inner stage to restore; bwrap's
+/// own stderr is a pipe [`execute`] relays and reads for [`diagnose`].
+pub const STDERR_FD: i32 = 8;
 
 /// The descriptor bwrap writes its `--info-fd` JSON (with the sandbox's `child-pid`) to.
 pub const INFO_FD: i32 = 5;
@@ -37,7 +47,7 @@ pub const MOUNTS_FD: i32 = 6;
 pub const PROXY_DIR_FD: i32 = 7;
 
 /// The descriptors the launch places itself; `--pass-fd` cannot name them.
-pub const RESERVED_FDS: [i32; 4] = [READY_FD, INFO_FD, MOUNTS_FD, PROXY_DIR_FD];
+pub const RESERVED_FDS: [i32; 5] = [READY_FD, INFO_FD, MOUNTS_FD, PROXY_DIR_FD, STDERR_FD];
 
 /// A plan with its complete bwrap command line, ready to run.
 #[derive(Debug, Clone)]
@@ -102,9 +112,22 @@ pub fn execute(
         true => None,
         false => Some(high_fd(mounts::sealed(&prepared.plan.inner_mounts)?)?),
     };
+    let (err_read, err_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
+        .map_err(|e| SandboxError::io("create a pipe", "(bwrap stderr pipe)", e.into()))?;
+    let err_write = high_fd(err_write)?;
+    let real_stderr = high_fd(
+        std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| SandboxError::io("dup", "stderr", e))?,
+    )?;
+    // bwrap's own stderr is the relayed pipe; the command gets the real one back from
+    // STDERR_FD (the inner stage's --stderr-fd).
     let mut fds = vec![
         (ready_write.as_raw_fd(), READY_FD),
         (info_write.as_raw_fd(), INFO_FD),
+        (real_stderr.as_raw_fd(), STDERR_FD),
+        (err_write.as_raw_fd(), libc::STDERR_FILENO),
     ];
     fds.extend(mounts.as_ref().map(|m| (m.as_raw_fd(), MOUNTS_FD)));
     fds.extend(proxy_dir.map(|fd| (fd.as_raw_fd(), PROXY_DIR_FD)));
@@ -143,6 +166,9 @@ pub fn execute(
     drop(ready_write);
     drop(info_write);
     drop(mounts);
+    drop(err_write);
+    drop(real_stderr);
+    let relay = stderr::Relay::start(err_read);
     let mut info = Vec::new();
     let outcome = spawned
         .map_err(|e| SandboxError::io("run", &prepared.bwrap.display().to_string(), e))
@@ -157,6 +183,7 @@ pub fn execute(
             .map_err(|e| SandboxError::Setup(format!("waitpid on bwrap failed: {e}")))
         });
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
+    let bwrap_messages = relay.finish();
     placeholders.release();
     let outcome = outcome?;
     let mut byte = [0u8; 1];
@@ -165,9 +192,11 @@ pub fn execute(
         supervise::Outcome::Signaled(_) => Ok(outcome.code()),
         _ if started => Ok(outcome.code()),
         _ => Err(SandboxError::Setup(format!(
-            "{} exited with status {} before the command started (see its message above)",
+            "{} exited with status {} before the command started: {}",
             prepared.bwrap.display(),
-            outcome.code()
+            outcome.code(),
+            diagnose(&bwrap_messages, &prepared.plan)
+                .unwrap_or_else(|| "see its message above".to_owned())
         ))),
     }
 }
