@@ -171,6 +171,41 @@ fn command_has_no_new_privs_no_capabilities_and_one_more_seccomp_filter() {
 }
 
 #[test]
+fn command_starts_with_sigpipe_at_its_default() {
+    // The inner stage's Rust runtime ignores SIGPIPE; the command must not inherit that: a
+    // writer into a closed pipe dies of SIGPIPE silently, as on the host, instead of
+    // failing with EPIPE ("Broken pipe").
+    for_each_target(|t| {
+        let f = Fixture::new();
+        let out = run_sh(
+            t,
+            &f,
+            None,
+            "grep '^SigIgn:' /proc/self/status; yes | head -n1",
+        );
+        assert_ok(&out, t);
+        let ignored = out
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("SigIgn:"))
+            .map(|mask| u64::from_str_radix(mask.trim(), 16).unwrap());
+        let sigpipe_bit = 1u64 << (libc::SIGPIPE - 1);
+        assert_eq!(
+            ignored.map(|mask| mask & sigpipe_bit),
+            Some(0),
+            "[{}] {out:?}",
+            t.label
+        );
+        assert!(
+            out.stdout.lines().any(|l| l == "y"),
+            "[{}] the pipeline ran: {out:?}",
+            t.label
+        );
+        assert!(!out.stderr.contains("Broken pipe"), "[{}] {out:?}", t.label);
+    });
+}
+
+#[test]
 fn exit_status_and_signals_propagate() {
     for_each_target(|t| {
         let f = Fixture::new();

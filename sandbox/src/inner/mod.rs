@@ -212,10 +212,15 @@ fn run(args: &InnerArgs) -> Result<i32, String> {
     let ready = args.ready_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
     let previous = supervise::block().map_err(|e| format!("sigprocmask failed: {e}"))?;
     // SAFETY: this process is single-threaded here; the child only restores its signal
-    // mask, closes a descriptor, marks the others close-on-exec and execs (or exits).
+    // mask and SIGPIPE's disposition, closes a descriptor, marks the others close-on-exec
+    // and execs (or exits).
     match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
         ForkResult::Child => {
             let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
+            // Rust's runtime ignores SIGPIPE in this process, and an ignored signal stays
+            // ignored across exec: the command gets the default, as under bare bwrap.
+            // SAFETY: signal() is async-signal-safe and SIG_DFL installs no handler.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
             drop(ready);
             // Only 0, 1, 2 and the passed descriptors reach the command.
             let err = match crate::fds::inherit_only(&args.pass_fds) {

@@ -17,6 +17,7 @@ use std::fs::Metadata;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The prefix of every answer's file name.
 const PREFIX: &str = "probe-";
@@ -105,12 +106,11 @@ pub fn remembered<T>(
 /// namespace, with `extra` appended. `None` when one of them cannot be read: the probe
 /// then runs and its answer is not stored.
 pub fn key(path: &Path, meta: &Metadata, extra: &str) -> Option<String> {
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let boot = boot_id()?;
     let userns = std::fs::metadata("/proc/self/ns/user").ok()?;
     let path = path.to_str().filter(|p| !p.contains('\n'))?;
     Some(format!(
-        "boot {} uid {} userns {}:{} bwrap {path} {}:{} {} {}.{} {}.{} {extra}",
-        boot.trim(),
+        "boot {boot} uid {} userns {}:{} bwrap {path} {}:{} {} {}.{} {}.{} {extra}",
         nix::unistd::geteuid(),
         userns.dev(),
         userns.ino(),
@@ -122,6 +122,18 @@ pub fn key(path: &Path, meta: &Metadata, extra: &str) -> Option<String> {
         meta.ctime(),
         meta.ctime_nsec(),
     ))
+}
+
+/// This boot's id, read once per process (a run computes several keys; a process never
+/// outlives its boot).
+fn boot_id() -> Option<&'static str> {
+    static BOOT: OnceLock<Option<String>> = OnceLock::new();
+    BOOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .ok()
+            .map(|id| id.trim().to_owned())
+    })
+    .as_deref()
 }
 
 #[cfg(test)]
