@@ -72,8 +72,8 @@ pub const REAL: [Real; 4] = [
     },
 ];
 
-/// Where `ci/bwrap-versions` puts its builds: `$CONFORMANCE_BWRAP_VERSIONS`, else the root's
-/// cache (readable by everyone, so the unprivileged run finds it too).
+/// Where `ci/bwrap-versions` puts its builds: `$CONFORMANCE_BWRAP_VERSIONS` (unless `off`),
+/// else the root's cache (readable by everyone, so the unprivileged run finds it too).
 fn versions_dir() -> PathBuf {
     std::env::var_os("CONFORMANCE_BWRAP_VERSIONS")
         .map(PathBuf::from)
@@ -144,8 +144,16 @@ pub fn fallback_warning(path: &Path, version: &str, lacks: &[&str]) -> Vec<Strin
     parts
 }
 
-/// The target for `real`, or why this host can't offer it.
+/// The target for `real`, or why this host can't offer it. `CONFORMANCE_BWRAP_VERSIONS=off`
+/// leaves all of them out (the Bazel test does: `cargo test` runs them, as root and as the
+/// test user, and the Bazel run is about the Bazel-built binaries).
 pub fn target(real: &Real) -> Target {
+    if std::env::var_os("CONFORMANCE_BWRAP_VERSIONS").is_some_and(|v| v == "off") {
+        return unavailable(
+            real.name,
+            "turned off with CONFORMANCE_BWRAP_VERSIONS=off".into(),
+        );
+    }
     let path = match binary(real) {
         Ok(path) => path,
         Err(reason) => return unavailable(real.name, reason),
