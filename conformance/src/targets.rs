@@ -5,7 +5,11 @@
 //! - `system`: `sandbox run --bwrap <first bwrap on PATH>` (its version is reported);
 //! - `old-bwrap`: a bwrap without `--argv0`: the host's when it lacks it (Debian 12's 0.8.0),
 //!   else a shim in front of it (or of the bundled one) that hides and rejects `--argv0`;
-//! - `legacy-landlock`: `sandbox run --legacy-landlock`, offered when the kernel has Landlock.
+//! - `legacy-landlock`: `sandbox run --legacy-landlock`, offered when the kernel has Landlock;
+//! - `bwrap-0.4.1`, `bwrap-0.8.0`, `bwrap-0.12.0`, `bwrap-codex`: real C bubblewraps
+//!   ([`versions`]).
+
+pub mod versions;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +17,16 @@ use std::process::Command;
 use crate::binaries::Binaries;
 
 /// Every target name, in matrix order.
-pub const NAMES: [&str; 4] = ["bundled", "system", "old-bwrap", "legacy-landlock"];
+pub const NAMES: [&str; 8] = [
+    "bundled",
+    "system",
+    "old-bwrap",
+    "legacy-landlock",
+    "bwrap-0.4.1",
+    "bwrap-0.8.0",
+    "bwrap-0.12.0",
+    "bwrap-codex",
+];
 
 /// One way of running the sandbox.
 #[derive(Debug, Clone)]
@@ -28,6 +41,12 @@ pub struct Target {
     pub detail: String,
     /// Why this host can't offer the target.
     pub unavailable: Option<String>,
+    /// A directory put first on `PATH` for every run (sandboxed and `on_host`), so that the
+    /// launcher's own bwrap choice meets this target's bwrap.
+    pub path_prefix: Option<PathBuf>,
+    /// What the stderr of every sandboxed run must contain on this target (the launcher's
+    /// fallback warning).
+    pub sandbox_stderr: Vec<String>,
 }
 
 fn bwrap_help(path: &Path) -> Option<String> {
@@ -84,6 +103,8 @@ fn with_bwrap(name: &'static str, bwrap: &Path, detail: String) -> Target {
         bwrap: Some(bwrap.to_path_buf()),
         detail,
         unavailable: None,
+        path_prefix: None,
+        sandbox_stderr: Vec::new(),
     }
 }
 
@@ -94,6 +115,8 @@ fn unavailable(name: &'static str, reason: String) -> Target {
         bwrap: None,
         detail: String::new(),
         unavailable: Some(reason),
+        path_prefix: None,
+        sandbox_stderr: Vec::new(),
     }
 }
 
@@ -136,10 +159,14 @@ pub fn discover(bins: &Binaries, shim_dir: &Path) -> Vec<Target> {
             bwrap: None,
             detail: format!("--legacy-landlock (kernel Landlock ABI {abi})"),
             unavailable: None,
+            path_prefix: None,
+            sandbox_stderr: Vec::new(),
         },
         Err(reason) => unavailable("legacy-landlock", reason),
     };
-    vec![bundled, system_target, old, legacy]
+    let mut targets = vec![bundled, system_target, old, legacy];
+    targets.extend(versions::REAL.iter().map(versions::target));
+    targets
 }
 
 fn old_bwrap(bins: &Binaries, system: Option<&Path>, shim_dir: &Path) -> Target {

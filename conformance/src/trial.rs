@@ -135,6 +135,9 @@ fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String
         let out = exec::run(cmd, timeout, signal)?;
         let mut problems = check::run_output(&out, run.expect_for(case, target.name), &vars);
         problems.extend(check::secrets_in_output(&out, &case.secrets));
+        if !spec.on_host {
+            problems.extend(target_stderr(target, &out));
+        }
         if !problems.is_empty() {
             failures.push(describe(&spec.label(i), &problems, &out));
         }
@@ -149,6 +152,25 @@ fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String
     failures.extend(resources.check_listeners());
     failures.extend(check::dev_shm_leaks(vars.get("unique").unwrap_or_default()));
     Ok(failures)
+}
+
+/// The target's own stderr requirements for a sandboxed run (the launcher's fallback warning),
+/// unless the sandbox refused before choosing a bwrap (status 125 is checked by the case).
+fn target_stderr(target: &Target, out: &Output) -> Vec<String> {
+    if out.ended == exec::Ended::Exit(125) {
+        return Vec::new();
+    }
+    target
+        .sandbox_stderr
+        .iter()
+        .filter(|part| !out.stderr.contains(part.as_str()))
+        .map(|part| {
+            format!(
+                "stderr lacks {part:?}, which every run on {} must print",
+                target.name
+            )
+        })
+        .collect()
 }
 
 fn delayed_signal(run: &RunSpec) -> Result<Option<DelayedSignal>, String> {
@@ -211,6 +233,15 @@ fn command(
     for (key, value) in &run.env {
         cmd.env(key, vars.expand(value));
     }
+    if let Some(prefix) = &target.path_prefix {
+        let rest = match run.env.get("PATH") {
+            Some(path) => std::ffi::OsString::from(vars.expand(path)),
+            None => std::env::var_os("PATH").unwrap_or_default(),
+        };
+        let dirs = std::iter::once(prefix.clone()).chain(std::env::split_paths(&rest));
+        let joined = std::env::join_paths(dirs).map_err(|e| format!("PATH: {e}"))?;
+        cmd.env("PATH", joined);
+    }
     Ok(cmd)
 }
 
@@ -235,5 +266,35 @@ fn excerpt(text: &str) -> String {
             cut -= 1;
         }
         format!("{:?}... ({} bytes)", &trimmed[..cut], trimmed.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(ended: exec::Ended, stderr: &str) -> Output {
+        Output {
+            ended,
+            stdout: String::new(),
+            stderr: stderr.into(),
+        }
+    }
+
+    #[test]
+    fn a_target_stderr_requirement_fails_a_run_without_it() {
+        let mut target = crate::targets::versions::target(&crate::targets::versions::REAL[0]);
+        target.sandbox_stderr = vec!["lacks --perms".into(), "bundled".into()];
+        let quiet = output(exec::Ended::Exit(0), "sandbox: warning: x lacks --perms\n");
+        let problems = target_stderr(&target, &quiet);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("bundled"));
+        let warned = output(
+            exec::Ended::Exit(1),
+            "x lacks --perms; using the bundled bwrap",
+        );
+        assert!(target_stderr(&target, &warned).is_empty());
+        // A refusal before any bwrap is chosen is the case's to check.
+        assert!(target_stderr(&target, &output(exec::Ended::Exit(125), "")).is_empty());
     }
 }
