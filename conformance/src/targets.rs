@@ -5,15 +5,34 @@
 //! - `system`: `sandbox run --bwrap <first bwrap on PATH>` (its version is reported);
 //! - `old-bwrap`: a bwrap without `--argv0`: the host's when it lacks it (Debian 12's 0.8.0),
 //!   else a shim in front of it (or of the bundled one) that hides and rejects `--argv0`;
-//! - `legacy-landlock`: `sandbox run --legacy-landlock`, offered when the kernel has Landlock.
+//! - `legacy-landlock`: `sandbox run --legacy-landlock`, offered when the kernel has Landlock;
+//! - `codex`, `srt`: the peer sandboxes `ci/peers` installs ([`crate::peers`]), offered when
+//!   installed (under `CI=true` a missing peer fails its trials: CI installs them).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::binaries::Binaries;
+use crate::peers::Peer;
 
 /// Every target name, in matrix order.
-pub const NAMES: [&str; 4] = ["bundled", "system", "old-bwrap", "legacy-landlock"];
+pub const NAMES: [&str; 6] = [
+    "bundled",
+    "system",
+    "old-bwrap",
+    "legacy-landlock",
+    "codex",
+    "srt",
+];
+
+/// What runs a target's commands.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// This project's `sandbox` CLI, with [`Target::sandbox_args`].
+    Sandbox,
+    /// A peer sandbox, through its adapter.
+    Peer(crate::peers::Install),
+}
 
 /// One way of running the sandbox.
 #[derive(Debug, Clone)]
@@ -28,6 +47,36 @@ pub struct Target {
     pub detail: String,
     /// Why this host can't offer the target.
     pub unavailable: Option<String>,
+    /// What runs the commands.
+    pub kind: Kind,
+    /// An unavailable target fails its trials instead of being ignored (a peer under CI).
+    pub required: bool,
+}
+
+impl Target {
+    /// The stem of the target's expectations file (`expectations/<stem>.toml`): peers are
+    /// graded per version.
+    pub fn expectations(&self) -> Option<String> {
+        match &self.kind {
+            Kind::Peer(install) => Some(format!("{}-{}", self.name, install.version)),
+            Kind::Sandbox => None,
+        }
+    }
+
+    /// How many times longer than ours a run takes on this target, for scheduling (measured
+    /// per `true`: ours ~20 ms, codex ~65 ms, srt ~600 ms on an idle host).
+    pub fn slowness(&self) -> u32 {
+        match &self.kind {
+            Kind::Peer(install) if install.peer == Peer::Srt => 20,
+            Kind::Peer(_) => 3,
+            Kind::Sandbox => 1,
+        }
+    }
+
+    /// Whether this is one of the project's own ways of running the sandbox.
+    pub fn is_ours(&self) -> bool {
+        matches!(self.kind, Kind::Sandbox)
+    }
 }
 
 fn bwrap_help(path: &Path) -> Option<String> {
@@ -84,6 +133,8 @@ fn with_bwrap(name: &'static str, bwrap: &Path, detail: String) -> Target {
         bwrap: Some(bwrap.to_path_buf()),
         detail,
         unavailable: None,
+        kind: Kind::Sandbox,
+        required: false,
     }
 }
 
@@ -94,6 +145,8 @@ fn unavailable(name: &'static str, reason: String) -> Target {
         bwrap: None,
         detail: String::new(),
         unavailable: Some(reason),
+        kind: Kind::Sandbox,
+        required: false,
     }
 }
 
@@ -136,10 +189,55 @@ pub fn discover(bins: &Binaries, shim_dir: &Path) -> Vec<Target> {
             bwrap: None,
             detail: format!("--legacy-landlock (kernel Landlock ABI {abi})"),
             unavailable: None,
+            kind: Kind::Sandbox,
+            required: false,
         },
         Err(reason) => unavailable("legacy-landlock", reason),
     };
-    vec![bundled, system_target, old, legacy]
+    let mut all = vec![bundled, system_target, old, legacy];
+    let cache = crate::peers::cache_dir();
+    all.extend([Peer::Codex, Peer::Srt].map(|p| peer(p, &cache)));
+    all
+}
+
+/// A peer target: offered when `ci/peers` installed it; under `CI=true` required.
+fn peer(peer: Peer, cache: &Path) -> Target {
+    let required = std::env::var("CI").is_ok_and(|v| v == "true");
+    let under_bazel =
+        crate::binaries::runfiles_present() && std::env::var_os("CONFORMANCE_PEERS").is_none();
+    let located = if under_bazel {
+        Err(
+            "peers are graded by `cargo run -p conformance` (set CONFORMANCE_PEERS and \
+             CONFORMANCE_EXPECTATIONS to grade them under Bazel)"
+                .to_owned(),
+        )
+    } else {
+        peer.locate(cache)
+    };
+    let target = match located {
+        Ok(install) => Target {
+            name: peer.name(),
+            sandbox_args: Vec::new(),
+            bwrap: None,
+            detail: format!(
+                "{} {} ({})",
+                peer.package(),
+                install.version,
+                install
+                    .program
+                    .last()
+                    .map_or(String::new(), |p| p.display().to_string())
+            ),
+            unavailable: None,
+            kind: Kind::Peer(install),
+            required,
+        },
+        Err(reason) => unavailable(peer.name(), reason),
+    };
+    Target {
+        required: required && !under_bazel,
+        ..target
+    }
 }
 
 fn old_bwrap(bins: &Binaries, system: Option<&Path>, shim_dir: &Path) -> Target {
