@@ -24,7 +24,12 @@ fn host() -> String {
         })
         .unwrap_or_else(|| "unknown".into());
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("Linux {kernel}, {distro}, {cpus} CPUs")
+    // Times depend on what else runs: the 1-minute load average when the report is written.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into());
+    format!("Linux {kernel}, {distro}, {cpus} CPUs, load average {load} at the end of the run")
 }
 
 fn median(mut times: Vec<Duration>) -> Option<Duration> {
