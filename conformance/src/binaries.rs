@@ -52,7 +52,8 @@ impl Binaries {
     }
 }
 
-fn runfiles_present() -> bool {
+/// Whether the process runs under Bazel (a runfiles environment is present).
+pub fn runfiles_present() -> bool {
     ["RUNFILES_DIR", "TEST_SRCDIR", "RUNFILES_MANIFEST_FILE"]
         .iter()
         .any(|v| env::var_os(v).is_some())

@@ -23,6 +23,10 @@ pub struct Case {
     pub targets: Option<Vec<String>>,
     /// Why the case is limited to `targets`, shown for the targets it leaves out.
     pub targets_reason: Option<String>,
+    /// Set when the case tests this sandbox's own interface (refusal wording and status 125,
+    /// `explain`, the launcher, ...) rather than a guarantee: it runs on our targets only, and
+    /// peers report it as ignored with this reason.
+    pub interface: Option<String>,
     /// Files, links and host resources created before the commands run.
     #[serde(default)]
     pub fixture: Fixture,
@@ -472,7 +476,9 @@ impl Case {
         }
         let proves_it_ran = self.runs.iter().any(|r| {
             let e = &r.expect;
-            let sandboxed = !r.spec.on_host || r.spec.raw_argv().join(" ").contains("{sandbox}");
+            let argv = r.spec.raw_argv().join(" ");
+            let drives = argv.contains("{sandbox}") || argv.contains("{sandboxed}");
+            let sandboxed = !r.spec.on_host || drives;
             sandboxed && !e.any_status && e.fails != Some(true)
         });
         if !proves_it_ran {

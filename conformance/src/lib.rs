@@ -12,10 +12,15 @@ pub mod binaries;
 pub mod case;
 pub mod check;
 pub mod exec;
+pub mod expectations;
 pub mod fixture;
+pub mod launch;
+pub mod peers;
 pub mod placeholders;
+pub mod policy;
 pub mod report;
 pub mod resources;
+pub mod scoreboard;
 pub mod targets;
 pub mod trial;
 
@@ -34,6 +39,8 @@ pub struct Suite {
     pub targets: Vec<Target>,
     /// Every case, sorted by name.
     pub cases: Vec<Case>,
+    /// Expected results by target name (targets without a file expect every trial to pass).
+    pub expectations: std::collections::BTreeMap<String, expectations::Expectations>,
     _session_dir: tempfile::TempDir,
 }
 
@@ -66,6 +73,14 @@ impl Suite {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .map_err(|e| format!("chmod {}: {e}", dir.path().display()))?;
         let targets = targets::discover(&bins, dir.path());
+        let names: Vec<String> = cases.iter().map(|c| c.name.clone()).collect();
+        let mut expected = std::collections::BTreeMap::new();
+        for t in &targets {
+            if let Some(stem) = t.expectations() {
+                let exp = expectations::Expectations::load(&expectations::dir(), &stem, &names)?;
+                expected.insert(t.name.to_owned(), exp);
+            }
+        }
         Ok(Self {
             session: Session {
                 bins,
@@ -73,25 +88,34 @@ impl Suite {
             },
             targets,
             cases,
+            expectations: expected,
             _session_dir: dir,
         })
     }
 
-    /// Every (target index, case index) pair, the costliest cases (see [`Case::cost`]) first
-    /// so that the slowest trials don't start last and stretch the wall time.
+    /// Every (target index, case index) pair, the costliest trials (see [`Case::cost`],
+    /// times [`Target::slowness`]) first so that the slowest don't start last and stretch the
+    /// wall time.
     pub fn schedule(&self) -> Vec<(usize, usize)> {
-        let mut cases: Vec<usize> = (0..self.cases.len()).collect();
-        cases.sort_by_key(|&c| std::cmp::Reverse(self.cases[c].cost()));
-        let targets = 0..self.targets.len();
-        cases
-            .into_iter()
-            .flat_map(|c| targets.clone().map(move |t| (t, c)))
-            .collect()
+        let mut pairs: Vec<(usize, usize)> = (0..self.cases.len())
+            .flat_map(|c| (0..self.targets.len()).map(move |t| (t, c)))
+            .collect();
+        pairs.sort_by_key(|&(t, c)| {
+            std::cmp::Reverse(self.cases[c].cost() * self.targets[t].slowness())
+        });
+        pairs
     }
 
     /// The trial name for (target, case): `target::case`.
     pub fn trial_name(target: &Target, case: &Case) -> String {
         format!("{}::{}", target.name, case.name)
+    }
+
+    /// What the trial (target, case) is expected to do.
+    pub fn expected(&self, target: &Target, case: &Case) -> expectations::Expected {
+        self.expectations
+            .get(target.name)
+            .map_or(expectations::Expected::Pass, |e| e.of(&case.name))
     }
 
     /// Runs one trial.

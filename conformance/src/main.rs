@@ -1,9 +1,10 @@
 //! `conformance`: runs every case against every target and prints the matrix.
 //!
-//! usage: conformance [--json] [--junit FILE] [--jobs N] [FILTER...]
+//! usage: conformance [--json] [--junit FILE] [--scoreboard FILE.md] [--jobs N] [FILTER...]
 //!
-//! FILTER selects trials whose `target::case` name contains it. Exit status: 0 when no
-//! trial failed, 1 when one did, 2 when the suite could not start.
+//! FILTER selects trials whose `target::case` name contains it. Exit status: 0 when every
+//! result matched its expectation (ours: pass; a peer's: `expectations/<peer>-<version>.toml`),
+//! 1 when one did not, 2 when the suite could not start.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -11,21 +12,25 @@ use std::time::Instant;
 
 use conformance::Suite;
 use conformance::report::{self, Row};
+use conformance::scoreboard;
 
 struct Options {
     json: bool,
     junit: Option<String>,
+    scoreboard: Option<String>,
     jobs: usize,
     filters: Vec<String>,
 }
 
-const USAGE: &str = "usage: conformance [--json] [--junit FILE] [--jobs N] [FILTER...]";
+const USAGE: &str =
+    "usage: conformance [--json] [--junit FILE] [--scoreboard FILE.md] [--jobs N] [FILTER...]";
 
 fn parse_args() -> Result<Options, String> {
     let default_jobs = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
     let mut opts = Options {
         json: false,
         junit: None,
+        scoreboard: None,
         jobs: default_jobs,
         filters: Vec::new(),
     };
@@ -34,6 +39,9 @@ fn parse_args() -> Result<Options, String> {
         match arg.as_str() {
             "--json" => opts.json = true,
             "--junit" => opts.junit = Some(args.next().ok_or("--junit needs a FILE")?),
+            "--scoreboard" => {
+                opts.scoreboard = Some(args.next().ok_or("--scoreboard needs a FILE.md")?)
+            }
             "--jobs" => {
                 let n = args.next().ok_or("--jobs needs N")?;
                 opts.jobs = n
@@ -92,6 +100,7 @@ fn main() {
                         case: case.name.clone(),
                         verdict,
                         elapsed: t0.elapsed(),
+                        expected: suite.expected(target, case),
                     };
                     if let Ok(mut rows) = rows.lock() {
                         rows.push(row);
@@ -116,12 +125,21 @@ fn main() {
             report::matrix(&suite.targets, &case_names, &rows, wall)
         );
     }
-    if let Some(path) = &opts.junit {
-        if let Err(e) = std::fs::write(path, report::junit(&rows, wall)) {
-            eprintln!("conformance: writing {path}: {e}");
-            std::process::exit(2);
+    let outputs = [
+        (&opts.junit, report::junit(&rows, wall)),
+        (
+            &opts.scoreboard,
+            scoreboard::markdown(&suite.targets, &case_names, &rows, wall),
+        ),
+    ];
+    for (path, text) in outputs {
+        if let Some(path) = path {
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("conformance: writing {path}: {e}");
+                std::process::exit(2);
+            }
         }
     }
-    let failed = report::summarize(&rows).failed;
-    std::process::exit(if failed == 0 { 0 } else { 1 });
+    let unexpected = report::summarize(&rows).unexpected;
+    std::process::exit(if unexpected == 0 { 0 } else { 1 });
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::expectations::{self, Expected};
 use crate::targets::Target;
 use crate::trial::Verdict;
 
@@ -19,17 +20,30 @@ pub struct Row {
     pub verdict: Verdict,
     /// How long it took.
     pub elapsed: Duration,
+    /// What it was expected to do.
+    pub expected: Expected,
 }
 
-/// Counts of passed, failed and ignored trials.
+impl Row {
+    /// What differs from the expectation, if anything.
+    pub fn mismatch(&self) -> Option<String> {
+        expectations::mismatch(&self.expected, &self.verdict)
+    }
+}
+
+/// Counts of the verdicts, and of results that differ from their expectation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
     /// Passed trials.
     pub passed: usize,
     /// Failed trials.
     pub failed: usize,
+    /// Trials a peer can't express.
+    pub unsupported: usize,
     /// Ignored trials.
     pub ignored: usize,
+    /// Trials whose result differs from the expectation (the run fails if any).
+    pub unexpected: usize,
 }
 
 /// Counts the verdicts in `rows`.
@@ -39,18 +53,29 @@ pub fn summarize(rows: &[Row]) -> Summary {
         match row.verdict {
             Verdict::Pass => s.passed += 1,
             Verdict::Fail(_) => s.failed += 1,
+            Verdict::Unsupported(_) => s.unsupported += 1,
             Verdict::Ignored(_) => s.ignored += 1,
+        }
+        if row.mismatch().is_some() {
+            s.unexpected += 1;
         }
     }
     s
 }
 
-fn cell(verdict: Option<&Verdict>) -> &'static str {
-    match verdict {
-        Some(Verdict::Pass) => "pass",
-        Some(Verdict::Fail(_)) => "FAIL",
-        Some(Verdict::Ignored(_)) => "ignored",
-        None => "-",
+fn cell(row: Option<&Row>) -> &'static str {
+    let Some(row) = row else {
+        return "-";
+    };
+    match (&row.verdict, row.mismatch().is_none()) {
+        (Verdict::Pass, true) => "pass",
+        (Verdict::Pass, false) => "XPASS",
+        (Verdict::Fail(_), true) => "fail (expected)",
+        (Verdict::Fail(_), false) => "FAIL",
+        (Verdict::Unsupported(_), true) => "unsupported",
+        (Verdict::Unsupported(_), false) => "UNSUPPORTED",
+        (Verdict::Ignored(_), true) => "ignored",
+        (Verdict::Ignored(_), false) => "IGNORED",
     }
 }
 
@@ -75,37 +100,57 @@ pub fn matrix(targets: &[Target], cases: &[String], rows: &[Row], wall: Duration
     for case in cases {
         let _ = write!(out, "{case:<width$}");
         for t in targets {
-            let verdict = rows
-                .iter()
-                .find(|r| r.case == *case && r.target == t.name)
-                .map(|r| &r.verdict);
-            let _ = write!(out, "  {:<15}", cell(verdict));
+            let row = rows.iter().find(|r| r.case == *case && r.target == t.name);
+            let _ = write!(out, "  {:<15}", cell(row));
         }
         out.push('\n');
     }
-    let notes: Vec<&Row> = rows.iter().filter(|r| r.verdict != Verdict::Pass).collect();
+    let notes: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass || r.mismatch().is_some())
+        .collect();
     if !notes.is_empty() {
         out.push_str("\ndetails:\n");
     }
     for row in notes {
-        let (tag, text) = match &row.verdict {
-            Verdict::Fail(msg) => ("FAIL", msg.as_str()),
-            Verdict::Ignored(msg) => ("ignored", msg.as_str()),
-            Verdict::Pass => continue,
-        };
-        let _ = writeln!(out, "{tag} {}::{}: {}", row.target, row.case, indent(text));
+        let _ = writeln!(
+            out,
+            "{} {}::{}: {}",
+            cell(Some(row)),
+            row.target,
+            row.case,
+            indent(&note(row))
+        );
     }
     let s = summarize(rows);
     let _ = writeln!(
         out,
-        "\n{} passed, {} failed, {} ignored ({} trials) in {:.1}s",
+        "\n{} passed, {} failed, {} unsupported, {} ignored ({} trials) in {:.1}s; {} unexpected",
         s.passed,
         s.failed,
+        s.unsupported,
         s.ignored,
         rows.len(),
-        wall.as_secs_f64()
+        wall.as_secs_f64(),
+        s.unexpected
     );
     out
+}
+
+/// What to say about a trial: an expected result's reason; else the verdict's message,
+/// after what differs from the expectation.
+fn note(row: &Row) -> String {
+    let message = match &row.verdict {
+        Verdict::Pass => "",
+        Verdict::Fail(m) | Verdict::Unsupported(m) | Verdict::Ignored(m) => m,
+    };
+    match (row.mismatch(), &row.expected) {
+        (Some(problem), _) => format!("{problem}\n{message}"),
+        (None, Expected::Fail(why) | Expected::Unsupported(why) | Expected::Flaky(why)) => {
+            why.clone()
+        }
+        (None, Expected::Pass) => message.to_owned(),
+    }
 }
 
 fn indent(text: &str) -> String {
@@ -125,18 +170,23 @@ pub fn json(targets: &[Target], rows: &[Row], wall: Duration) -> String {
             let (status, message) = match &r.verdict {
                 Verdict::Pass => ("pass", None),
                 Verdict::Fail(m) => ("fail", Some(m.clone())),
+                Verdict::Unsupported(m) => ("unsupported", Some(m.clone())),
                 Verdict::Ignored(m) => ("ignored", Some(m.clone())),
             };
             json!({
                 "target": r.target, "case": r.case, "status": status,
                 "message": message, "seconds": r.elapsed.as_secs_f64(),
+                "expected": r.mismatch().is_none(), "mismatch": r.mismatch(),
             })
         })
         .collect();
     let doc = json!({
         "targets": targets,
         "trials": trials,
-        "summary": {"passed": s.passed, "failed": s.failed, "ignored": s.ignored},
+        "summary": {
+            "passed": s.passed, "failed": s.failed, "unsupported": s.unsupported,
+            "ignored": s.ignored, "unexpected": s.unexpected,
+        },
         "wall_seconds": wall.as_secs_f64(),
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
@@ -165,8 +215,8 @@ pub fn junit(rows: &[Row], wall: Duration) -> String {
         out,
         "<testsuite name=\"conformance\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
         rows.len(),
-        s.failed,
-        s.ignored,
+        s.unexpected,
+        rows.len() - s.passed - s.unexpected,
         wall.as_secs_f64()
     );
     for r in rows {
@@ -177,22 +227,23 @@ pub fn junit(rows: &[Row], wall: Duration) -> String {
             xml_escape(&r.case),
             r.elapsed.as_secs_f64()
         );
-        match &r.verdict {
-            Verdict::Pass => out.push_str("/>\n"),
-            Verdict::Fail(m) => {
-                let _ = writeln!(
-                    out,
-                    ">\n    <failure message=\"failed\">{}</failure>\n  </testcase>",
-                    xml_escape(m)
-                );
-            }
-            Verdict::Ignored(m) => {
-                let _ = writeln!(
-                    out,
-                    ">\n    <skipped message=\"{}\"/>\n  </testcase>",
-                    xml_escape(m)
-                );
-            }
+        // A result that matches its expectation is not a JUnit failure; an expected
+        // failure or unsupported trial is reported as skipped, with its reason.
+        if let Some(problem) = r.mismatch() {
+            let _ = writeln!(
+                out,
+                ">\n    <failure message=\"{}\">{}</failure>\n  </testcase>",
+                xml_escape(&problem),
+                xml_escape(&note(r))
+            );
+        } else if r.verdict == Verdict::Pass {
+            out.push_str("/>\n");
+        } else {
+            let _ = writeln!(
+                out,
+                ">\n    <skipped message=\"{}\"/>\n  </testcase>",
+                xml_escape(&note(r))
+            );
         }
     }
     out.push_str("</testsuite>\n");

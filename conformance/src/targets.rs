@@ -7,7 +7,9 @@
 //!   else a shim in front of it (or of the bundled one) that hides and rejects `--argv0`;
 //! - `legacy-landlock`: `sandbox run --legacy-landlock`, offered when the kernel has Landlock;
 //! - `bwrap-0.4.1`, `bwrap-0.8.0`, `bwrap-0.12.0`, `bwrap-codex`: real C bubblewraps
-//!   ([`versions`]).
+//!   ([`versions`]);
+//! - `codex`, `srt`: the peer sandboxes `ci/peers` installs ([`crate::peers`]), offered when
+//!   installed (under `CI=true` a missing peer fails its trials: CI installs them).
 
 pub mod versions;
 
@@ -15,9 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::binaries::Binaries;
+use crate::peers::Peer;
 
 /// Every target name, in matrix order.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 10] = [
     "bundled",
     "system",
     "old-bwrap",
@@ -26,7 +29,18 @@ pub const NAMES: [&str; 8] = [
     "bwrap-0.8.0",
     "bwrap-0.12.0",
     "bwrap-codex",
+    "codex",
+    "srt",
 ];
+
+/// What runs a target's commands.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// This project's `sandbox` CLI, with [`Target::sandbox_args`].
+    Sandbox,
+    /// A peer sandbox, through its adapter.
+    Peer(crate::peers::Install),
+}
 
 /// One way of running the sandbox.
 #[derive(Debug, Clone)]
@@ -47,6 +61,36 @@ pub struct Target {
     /// What the stderr of every sandboxed run must contain on this target (the launcher's
     /// fallback warning).
     pub sandbox_stderr: Vec<String>,
+    /// What runs the commands.
+    pub kind: Kind,
+    /// An unavailable target fails its trials instead of being ignored (a peer under CI).
+    pub required: bool,
+}
+
+impl Target {
+    /// The stem of the target's expectations file (`expectations/<stem>.toml`): peers are
+    /// graded per version.
+    pub fn expectations(&self) -> Option<String> {
+        match &self.kind {
+            Kind::Peer(install) => Some(format!("{}-{}", self.name, install.version)),
+            Kind::Sandbox => None,
+        }
+    }
+
+    /// How many times longer than ours a run takes on this target, for scheduling (measured
+    /// per `true`: ours ~20 ms, codex ~65 ms, srt ~600 ms on an idle host).
+    pub fn slowness(&self) -> u32 {
+        match &self.kind {
+            Kind::Peer(install) if install.peer == Peer::Srt => 20,
+            Kind::Peer(_) => 3,
+            Kind::Sandbox => 1,
+        }
+    }
+
+    /// Whether this is one of the project's own ways of running the sandbox.
+    pub fn is_ours(&self) -> bool {
+        matches!(self.kind, Kind::Sandbox)
+    }
 }
 
 fn bwrap_help(path: &Path) -> Option<String> {
@@ -105,6 +149,8 @@ fn with_bwrap(name: &'static str, bwrap: &Path, detail: String) -> Target {
         unavailable: None,
         path_prefix: None,
         sandbox_stderr: Vec::new(),
+        kind: Kind::Sandbox,
+        required: false,
     }
 }
 
@@ -117,6 +163,8 @@ fn unavailable(name: &'static str, reason: String) -> Target {
         unavailable: Some(reason),
         path_prefix: None,
         sandbox_stderr: Vec::new(),
+        kind: Kind::Sandbox,
+        required: false,
     }
 }
 
@@ -161,12 +209,58 @@ pub fn discover(bins: &Binaries, shim_dir: &Path) -> Vec<Target> {
             unavailable: None,
             path_prefix: None,
             sandbox_stderr: Vec::new(),
+            kind: Kind::Sandbox,
+            required: false,
         },
         Err(reason) => unavailable("legacy-landlock", reason),
     };
-    let mut targets = vec![bundled, system_target, old, legacy];
-    targets.extend(versions::REAL.iter().map(versions::target));
-    targets
+    let mut all = vec![bundled, system_target, old, legacy];
+    all.extend(versions::REAL.iter().map(versions::target));
+    let cache = crate::peers::cache_dir();
+    all.extend([Peer::Codex, Peer::Srt].map(|p| peer(p, &cache)));
+    all
+}
+
+/// A peer target: offered when `ci/peers` installed it; under `CI=true` required.
+fn peer(peer: Peer, cache: &Path) -> Target {
+    let required = std::env::var("CI").is_ok_and(|v| v == "true");
+    let under_bazel =
+        crate::binaries::runfiles_present() && std::env::var_os("CONFORMANCE_PEERS").is_none();
+    let located = if under_bazel {
+        Err(
+            "peers are graded by `cargo run -p conformance` (set CONFORMANCE_PEERS and \
+             CONFORMANCE_EXPECTATIONS to grade them under Bazel)"
+                .to_owned(),
+        )
+    } else {
+        peer.locate(cache)
+    };
+    let target = match located {
+        Ok(install) => Target {
+            name: peer.name(),
+            sandbox_args: Vec::new(),
+            bwrap: None,
+            detail: format!(
+                "{} {} ({})",
+                peer.package(),
+                install.version,
+                install
+                    .program
+                    .last()
+                    .map_or(String::new(), |p| p.display().to_string())
+            ),
+            unavailable: None,
+            path_prefix: None,
+            sandbox_stderr: Vec::new(),
+            kind: Kind::Peer(install),
+            required,
+        },
+        Err(reason) => unavailable(peer.name(), reason),
+    };
+    Target {
+        required: required && !under_bazel,
+        ..target
+    }
 }
 
 fn old_bwrap(bins: &Binaries, system: Option<&Path>, shim_dir: &Path) -> Target {

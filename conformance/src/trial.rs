@@ -10,9 +10,11 @@ use crate::case::{Case, RunSpec};
 use crate::check::{self, HostState};
 use crate::exec::{self, DelayedSignal, Output};
 use crate::fixture::FixtureDir;
+use crate::launch::{self, PeerLaunch};
+use crate::peers::{Context, Refusal};
 use crate::placeholders::Placeholders;
 use crate::resources::HostResources;
-use crate::targets::Target;
+use crate::targets::{Kind, Target};
 
 /// The verdict of one trial.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,9 @@ pub enum Verdict {
     Pass,
     /// Something did not hold; the message says what, run by run.
     Fail(String),
+    /// The target (a peer) can't express an element of the case's policy or runs: the
+    /// reason says which. Never a pass.
+    Unsupported(String),
     /// The case does not apply to the target, or the host can't offer the target.
     Ignored(String),
 }
@@ -40,7 +45,15 @@ const DEFAULT_TIMEOUT_S: u64 = 20;
 /// Runs `case` against `target`.
 pub fn run(session: &Session, case: &Case, target: &Target) -> Verdict {
     if let Some(reason) = &target.unavailable {
+        if target.required {
+            return Verdict::Fail(format!(
+                "target unavailable under CI=true (ci/peers installs it): {reason}"
+            ));
+        }
         return Verdict::Ignored(format!("target unavailable: {reason}"));
+    }
+    if let (false, Some(reason)) = (target.is_ours(), &case.interface) {
+        return Verdict::Ignored(format!("about this sandbox's own interface: {reason}"));
     }
     if let Some(reason) = case.ignored_on(target.name) {
         return Verdict::Ignored(reason);
@@ -48,7 +61,8 @@ pub fn run(session: &Session, case: &Case, target: &Target) -> Verdict {
     match execute(session, case, target) {
         Ok(failures) if failures.is_empty() => Verdict::Pass,
         Ok(failures) => Verdict::Fail(failures.join("\n")),
-        Err(setup) => Verdict::Fail(format!("setup: {setup}")),
+        Err(Refusal::Unsupported(reason)) => Verdict::Unsupported(reason),
+        Err(Refusal::Setup(setup)) => Verdict::Fail(format!("setup: {setup}")),
     }
 }
 
@@ -85,9 +99,11 @@ struct Prepared {
     vars: Placeholders,
     resources: HostResources,
     policy_file: Option<std::path::PathBuf>,
+    /// For a peer target: its launchers.
+    peer: Option<PeerLaunch>,
 }
 
-fn prepare(session: &Session, case: &Case, target: &Target) -> Result<Prepared, String> {
+fn prepare(session: &Session, case: &Case, target: &Target) -> Result<Prepared, Refusal> {
     let unique = COUNTER.fetch_add(1, Ordering::SeqCst);
     let fixture = FixtureDir::create(&session.base)?;
     let mut vars = base_placeholders(session, &fixture, target, unique);
@@ -107,20 +123,47 @@ fn prepare(session: &Session, case: &Case, target: &Target) -> Result<Prepared, 
         None => String::new(),
     };
     vars.set("policy_args", policy_args);
+    let cwd = fixture.path(&case.cwd)?;
+    let peer = match &target.kind {
+        Kind::Sandbox => {
+            let ours = format!(
+                "{} run {} {} --cwd {} --",
+                session.bins.sandbox.display(),
+                target.sandbox_args.join(" "),
+                vars.get("policy_args").unwrap_or_default(),
+                cwd.display()
+            );
+            vars.set("sandboxed", ours);
+            None
+        }
+        Kind::Peer(install) => {
+            let ctx = Context {
+                ws: cwd,
+                tmpdir: fixture.root().join("tmp"),
+            };
+            let text = case.policy_for(target.name).map(|t| vars.expand(t));
+            let dir = session.base.join(format!("peer-{unique}"));
+            let launch = launch::peer(install, case, text.as_deref(), &ctx, &vars, &dir)?;
+            vars.set("sandboxed", launch.main.display().to_string());
+            Some(launch)
+        }
+    };
     Ok(Prepared {
         fixture,
         vars,
         resources,
         policy_file,
+        peer,
     })
 }
 
-fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String>, String> {
+fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String>, Refusal> {
     let Prepared {
         fixture,
         vars,
         resources,
         policy_file,
+        peer,
     } = prepare(session, case, target)?;
     let before = fixture.snapshot();
     let holders = secret_holders(&fixture, &before, &case.secrets);
@@ -129,7 +172,12 @@ fn execute(session: &Session, case: &Case, target: &Target) -> Result<Vec<String
     for (i, run) in case.runs.iter().enumerate() {
         let spec = &run.spec;
         let policy = policy_file.as_deref();
-        let cmd = command(session, case, target, spec, &vars, &fixture, policy)?;
+        let launcher = peer.as_ref().and_then(|p| p.runs[i].as_deref());
+        let how = match launcher {
+            Some(path) => How::Peer(path),
+            None => How::Ours(target, policy),
+        };
+        let cmd = command(session, case, spec, &vars, &fixture, how)?;
         let signal = delayed_signal(spec)?;
         let timeout = Duration::from_secs(spec.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S));
         let out = exec::run(cmd, timeout, signal)?;
@@ -199,41 +247,65 @@ fn secret_holders(
         .collect()
 }
 
+/// How a sandboxed run is started.
+#[derive(Clone, Copy)]
+enum How<'a> {
+    /// `sandbox <sub> <target options> [--policy F] ...`.
+    Ours(&'a Target, Option<&'a Path>),
+    /// A peer's launcher script.
+    Peer(&'a Path),
+}
+
 /// The process for one run: `sandbox <sub> <target options> [--policy F] --cwd D <extra> --
-/// argv`, or the argv itself for `on_host` runs.
+/// argv`, a peer's `launcher argv`, or the argv itself for `on_host` runs.
 fn command(
     session: &Session,
     case: &Case,
-    target: &Target,
     run: &RunSpec,
     vars: &Placeholders,
     fixture: &FixtureDir,
-    policy: Option<&Path>,
+    how: How,
 ) -> Result<Command, String> {
     let argv = vars.expand_all(&run.raw_argv());
     let cwd = fixture.path(&case.cwd)?;
-    let mut cmd = if run.on_host {
-        let (program, args) = argv.split_first().ok_or("empty argv")?;
-        let mut cmd = Command::new(program);
-        cmd.args(args);
-        cmd
-    } else {
-        let mut cmd = Command::new(&session.bins.sandbox);
-        cmd.arg(&run.subcommand).args(&target.sandbox_args);
-        if let Some(policy) = policy {
-            cmd.arg("--policy").arg(policy);
+    let mut cmd = match (run.on_host, how) {
+        (true, _) => {
+            let (program, args) = argv.split_first().ok_or("empty argv")?;
+            let mut cmd = Command::new(program);
+            cmd.args(args);
+            cmd
         }
-        cmd.arg("--cwd").arg(&cwd);
-        cmd.args(vars.expand_all(&run.sandbox_args));
-        cmd.arg("--").args(&argv);
-        cmd
+        (false, How::Peer(launcher)) => {
+            let mut cmd = Command::new(launcher);
+            cmd.args(&argv);
+            cmd
+        }
+        (false, How::Ours(target, policy)) => {
+            let mut cmd = Command::new(&session.bins.sandbox);
+            cmd.arg(&run.subcommand).args(&target.sandbox_args);
+            if let Some(policy) = policy {
+                cmd.arg("--policy").arg(policy);
+            }
+            cmd.arg("--cwd").arg(&cwd);
+            cmd.args(vars.expand_all(&run.sandbox_args));
+            cmd.arg("--").args(&argv);
+            cmd
+        }
     };
     cmd.current_dir(&cwd);
     cmd.env("TMPDIR", fixture.root().join("tmp"));
     for (key, value) in &run.env {
         cmd.env(key, vars.expand(value));
     }
-    if let Some(prefix) = &target.path_prefix {
+    // A bwrap target's directory first on PATH, for sandboxed and host runs alike.
+    if let How::Ours(
+        Target {
+            path_prefix: Some(prefix),
+            ..
+        },
+        _,
+    ) = how
+    {
         let rest = match run.env.get("PATH") {
             Some(path) => std::ffi::OsString::from(vars.expand(path)),
             None => std::env::var_os("PATH").unwrap_or_default(),

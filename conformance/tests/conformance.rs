@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use conformance::Suite;
+use conformance::expectations::{self, Expected};
 use conformance::trial::Verdict;
 use libtest_mimic::{Arguments, Completion, Trial};
 
@@ -29,10 +30,28 @@ fn main() {
             let suite = Arc::clone(&suite);
             let name = Suite::trial_name(&suite.targets[target], &suite.cases[case]);
             Trial::ignorable_test(name, move || {
-                match suite.run(&suite.targets[target], &suite.cases[case]) {
-                    Verdict::Pass => Ok(Completion::Completed),
-                    Verdict::Ignored(reason) => Ok(Completion::ignored_with(reason)),
-                    Verdict::Fail(msg) => Err(msg.into()),
+                let (t, c) = (&suite.targets[target], &suite.cases[case]);
+                let expected = suite.expected(t, c);
+                let verdict = suite.run(t, c);
+                // A peer's expected failure or unsupported trial is reported as ignored,
+                // with its reason; any result that differs from the expectation fails.
+                if let Some(problem) = expectations::mismatch(&expected, &verdict) {
+                    let message = match verdict {
+                        Verdict::Fail(m) | Verdict::Unsupported(m) | Verdict::Ignored(m) => m,
+                        Verdict::Pass => String::new(),
+                    };
+                    return Err(format!("{problem}\n{message}").into());
+                }
+                match (verdict, expected) {
+                    (Verdict::Pass, _) => Ok(Completion::Completed),
+                    (Verdict::Ignored(reason), _) => Ok(Completion::ignored_with(reason)),
+                    (_, Expected::Fail(why)) => {
+                        Ok(Completion::ignored_with(format!("expected failure: {why}")))
+                    }
+                    (_, Expected::Unsupported(why)) => Ok(Completion::ignored_with(format!(
+                        "expected unsupported: {why}"
+                    ))),
+                    (_, why) => Ok(Completion::ignored_with(format!("expected: {why:?}"))),
                 }
             })
         })
