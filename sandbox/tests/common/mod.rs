@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod attack;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
