@@ -239,7 +239,14 @@ fn redundant_and_missing_writable_entries_emit_nothing() {
     let a = args(&p);
     assert!(!has(&a, &["--ro-bind", "/usr"]), "{a:?}");
     assert!(!a.contains(&s(ws.join("gone"))), "{a:?}");
-    assert!(!has(&a, &["--bind", &s(ws.join("sub"))]), "{a:?}");
+    // `sub` emits no bind of its own; its one bind is the pin that keeps its protected
+    // metadata (`sub/.git`, ...) from being renamed away with it.
+    let sub = s(ws.join("sub"));
+    let binds = a
+        .windows(3)
+        .filter(|w| w == &["--bind", &sub, &sub])
+        .count();
+    assert_eq!(binds, 1, "{a:?}");
 }
 
 #[test]
