@@ -5,8 +5,9 @@
 //! namespace) with `CAP_SYS_ADMIN` and `CAP_SETPCAP` only (and `CAP_SETFCAP` for a caller other than root, see
 //! below). The stage makes one detached
 //! tmpfs (`fsopen`/`fsmount`) holding an empty mode-000 file and two empty directories
-//! (modes 000 and 555); every mask is an `open_tree(OPEN_TREE_CLONE)` of one of them, made
-//! read-only, `nosuid`, `nodev` and `noexec` with `mount_setattr` and moved with
+//! (modes 000 and 555), then makes that mount read-only, `nosuid`, `nodev` and `noexec`
+//! with `mount_setattr`; every mask is an `open_tree(OPEN_TREE_CLONE)` of one of them
+//! (a clone keeps the mount's flags), moved with
 //! `move_mount` onto the target, opened with `openat2(RESOLVE_NO_SYMLINKS)` and checked
 //! against the `(st_dev, st_ino)` the planner recorded. A read-only carve-out is a
 //! recursive clone of the target itself, made read-only recursively, moved onto itself.
@@ -38,6 +39,12 @@ pub struct Payload {
 
 /// `CAP_SYS_ADMIN`.
 const CAP_SYS_ADMIN: u32 = 21;
+
+/// The flags of every mask: read-only, no setuid, no device nodes, no execution.
+const MASK_ATTR: u64 = libc::MOUNT_ATTR_RDONLY
+    | libc::MOUNT_ATTR_NOSUID
+    | libc::MOUNT_ATTR_NODEV
+    | libc::MOUNT_ATTR_NOEXEC;
 
 /// Reads the payload from `fd` (closing it), applies its mounts, maps the caller's ids
 /// in a new user namespace and drops every capability.
@@ -139,6 +146,8 @@ impl Sources {
             check(libc::mkdirat(m, c"d000".as_ptr(), 0).into(), "mkdirat")?;
             check(libc::mkdirat(m, c"d555".as_ptr(), 0o555).into(), "mkdirat")?;
             libc::umask(0o022);
+            // Set once on the source: every clone inherits the mount's flags.
+            set_attr(&mount, MASK_ATTR, false)?;
             Ok(Sources { mount })
         }
     }
@@ -165,11 +174,7 @@ fn apply_one(sources: &Sources, op: &MountOp) -> Result<(), String> {
                 Action::MaskDir { mode: 0o555 } if is_dir => c"d555",
                 _ => return Err(changed("its kind does not fit its mask".into())),
             };
-            let attr = libc::MOUNT_ATTR_RDONLY
-                | libc::MOUNT_ATTR_NOSUID
-                | libc::MOUNT_ATTR_NODEV
-                | libc::MOUNT_ATTR_NOEXEC;
-            (clone(sources.mount.as_raw_fd(), name, 0), attr, false)
+            (clone(sources.mount.as_raw_fd(), name, 0), None, false)
         }
         Action::ReadOnly => (
             clone(
@@ -177,12 +182,14 @@ fn apply_one(sources: &Sources, op: &MountOp) -> Result<(), String> {
                 c"",
                 libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
             ),
-            libc::MOUNT_ATTR_RDONLY,
+            Some(libc::MOUNT_ATTR_RDONLY),
             true,
         ),
     };
     let source = source.map_err(|e| fail("open_tree", e))?;
-    set_attr(&source, attr, recursive).map_err(|e| fail("mount_setattr", e))?;
+    if let Some(attr) = attr {
+        set_attr(&source, attr, recursive).map_err(|e| fail("mount_setattr", e))?;
+    }
     // SAFETY: both descriptors are open; empty paths with the EMPTY_PATH flags.
     let rc = unsafe {
         libc::syscall(

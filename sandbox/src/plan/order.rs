@@ -96,16 +96,28 @@ pub fn emit(
             }
         }
     }
-    let writable_above = |i: usize| match enclosing(&rules[i].path) {
-        Some(j) => (rules[j].access == Access::Write).then(|| rules[j].path.clone()),
-        None => (root == Access::Write).then(|| PathBuf::from("/")),
+    // A rule equal to what encloses it mounts nothing, so it is no anchor: pins reach up
+    // to the closest rule that is a mount (or the base), through such rules.
+    let access_of = |j: Option<usize>| j.map_or(root, |j| rules[j].access);
+    let mounts =
+        |j: usize| present[j].is_some() && rules[j].access != access_of(enclosing(&rules[j].path));
+    let writable_above = |i: usize| {
+        let parent = enclosing(&rules[i].path);
+        if access_of(parent) != Access::Write {
+            return None;
+        }
+        let mut anchor = parent;
+        while let Some(j) = anchor.filter(|&j| !mounts(j)) {
+            anchor = enclosing(&rules[j].path);
+        }
+        Some(anchor.map_or_else(|| PathBuf::from("/"), |j| rules[j].path.clone()))
     };
     let pins = pins::pins(
         rules,
         |i| effective.contains_key(rules[i].path.as_path()),
         writable_above,
         |dir| st.kind(dir) == Some(true),
-        |dir| effective.contains_key(dir),
+        |dir| effective.get(dir).is_some_and(|&j| mounts(j)),
     );
     // Rules with another rule or a recreated symlink beneath them stay with bwrap, which
     // applies them in order before what lies beneath; the others (leaves) may go inner.

@@ -239,7 +239,14 @@ fn redundant_and_missing_writable_entries_emit_nothing() {
     let a = args(&p);
     assert!(!has(&a, &["--ro-bind", "/usr"]), "{a:?}");
     assert!(!a.contains(&s(ws.join("gone"))), "{a:?}");
-    assert!(!has(&a, &["--bind", &s(ws.join("sub"))]), "{a:?}");
+    // `sub` emits no bind of its own; its one bind is the pin that keeps its protected
+    // metadata (`sub/.git`, ...) from being renamed away with it.
+    let sub = s(ws.join("sub"));
+    let binds = a
+        .windows(3)
+        .filter(|w| w == &["--bind", &sub, &sub])
+        .count();
+    assert_eq!(binds, 1, "{a:?}");
 }
 
 #[test]
@@ -358,4 +365,51 @@ fn parents_of_protected_and_denied_paths_are_pinned_before_them() {
         !has(&a, &["--bind", &x, &x]),
         "glob matches are not pinned: {a:?}"
     );
+}
+
+#[test]
+fn with_inner_mounts_leaf_masks_leave_bwrap_and_record_their_inode() {
+    use super::mounts::{Action, Identity};
+    let (_d, r) = tree(&["ws/app/x.env", "ws/.git/config", "ws/open/", "ws/den/w/"]);
+    let ws = r.join("ws");
+    let toml = "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"**/*.env\" = \"none\"\n\"den\" = \"none\"\n\"den/w\" = \"write\"\n";
+    let options = PlanOptions {
+        empty_file: EMPTY.into(),
+        inner_mounts: true,
+        ..PlanOptions::default()
+    };
+    let p = plan_with(&ws, toml, options).unwrap();
+    let a = args(&p);
+    let ops: Vec<(Action, PathBuf)> = p
+        .inner_mounts
+        .iter()
+        .map(|op| (op.action, op.path.clone()))
+        .collect();
+    assert!(
+        ops.contains(&(Action::MaskFile, ws.join("app/x.env"))),
+        "{ops:?}"
+    );
+    assert!(
+        ops.contains(&(Action::ReadOnly, ws.join(".git"))),
+        "{ops:?}"
+    );
+    assert!(ops.contains(&(Action::MaskDir { mode: 0o555 }, ws.join(".codex"))));
+    assert!(!has(&a, &[&s(ws.join("app/x.env"))]), "{a:?}");
+    let env = p
+        .inner_mounts
+        .iter()
+        .find(|o| o.path == ws.join("app/x.env"));
+    assert_eq!(env.unwrap().identity, Identity::of(&ws.join("app/x.env")));
+    let codex = p.inner_mounts.iter().find(|o| o.path == ws.join(".codex"));
+    assert_eq!(
+        codex.unwrap().identity,
+        None,
+        "a placeholder's comes at acquire"
+    );
+    // A denied directory with a writable rule beneath stays with bwrap, in order.
+    assert!(
+        has(&a, &["--perms", "111", "--tmpfs", &s(ws.join("den"))]),
+        "{a:?}"
+    );
+    assert!(a.iter().any(|t| t == "CAP_SYS_ADMIN"), "{a:?}");
 }

@@ -157,19 +157,32 @@ fn acquire_one(path: &Path) -> Result<Held, PlaceholderError> {
     })?;
     let name = CString::new(name.as_bytes()).map_err(|_| error(path, "NUL in the path"))?;
     for _ in 0..ATTEMPTS {
-        let created = match mkdirat(&parent, name.as_c_str(), Mode::from_bits_truncate(0)) {
+        // Created with its final mode in one step (the sticky bit survives mkdir, and a usual
+        // umask clears none of 0555), so no other run sees it half made.
+        let mode = Mode::from_bits_truncate(PLACEHOLDER_MODE as libc::mode_t);
+        let created = match mkdirat(&parent, name.as_c_str(), mode) {
             Ok(()) => true,
             Err(Errno::EEXIST) => false,
             Err(e) => return Err(error(path, format!("mkdir failed: {e}"))),
         };
-        if created {
-            // mkdirat applies the umask and drops the sticky bit on some file systems.
-            chmod_placeholder(&parent, &name).map_err(|e| error(path, e.to_string()))?;
+        if created && !marked(&parent, &name) {
+            // An unusual umask cleared bits: set them (other runs retry meanwhile); a name
+            // already removed again by a concurrent run is retried.
+            match chmod_placeholder(&parent, &name) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+                Err(e) => return Err(error(path, format!("chmod failed: {e}"))),
+            }
         }
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         let dir = match openat(&parent, name.as_c_str(), flags, Mode::empty()) {
             Ok(dir) => dir,
             Err(Errno::ENOENT) => continue,
+            // Another run's placeholder before its mode is set: wait for it.
+            Err(Errno::EACCES) if !created => {
+                pause();
+                continue;
+            }
             Err(e) => {
                 return Err(error(
                     path,
@@ -186,6 +199,10 @@ fn acquire_one(path: &Path) -> Result<Held, PlaceholderError> {
         if !still_named(&parent, &name, &locked) {
             continue;
         }
+        if locked.st_mode & 0o7777 != PLACEHOLDER_MODE && !created && is_empty(&dir) {
+            pause();
+            continue;
+        }
         if locked.st_mode & 0o7777 != PLACEHOLDER_MODE || !is_empty(&dir) {
             return Err(error(
                 path,
@@ -199,7 +216,10 @@ fn acquire_one(path: &Path) -> Result<Held, PlaceholderError> {
             created,
         });
     }
-    Err(error(path, "concurrent runs kept removing it; run again"))
+    Err(error(
+        path,
+        "something other than an empty placeholder directory is there, or concurrent runs kept removing it: it changed during launch; run again",
+    ))
 }
 
 /// Sets [`PLACEHOLDER_MODE`] on the directory just created (never following a symlink).
@@ -229,6 +249,21 @@ fn chmod_placeholder(parent: &OwnedFd, name: &CString) -> io::Result<()> {
         }
         _ => Err(io::Error::last_os_error()),
     }
+}
+
+/// Whether the name's mode is [`PLACEHOLDER_MODE`].
+fn marked(parent: &OwnedFd, name: &CString) -> bool {
+    fstatat(
+        parent,
+        name.as_c_str(),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .is_ok_and(|s| s.st_mode & 0o7777 == PLACEHOLDER_MODE)
+}
+
+/// A short wait before retrying, while another run finishes making a placeholder.
+fn pause() {
+    std::thread::sleep(std::time::Duration::from_millis(2));
 }
 
 fn still_named(parent: &OwnedFd, name: &CString, locked: &FileStat) -> bool {
