@@ -233,12 +233,14 @@ fn concurrent_runs_of_both_users_and_both_bwraps_never_break_each_other() {
     let started = Instant::now();
     let mut failures = Vec::new();
     let mut total = 0;
+    let mut killed = 0;
     for bwrap in &bwraps {
         for round in 0..ROUNDS {
             let runs: Vec<Run> = (0..RUNS_PER_ROUND)
                 .map(|i| start(&layout, bwrap, round, i))
                 .collect();
             total += runs.len();
+            killed += runs.iter().filter(|r| r.killed).count();
             let failed: Vec<String> = std::thread::scope(|s| {
                 let handles: Vec<_> = runs
                     .into_iter()
@@ -257,7 +259,7 @@ fn concurrent_runs_of_both_users_and_both_bwraps_never_break_each_other() {
         }
     }
     eprintln!(
-        "{total} runs in {:.1} s, {} unexpected failures",
+        "{total} runs ({killed} SIGKILLed once started) in {:.1} s, {} unexpected failures",
         started.elapsed().as_secs_f64(),
         failures.len()
     );
