@@ -317,6 +317,16 @@ fn limits_cap_open_files_address_space_and_processes() {
             "[{}] {out:?}",
             t.label
         );
+        // memory: no cgroup is created, so a clear refusal naming the fix.
+        let memory = format!("{FS}[limits]\nmemory = 1073741824\n");
+        let marker = f.ws().join("RAN");
+        let out = run_with_vars(t, &f, &memory, &[], "run", &["touch", "RAN"]);
+        assert_refused(
+            &out,
+            t,
+            &["limits.memory", "cgroup", "systemd-run"],
+            &marker,
+        );
         // processes: a per-real-uid count, which the kernel does not apply to root.
         let live = count_processes_of(t.user);
         let cap = live + 40;
