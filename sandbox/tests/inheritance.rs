@@ -332,7 +332,9 @@ fn limits_cap_open_files_address_space_and_processes() {
         let live = count_processes_of(t.user);
         let cap = live + 100;
         let policy = format!("{FS}[limits]\nprocesses = {cap}\n");
-        let out = run_with_vars(t, &f, &policy, &[], "run", &["python3", "-c", FORK_BOMB]);
+        let tries = (cap + 50).to_string();
+        let bomb = ["python3", "-c", FORK_BOMB, &tries];
+        let out = run_with_vars(t, &f, &policy, &[], "run", &bomb);
         match t.user {
             User::Root => assert_refused(
                 &out,
@@ -356,13 +358,13 @@ fn limits_cap_open_files_address_space_and_processes() {
     });
 }
 
-/// Forks sleeping children until fork fails (at most 400); prints `capped N` or
+/// Forks sleeping children until fork fails (at most argv[1]); prints `capped N` or
 /// `unlimited N`, then kills them.
 const FORK_BOMB: &str = r#"
-import os, signal, time
+import os, signal, sys, time
 pids = []
 try:
-    for _ in range(400):
+    for _ in range(int(sys.argv[1])):
         pid = os.fork()
         if pid == 0:
             time.sleep(30)
