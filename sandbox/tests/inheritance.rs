@@ -16,6 +16,18 @@ const MASKED_ENV: &str =
 /// Runs `sandbox run` as the target's user from a shell that first opens descriptor 3 on
 /// `ws/.env` and 9 on `dir`, with `extra` options before `--`.
 fn run_with_open_fds(t: &Target, f: &Fixture, dir: &Path, extra: &[&str], script: &str) -> Output {
+    with_open_fds(t, f, dir, "run", extra, script)
+}
+
+/// [`run_with_open_fds`] for `subcommand`.
+fn with_open_fds(
+    t: &Target,
+    f: &Fixture,
+    dir: &Path,
+    subcommand: &str,
+    extra: &[&str],
+    script: &str,
+) -> Output {
     f.give_to(t.user);
     let policy = f.policy("masked.toml", MASKED_ENV);
     let mut c = command_as(t.user, "sh");
@@ -23,7 +35,7 @@ fn run_with_open_fds(t: &Target, f: &Fixture, dir: &Path, extra: &[&str], script
         .arg(f.ws().join(".env"))
         .arg(dir)
         .arg(sandbox_bin())
-        .args(["run", "--bwrap"])
+        .args([subcommand, "--bwrap"])
         .arg(&t.bwrap)
         .arg("--policy")
         .arg(&policy)
@@ -96,6 +108,14 @@ fn pass_fd_hands_over_exactly_the_named_descriptors() {
             "[{}] {out:?}",
             t.label
         );
+        let json = ["--json", "--pass-fd", "9"];
+        let explain = with_open_fds(t, &f, &outside, "explain", &json, "true");
+        let explain: serde_json::Value = serde_json::from_str(&explain.stdout)
+            .unwrap_or_else(|e| panic!("[{}] {e}: {explain:?}", t.label));
+        assert_eq!(explain["pass_fds"], serde_json::json!([9]), "[{}]", t.label);
+        let argv = explain["bwrap_argv"].as_array().unwrap();
+        let at = argv.iter().position(|a| a == "--pass-fd").unwrap();
+        assert_eq!(argv[at + 1], "9", "[{}] {argv:?}", t.label);
         let only9 = run_with_open_fds(t, &f, &outside, &["--pass-fd", "9"], "ls /proc/self/fd");
         assert_eq!(only9.stdout, "0\n1\n2\n3\n9\n", "[{}] {only9:?}", t.label);
         for (fd, needle) in [
