@@ -20,8 +20,11 @@ use crate::run::{self, MOUNTS_FD, PROXY_DIR_FD, Prepared, READY_FD};
 ///
 /// The executable that provides the inner stage (by default the current one) must call
 /// [`crate::dispatch_inner_stage`] first thing in `main`, as the `sandbox` CLI does.
-/// Under network mode `proxy`, the proxy variables are read from this process's
-/// environment (see [`crate::proxy`]); without a usable one, `status` and `explain` refuse.
+/// The command gets this process's environment filtered by the policy's `[environment]`
+/// section, descriptors 0, 1 and 2 plus those named by [`pass_fd`](Self::pass_fd), and
+/// the policy's `[limits]`. Under network mode `proxy`, the proxy variables are read from
+/// that filtered environment (see [`crate::proxy`]); without a usable one, `status` and
+/// `explain` refuse.
 ///
 /// ```no_run
 /// use sandbox::{Policy, SandboxCommand};

@@ -16,6 +16,18 @@ const MASKED_ENV: &str =
 /// Runs `sandbox run` as the target's user from a shell that first opens descriptor 3 on
 /// `ws/.env` and 9 on `dir`, with `extra` options before `--`.
 fn run_with_open_fds(t: &Target, f: &Fixture, dir: &Path, extra: &[&str], script: &str) -> Output {
+    with_open_fds(t, f, dir, "run", extra, script)
+}
+
+/// [`run_with_open_fds`] for `subcommand`.
+fn with_open_fds(
+    t: &Target,
+    f: &Fixture,
+    dir: &Path,
+    subcommand: &str,
+    extra: &[&str],
+    script: &str,
+) -> Output {
     f.give_to(t.user);
     let policy = f.policy("masked.toml", MASKED_ENV);
     let mut c = command_as(t.user, "sh");
@@ -23,7 +35,7 @@ fn run_with_open_fds(t: &Target, f: &Fixture, dir: &Path, extra: &[&str], script
         .arg(f.ws().join(".env"))
         .arg(dir)
         .arg(sandbox_bin())
-        .args(["run", "--bwrap"])
+        .args([subcommand, "--bwrap"])
         .arg(&t.bwrap)
         .arg("--policy")
         .arg(&policy)
@@ -96,6 +108,14 @@ fn pass_fd_hands_over_exactly_the_named_descriptors() {
             "[{}] {out:?}",
             t.label
         );
+        let json = ["--json", "--pass-fd", "9"];
+        let explain = with_open_fds(t, &f, &outside, "explain", &json, "true");
+        let explain: serde_json::Value = serde_json::from_str(&explain.stdout)
+            .unwrap_or_else(|e| panic!("[{}] {e}: {explain:?}", t.label));
+        assert_eq!(explain["pass_fds"], serde_json::json!([9]), "[{}]", t.label);
+        let argv = explain["bwrap_argv"].as_array().unwrap();
+        let at = argv.iter().position(|a| a == "--pass-fd").unwrap();
+        assert_eq!(argv[at + 1], "9", "[{}] {argv:?}", t.label);
         let only9 = run_with_open_fds(t, &f, &outside, &["--pass-fd", "9"], "ls /proc/self/fd");
         assert_eq!(only9.stdout, "0\n1\n2\n3\n9\n", "[{}] {only9:?}", t.label);
         for (fd, needle) in [
@@ -317,11 +337,24 @@ fn limits_cap_open_files_address_space_and_processes() {
             "[{}] {out:?}",
             t.label
         );
-        // processes: a per-real-uid count, which the kernel does not apply to root.
+        // memory: no cgroup is created, so a clear refusal naming the fix.
+        let memory = format!("{FS}[limits]\nmemory = 1073741824\n");
+        let marker = f.ws().join("RAN");
+        let out = run_with_vars(t, &f, &memory, &[], "run", &["touch", "RAN"]);
+        assert_refused(
+            &out,
+            t,
+            &["limits.memory", "cgroup", "systemd-run"],
+            &marker,
+        );
+        // processes: a per-real-uid count, which the kernel does not apply to root. The
+        // margin absorbs other processes of the same uid starting meanwhile.
         let live = count_processes_of(t.user);
-        let cap = live + 40;
+        let cap = live + 100;
         let policy = format!("{FS}[limits]\nprocesses = {cap}\n");
-        let out = run_with_vars(t, &f, &policy, &[], "run", &["python3", "-c", FORK_BOMB]);
+        let tries = (cap + 50).to_string();
+        let bomb = ["python3", "-c", FORK_BOMB, &tries];
+        let out = run_with_vars(t, &f, &policy, &[], "run", &bomb);
         match t.user {
             User::Root => assert_refused(
                 &out,
@@ -345,13 +378,13 @@ fn limits_cap_open_files_address_space_and_processes() {
     });
 }
 
-/// Forks sleeping children until fork fails (at most 400); prints `capped N` or
+/// Forks sleeping children until fork fails (at most argv[1]); prints `capped N` or
 /// `unlimited N`, then kills them.
 const FORK_BOMB: &str = r#"
-import os, signal, time
+import os, signal, sys, time
 pids = []
 try:
-    for _ in range(400):
+    for _ in range(int(sys.argv[1])):
         pid = os.fork()
         if pid == 0:
             time.sleep(30)

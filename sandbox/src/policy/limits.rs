@@ -102,6 +102,13 @@ impl Parser<'_> {
                 "processes" => &mut limits.processes,
                 "open_files" => &mut limits.open_files,
                 "address_space" => &mut limits.address_space,
+                "memory" => {
+                    return Err(self.err(
+                        &name,
+                        "the sandbox sets no cgroup memory limit (it creates no cgroups: a delegated cgroup v2 subtree is rarely available and the limit would otherwise not hold)",
+                        "run sandbox under a cgroup manager, e.g. `systemd-run --user --scope -p MemoryMax=4G sandbox run ...`, or use limits.address_space",
+                    ));
+                }
                 _ => {
                     return Err(self.err(
                         &name,
@@ -140,6 +147,7 @@ mod tests {
             ("[limits]\nprocesses = 0\n", "limits.processes"),
             ("[limits]\nopen_files = \"x\"\n", "limits.open_files"),
             ("[limits]\nmemory = 1\n", "limits.memory"),
+            ("[limits]\nstack = 1\n", "limits.stack"),
         ] {
             let e = Policy::parse(text, "bad.toml").unwrap_err();
             assert_eq!(e.entry, entry, "{text}");
