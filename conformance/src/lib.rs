@@ -57,15 +57,24 @@ pub fn cases_dir() -> PathBuf {
     at_run_time.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("cases"))
 }
 
+/// Where fixtures go by default: `$TMPDIR` when set, else `/var/tmp`, not `/tmp`: the
+/// default policy makes `/tmp` writable, and "outside the workspace" must not be.
+pub fn default_tmp() -> PathBuf {
+    match std::env::var_os("TMPDIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from("/var/tmp"),
+    }
+}
+
 impl Suite {
     /// Loads the cases, finds the binaries and discovers the targets. Fixtures go under a
-    /// fresh world-accessible directory in `$CONFORMANCE_TMP` (default: the temp dir).
+    /// fresh world-accessible directory in `$CONFORMANCE_TMP` (default: [`default_tmp`]).
     pub fn prepare() -> Result<Self, String> {
         let cases = case::load_dir(&cases_dir(), &targets::NAMES).map_err(|e| e.to_string())?;
         let bins = binaries::Binaries::locate()?;
         let parent = std::env::var_os("CONFORMANCE_TMP")
             .map(PathBuf::from)
-            .unwrap_or_else(std::env::temp_dir);
+            .unwrap_or_else(default_tmp);
         let dir = tempfile::Builder::new()
             .prefix("conformance-session-")
             .tempdir_in(&parent)
