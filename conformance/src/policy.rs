@@ -70,8 +70,8 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// The sandbox's built-in default (no `--policy`): `/` readable, the workspace and
-    /// `$TMPDIR` writable, the network restricted (metadata protection is implied by both).
+    /// The sandbox's built-in default (no `--policy`): `/` readable, the workspace, `$TMPDIR`
+    /// and `/tmp` writable, the network restricted (metadata protection is implied by all).
     pub fn builtin_default() -> Self {
         Self {
             entries: vec![
@@ -85,6 +85,10 @@ impl Policy {
                 },
                 Entry {
                     key: Key::Tmpdir,
+                    access: Access::Write,
+                },
+                Entry {
+                    key: Key::SlashTmp,
                     access: Access::Write,
                 },
             ],
