@@ -14,6 +14,7 @@ pub mod check;
 pub mod exec;
 pub mod expectations;
 pub mod fixture;
+pub mod gate;
 pub mod launch;
 pub mod peers;
 pub mod placeholders;
@@ -41,6 +42,8 @@ pub struct Suite {
     pub cases: Vec<Case>,
     /// Expected results by target name (targets without a file expect every trial to pass).
     pub expectations: std::collections::BTreeMap<String, expectations::Expectations>,
+    /// Keeps Codex's trials and ours apart.
+    gate: gate::Gate,
     _session_dir: tempfile::TempDir,
 }
 
@@ -98,19 +101,23 @@ impl Suite {
             targets,
             cases,
             expectations: expected,
+            gate: gate::Gate::default(),
             _session_dir: dir,
         })
     }
 
-    /// Every (target index, case index) pair, the costliest trials (see [`Case::cost`],
-    /// times [`Target::slowness`]) first so that the slowest don't start last and stretch the
-    /// wall time.
+    /// Every (target index, case index) pair: Codex's first (see [`gate`]), then the
+    /// costliest trials (see [`Case::cost`], times [`Target::slowness`]) first so that the
+    /// slowest don't start last and stretch the wall time.
     pub fn schedule(&self) -> Vec<(usize, usize)> {
         let mut pairs: Vec<(usize, usize)> = (0..self.cases.len())
             .flat_map(|c| (0..self.targets.len()).map(move |t| (t, c)))
             .collect();
+        // Codex's trials first, all together: ours wait for them at the gate.
         pairs.sort_by_key(|&(t, c)| {
-            std::cmp::Reverse(self.cases[c].cost() * self.targets[t].slowness())
+            let codex = self.targets[t].gate_group() == Some(gate::Group::Codex);
+            let cost = self.cases[c].cost() * self.targets[t].slowness();
+            (!codex, std::cmp::Reverse(cost))
         });
         pairs
     }
@@ -127,8 +134,9 @@ impl Suite {
             .map_or(expectations::Expected::Pass, |e| e.of(&case.name))
     }
 
-    /// Runs one trial.
+    /// Runs one trial (after [`gate`] lets its group in).
     pub fn run(&self, target: &Target, case: &Case) -> Verdict {
+        let _pass = target.gate_group().map(|g| self.gate.enter(g));
         trial::run(&self.session, case, target)
     }
 }

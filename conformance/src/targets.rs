@@ -87,6 +87,16 @@ impl Target {
         }
     }
 
+    /// Which trials this target's may not overlap with ([`crate::gate`]); srt's touch
+    /// nothing the others share and run beside both groups.
+    pub fn gate_group(&self) -> Option<crate::gate::Group> {
+        match &self.kind {
+            Kind::Sandbox => Some(crate::gate::Group::Ours),
+            Kind::Peer(install) if install.peer == Peer::Codex => Some(crate::gate::Group::Codex),
+            Kind::Peer(_) => None,
+        }
+    }
+
     /// Whether this is one of the project's own ways of running the sandbox.
     pub fn is_ours(&self) -> bool {
         matches!(self.kind, Kind::Sandbox)
