@@ -203,8 +203,11 @@ fn the_command_is_told_it_runs_sandboxed() {
     });
 }
 
-/// Root on a workspace owned by another user: bwrap cannot create the missing protected
-/// metadata there. The `sandbox:` line traces bwrap's path to the policy entry and the fix.
+/// bwrap failing on a protected-metadata mount point in a workspace owned by another user
+/// (the message bwrap gives when it has to create one there and may not: `sandbox` now
+/// creates mount points itself, so a wrapper around the real bwrap fails the same way for
+/// every run in this workspace). The `sandbox:` line traces bwrap's path to the policy
+/// entry and the fix.
 #[test]
 fn a_bwrap_failure_names_the_policy_element_and_the_fix() {
     for_each_target(|t| {
@@ -215,10 +218,27 @@ fn a_bwrap_failure_names_the_policy_element_and_the_fix() {
         f.give_to(User::Test);
         let ws = f.ws();
         let marker = ws.join("ran");
+        let failing = f.aux().join("failing-bwrap");
+        std::fs::write(
+            &failing,
+            format!(
+                "#!/bin/sh\ncase \"$*\" in *{ws}*) echo \"bwrap: Can't mkdir {ws}/.agents: Permission denied\" >&2; exit 1;; esac\nexec {real} \"$@\"\n",
+                ws = ws.display(),
+                real = t.bwrap.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            &failing,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
         let out = sandbox(
             t,
             "run",
             &[
+                "--bwrap",
+                failing.to_str().unwrap(),
                 "--cwd",
                 ws.to_str().unwrap(),
                 "--",
