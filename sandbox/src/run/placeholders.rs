@@ -401,7 +401,7 @@ unsafe fn janitor(raw: &mut [Raw], wake: RawFd, done: RawFd) -> ! {
     }
 }
 
-/// Removes the placeholder's name if it still refers to the locked inode.
+/// Removes the placeholder's name if it still refers to the locked inode, then unlocks.
 ///
 /// # Safety
 /// Only system calls.
@@ -415,6 +415,9 @@ unsafe fn remove_if_same(r: &Raw) {
         {
             libc::unlinkat(r.parent, r.name, libc::AT_REMOVEDIR);
         }
+        // Never hold the exclusive lock while waiting for another one: a run acquiring
+        // several placeholders holds shared locks while it waits (no cycle can form).
+        libc::flock(r.dir, libc::LOCK_UN);
     }
 }
 
