@@ -98,10 +98,20 @@ impl Placeholders {
                 identities: Vec::new(),
             });
         }
-        let held = paths
-            .iter()
-            .map(|p| acquire_one(p))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut held = Vec::with_capacity(paths.len());
+        for path in paths {
+            match acquire_one(path) {
+                Ok(h) => held.push(h),
+                Err(e) => {
+                    // What this launch already made must not outlive it: a janitor whose
+                    // wake pipe is closed at once releases those placeholders right away.
+                    if !held.is_empty() {
+                        let _ = spawn_janitor(held);
+                    }
+                    return Err(e);
+                }
+            }
+        }
         let mut identities = Vec::new();
         for (path, h) in paths.iter().zip(&held) {
             let st = fstat(&h.dir).map_err(|e| error(path, e.to_string()))?;
