@@ -60,11 +60,12 @@ pub fn cases_dir() -> PathBuf {
     at_run_time.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("cases"))
 }
 
-/// Where fixtures go by default: `$TMPDIR` when set, else `/var/tmp`, not `/tmp`: the
-/// default policy makes `/tmp` writable, and "outside the workspace" must not be.
+/// Where fixtures go by default: `$TMPDIR` when it is set and outside `/tmp`, else
+/// `/var/tmp`: the default policy makes `/tmp` writable, and a fixture's "outside the
+/// workspace" must not be.
 pub fn default_tmp() -> PathBuf {
-    match std::env::var_os("TMPDIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+    match std::env::var_os("TMPDIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() && !dir.starts_with("/tmp") => dir,
         _ => PathBuf::from("/var/tmp"),
     }
 }
