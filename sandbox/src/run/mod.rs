@@ -130,7 +130,16 @@ pub fn execute(
         (err_write.as_raw_fd(), libc::STDERR_FILENO),
     ];
     fds.extend(mounts.as_ref().map(|m| (m.as_raw_fd(), MOUNTS_FD)));
-    fds.extend(proxy_dir.map(|fd| (fd.as_raw_fd(), PROXY_DIR_FD)));
+    // Every source is above the fixed targets, so no dup2 below overwrites one still to come.
+    let proxy_dir = match proxy_dir {
+        Some(fd) => {
+            Some(high_fd(fd.try_clone_to_owned().map_err(|e| {
+                SandboxError::io("dup", "(proxy directory)", e)
+            })?)?)
+        }
+        None => None,
+    };
+    fds.extend(proxy_dir.as_ref().map(|fd| (fd.as_raw_fd(), PROXY_DIR_FD)));
     let mut command = bwrap.command();
     command
         .args(&prepared.args)
