@@ -149,8 +149,19 @@ pub fn run() -> ! {
         .unwrap_or(false)
         .then(|| nix::unistd::ttyname(std::io::stdout()).ok())
         .flatten();
-    let mut cfg = args::parse(&argv);
-    args::validate(&mut cfg, real_uid, real_gid);
+    let mut effects = args::Live::new(setup::fsutil::read_fd_to_end);
+    let cfg = match args::command_line(&argv, &mut effects, real_uid, real_gid) {
+        Ok(args::Parsed::Run(cfg)) => *cfg,
+        Ok(args::Parsed::Help(text) | args::Parsed::Version(text)) => {
+            print!("{text}");
+            std::process::exit(0)
+        }
+        Err(args::ArgError::MissingCommand(usage)) => {
+            eprint!("{usage}");
+            std::process::exit(1)
+        }
+        Err(err) => die(&err.to_string()),
+    };
     let proc_fd = open(
         "/proc",
         OFlag::O_PATH | OFlag::O_CLOEXEC | OFlag::O_DIRECTORY,

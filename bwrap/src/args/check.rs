@@ -1,7 +1,7 @@
 //! Checks made after parsing, in upstream's order, and the implied namespace choices.
 
 use super::Config;
-use crate::diag::die;
+use super::error::ArgError;
 use std::path::Path;
 
 /// Whether the kernel refuses new user namespaces (RHEL 7's switch or a zero limit).
@@ -13,25 +13,37 @@ fn userns_disabled_by_sysctl() -> bool {
 
 /// Validates option combinations and settles which namespaces to create.
 /// `real_uid`/`real_gid` are the caller's ids.
-pub fn validate(cfg: &mut Config, real_uid: u32, real_gid: u32) {
+pub(crate) fn validate(cfg: &mut Config, real_uid: u32, real_gid: u32) -> Result<(), ArgError> {
     let u = &mut cfg.unshare;
     if cfg.userns_block_fd.is_some() && !u.user {
-        die("--userns-block-fd requires --unshare-user");
+        return Err(ArgError::Combination(
+            "--userns-block-fd requires --unshare-user",
+        ));
     }
     if cfg.userns_block_fd.is_some() && cfg.info_fd.is_none() {
-        die("--userns-block-fd requires --info-fd");
+        return Err(ArgError::Combination(
+            "--userns-block-fd requires --info-fd",
+        ));
     }
     if cfg.userns_fd.is_some() && u.user {
-        die("--userns not compatible --unshare-user");
+        return Err(ArgError::Combination(
+            "--userns not compatible --unshare-user",
+        ));
     }
     if cfg.userns_fd.is_some() && u.user_try {
-        die("--userns not compatible --unshare-user-try");
+        return Err(ArgError::Combination(
+            "--userns not compatible --unshare-user-try",
+        ));
     }
     if cfg.disable_userns && !u.user {
-        die("--disable-userns requires --unshare-user");
+        return Err(ArgError::Combination(
+            "--disable-userns requires --unshare-user",
+        ));
     }
     if cfg.disable_userns && cfg.userns_block_fd.is_some() {
-        die("--disable-userns is not compatible with  --userns-block-fd");
+        return Err(ArgError::Combination(
+            "--disable-userns is not compatible with  --userns-block-fd",
+        ));
     }
     // Without privileges, every namespace needs a user namespace to own it.
     if real_uid != 0 && cfg.userns_fd.is_none() {
@@ -41,30 +53,44 @@ pub fn validate(cfg: &mut Config, real_uid: u32, real_gid: u32) {
         u.user = true;
     }
     if cfg.command.is_empty() {
-        eprint!("{}", super::usage(&cfg.invoked_as));
-        std::process::exit(1);
+        return Err(ArgError::MissingCommand(super::help::usage(
+            &cfg.invoked_as,
+        )));
     }
     let has_userns = u.user || cfg.userns_fd.is_some();
     if cfg.uid.is_some_and(|uid| uid != real_uid) && !has_userns {
-        die("Specifying --uid requires --unshare-user or --userns");
+        return Err(ArgError::Combination(
+            "Specifying --uid requires --unshare-user or --userns",
+        ));
     }
     if cfg.gid.is_some_and(|gid| gid != real_gid) && !has_userns {
-        die("Specifying --gid requires --unshare-user or --userns");
+        return Err(ArgError::Combination(
+            "Specifying --gid requires --unshare-user or --userns",
+        ));
     }
     if cfg.hostname_set && !u.uts {
-        die("Specifying --hostname requires --unshare-uts");
+        return Err(ArgError::Combination(
+            "Specifying --hostname requires --unshare-uts",
+        ));
     }
     if cfg.as_pid_1 && !u.pid {
-        die("Specifying --as-pid-1 requires --unshare-pid");
+        return Err(ArgError::Combination(
+            "Specifying --as-pid-1 requires --unshare-pid",
+        ));
     }
     if cfg.as_pid_1 && !cfg.lock_files.is_empty() {
-        die("Specifying --as-pid-1 and --lock-file is not permitted");
+        return Err(ArgError::Combination(
+            "Specifying --as-pid-1 and --lock-file is not permitted",
+        ));
     }
     let have_cgroupns = Path::new("/proc/self/ns/cgroup").exists();
     if u.cgroup && !have_cgroupns {
-        die("Cannot create new cgroup namespace because the kernel does not support it");
+        return Err(ArgError::Combination(
+            "Cannot create new cgroup namespace because the kernel does not support it",
+        ));
     }
     if u.cgroup_try && have_cgroupns {
         u.cgroup = true;
     }
+    Ok(())
 }

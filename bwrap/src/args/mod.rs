@@ -4,16 +4,52 @@
 //! environment options change bwrap's own environment immediately, and most other options
 //! are global flags where the last one wins.
 
+mod cap_names;
 mod check;
-mod environ;
+mod effects;
+mod error;
+mod handlers;
 mod help;
 mod parse;
 mod setup_ops;
+mod table;
 mod value;
 
-pub use check::validate;
-pub use help::{UPSTREAM_VERSION, usage, version};
-pub use parse::parse;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use cap_names::last_cap;
+pub use effects::{Effects, Live};
+pub use error::ArgError;
+pub(crate) use help::version;
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Parsed {
+    /// A sandbox (validated by [`command_line`]).
+    Run(Box<Config>),
+    /// `--help`: the text for stdout (status 0).
+    Help(String),
+    /// `--version`: the text for stdout (status 0).
+    Version(String),
+}
+
+/// Parses `argv` (with `argv[0]`) and validates the result for the caller's real ids: a
+/// sandbox to run, a text to print, or upstream's refusal (status 1).
+pub fn command_line(
+    argv: &[OsString],
+    effects: &mut dyn Effects,
+    real_uid: u32,
+    real_gid: u32,
+) -> Result<Parsed, ArgError> {
+    match parse::parse(argv, effects)? {
+        Parsed::Run(mut cfg) => {
+            check::validate(&mut cfg, real_uid, real_gid)?;
+            Ok(Parsed::Run(cfg))
+        }
+        printed => Ok(printed),
+    }
+}
 
 use std::ffi::OsString;
 use std::os::fd::RawFd;

@@ -1,44 +1,71 @@
-//! The left-to-right argument parser (upstream's `parse_args_recurse`).
+//! The left-to-right argument parser (upstream's `parse_args_recurse`), driven by
+//! [`OPTIONS`](super::table::OPTIONS).
 
-use super::environ::{clear_env, env_name_ok, set_env};
-use super::value::{SizeError, parse_mode, parse_nonneg_int, parse_size};
-use super::{CapChange, Config, Op, help};
-use crate::diag::{die, die_errno, enable_level_prefix, show, warn};
-use crate::process::caps;
+use super::effects::Effects;
+use super::error::ArgError;
+use super::table::{self, Keeps, Run, Spec};
+use super::{Config, Parsed, help};
+use crate::diag::show;
 use std::ffi::OsString;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// Most arguments bwrap accepts in total, counting those read through `--args`.
-const MAX_ARGS: usize = 9000;
+pub(super) const MAX_ARGS: usize = 9000;
 
-/// Parses the whole command line (`argv[0]` included). Exits on `--help`, `--version` and
-/// on any error, with upstream's message and status.
-pub fn parse(argv: &[OsString]) -> Config {
+/// Parses the whole command line (`argv[0]` included) into a configuration, or the text
+/// that `--help`/`--version` print, or upstream's refusal.
+pub fn parse(argv: &[OsString], effects: &mut dyn Effects) -> Result<Parsed, ArgError> {
     let argv0 = argv
         .first()
         .map(|a| show(a.as_bytes()))
         .unwrap_or_else(|| "bwrap".into());
     if argv.len() > MAX_ARGS {
-        die(&format!("Exceeded maximum number of arguments {MAX_ARGS}"));
+        return Err(ArgError::TooManyArgs(MAX_ARGS));
     }
     let mut parser = Parser {
-        argv0,
+        effects,
+        cfg: Config::default(),
+        perms: None,
+        size: None,
+        overlay_sources: Vec::new(),
         total_args: argv.len(),
-        ..Parser::default()
+        tmp_overlays: 0,
+        in_args_file: false,
     };
     let rest = argv.get(1..).unwrap_or_default();
-    let used = parser.parse_list(rest, false);
-    parser.check_overlay_src_consumed();
+    let used = match parser.parse_list(rest) {
+        Ok(used) => used,
+        Err(Halt::Refused(err)) => return Err(err),
+        Err(Halt::Help) => return Ok(Parsed::Help(help::usage(&argv0))),
+        Err(Halt::Version) => return Ok(Parsed::Version(help::version())),
+    };
+    parser.check_overlay_src_consumed()?;
     let mut cfg = parser.cfg;
     cfg.command = rest[used..].to_vec();
-    cfg.invoked_as = parser.argv0;
-    cfg
+    cfg.invoked_as = argv0;
+    Ok(Parsed::Run(Box::new(cfg)))
 }
 
-#[derive(Default)]
-pub(super) struct Parser {
-    argv0: String,
+/// Why parsing stopped before the end.
+pub(super) enum Halt {
+    /// The command line was refused.
+    Refused(ArgError),
+    /// `--help`.
+    Help,
+    /// `--version`.
+    Version,
+}
+
+impl From<ArgError> for Halt {
+    fn from(err: ArgError) -> Halt {
+        Halt::Refused(err)
+    }
+}
+
+/// The parser's state between options.
+pub(super) struct Parser<'e> {
+    pub(super) effects: &'e mut dyn Effects,
     pub(super) cfg: Config,
     /// Pending `--perms`, for the next op that creates a file.
     pub(super) perms: Option<u32>,
@@ -48,321 +75,139 @@ pub(super) struct Parser {
     pub(super) overlay_sources: Vec<OsString>,
     total_args: usize,
     pub(super) tmp_overlays: usize,
+    in_args_file: bool,
 }
 
-/// The arguments that follow an option, with arity checks in upstream's words.
-pub(super) struct Args<'a> {
-    option: &'a str,
-    rest: &'a [OsString],
+/// One option as met on the command line: its name and exactly the values it takes.
+pub(super) struct Call<'a> {
+    pub(super) name: &'static str,
+    pub(super) values: &'a [OsString],
 }
 
-impl<'a> Args<'a> {
-    pub(super) fn take(&self, n: usize) -> &'a [OsString] {
-        if self.rest.len() < n {
-            let what = match (n, self.option) {
-                (1, "--argv0") => "one argument",
-                (1, _) => "an argument",
-                (2, _) => "two arguments",
-                _ => "three arguments",
-            };
-            let option = if self.option == "--ro-bind-fd" {
-                "--bind-fd"
-            } else {
-                self.option
-            };
-            die(&format!("{option} takes {what}"));
-        }
-        &self.rest[..n]
-    }
-
-    pub(super) fn fd(&self, index: usize, count: usize) -> RawFd {
-        let value = &self.take(count)[index];
-        match parse_nonneg_int(value.as_bytes()) {
-            Some(fd) => fd as RawFd,
-            None => die(&format!("Invalid fd: {}", show(value.as_bytes()))),
+impl Call<'_> {
+    /// The value at `index` as a descriptor number.
+    pub(super) fn fd(&self, index: usize) -> Result<RawFd, ArgError> {
+        let value = self.values[index].as_bytes();
+        match super::value::parse_nonneg_int(value) {
+            Some(fd) => Ok(fd as RawFd),
+            None => Err(ArgError::InvalidFd(show(value))),
         }
     }
 }
 
-impl Parser {
+impl Parser<'_> {
     /// Parses options until the first non-option; returns how many arguments were used.
-    fn parse_list(&mut self, args: &[OsString], from_args_file: bool) -> usize {
+    fn parse_list(&mut self, args: &[OsString]) -> Result<usize, Halt> {
         let mut i = 0;
         while i < args.len() {
             let arg = args[i].as_bytes();
             if arg == b"--" {
-                return i + 1;
+                return Ok(i + 1);
             }
             if !arg.starts_with(b"-") {
-                return i;
+                return Ok(i);
             }
-            let option = String::from_utf8_lossy(arg).into_owned();
-            let extra = Args {
-                option: &option,
-                rest: &args[i + 1..],
+            let spec = lookup(&String::from_utf8_lossy(arg))?;
+            let rest = &args[i + 1..];
+            // Upstream refuses a nested `--args` before it counts the option's argument.
+            if spec.name == "--args" && self.in_args_file {
+                return Err(ArgError::NestedArgs.into());
+            }
+            let count = spec.values.len();
+            if rest.len() < count {
+                return Err(ArgError::Arity {
+                    option: spec.name,
+                    count,
+                }
+                .into());
+            }
+            let call = Call {
+                name: spec.name,
+                values: &rest[..count],
             };
-            let used = self.option(&option, &extra, from_args_file);
-            if option != "--perms" && option != "--size" {
-                self.check_modifiers_consumed(&option);
+            match spec.run {
+                Run::Set(set) => set(&mut self.cfg),
+                Run::Call(handle) => handle(self, &call)?,
             }
-            i += 1 + used;
+            self.check_modifiers_consumed(spec.keeps)?;
+            i += 1 + count;
         }
-        i
+        Ok(i)
     }
 
-    fn check_modifiers_consumed(&mut self, option: &str) {
+    /// Refuses a pending `--perms`, `--size` or `--overlay-src` that the option just parsed
+    /// did not consume (unless it is one of those modifiers itself).
+    fn check_modifiers_consumed(&self, keeps: Keeps) -> Result<(), ArgError> {
+        if keeps == Keeps::All {
+            return Ok(());
+        }
         if self.perms.is_some() {
-            die("--perms must be followed by an option that creates a file");
+            return Err(ArgError::PermsUnused);
         }
         if self.size.is_some() {
-            die("--size must be followed by --tmpfs");
+            return Err(ArgError::SizeUnused);
         }
-        if option != "--overlay-src" {
-            self.check_overlay_src_consumed();
+        if keeps == Keeps::Nothing {
+            self.check_overlay_src_consumed()?;
+        }
+        Ok(())
+    }
+
+    fn check_overlay_src_consumed(&self) -> Result<(), ArgError> {
+        if self.overlay_sources.is_empty() {
+            Ok(())
+        } else {
+            Err(ArgError::OverlaySrcUnused)
         }
     }
 
-    fn check_overlay_src_consumed(&self) {
-        if !self.overlay_sources.is_empty() {
-            die(
-                "--overlay-src must be followed by another --overlay-src or one of --overlay, --tmp-overlay, or --ro-overlay",
-            );
+    /// Stores a global setting where the last option wins, with upstream's warning.
+    pub(super) fn last_wins<T>(
+        &mut self,
+        option: &str,
+        value: T,
+        slot: fn(&mut Config) -> &mut Option<T>,
+    ) {
+        if slot(&mut self.cfg).replace(value).is_some() {
+            self.effects
+                .warn(&format!("Only the last {option} option will take effect"));
         }
     }
 
-    fn last_wins<T>(slot: &mut Option<T>, value: T, option: &str) {
-        if slot.is_some() {
-            warn(&format!("Only the last {option} option will take effect"));
+    /// `--args FD`: parses the NUL-separated arguments read from `fd` in place.
+    pub(super) fn args_file(&mut self, call: &Call) -> Result<(), Halt> {
+        let fd = call.fd(0)?;
+        let data = self.effects.read_fd(fd).map_err(ArgError::ReadArgs)?;
+        let spliced = split_nul(&data);
+        self.total_args += spliced.len();
+        if self.total_args > MAX_ARGS {
+            return Err(ArgError::TooManyArgs(MAX_ARGS).into());
         }
-        *slot = Some(value);
-    }
-
-    /// Handles one option; returns how many following arguments it consumed.
-    fn option(&mut self, option: &str, a: &Args, from_args_file: bool) -> usize {
-        let cfg = &mut self.cfg;
-        let u = &mut cfg.unshare;
-        match option {
-            "--help" => {
-                print!("{}", help::usage(&self.argv0));
-                std::process::exit(0);
-            }
-            "--version" => {
-                print!("{}", help::version());
-                std::process::exit(0);
-            }
-            "--args" => {
-                if from_args_file {
-                    die("--args not supported in arguments file");
-                }
-                let fd = a.fd(0, 1);
-                let spliced = read_args_fd(fd);
-                self.total_args += spliced.len();
-                if self.total_args > MAX_ARGS {
-                    die(&format!("Exceeded maximum number of arguments {MAX_ARGS}"));
-                }
-                self.parse_list(&spliced, true);
-                return 1;
-            }
-            "--argv0" => {
-                let value = a.take(1)[0].clone();
-                if cfg.argv0.is_some() {
-                    die("--argv0 used multiple times");
-                }
-                cfg.argv0 = Some(value);
-                return 1;
-            }
-            "--level-prefix" => enable_level_prefix(),
-            "--unshare-all" => {
-                u.user_try = true;
-                u.ipc = true;
-                u.pid = true;
-                u.net = true;
-                u.uts = true;
-                u.cgroup_try = true;
-            }
-            "--unshare-user" => u.user = true,
-            "--unshare-user-try" => u.user_try = true,
-            "--unshare-ipc" => u.ipc = true,
-            "--unshare-pid" => u.pid = true,
-            "--unshare-net" => u.net = true,
-            "--unshare-uts" => u.uts = true,
-            "--unshare-cgroup" => u.cgroup = true,
-            "--unshare-cgroup-try" => u.cgroup_try = true,
-            "--share-net" => u.net = false,
-            "--disable-userns" => cfg.disable_userns = true,
-            "--assert-userns-disabled" => cfg.assert_userns_disabled = true,
-            "--new-session" => cfg.new_session = true,
-            "--die-with-parent" => cfg.die_with_parent = true,
-            "--as-pid-1" => cfg.as_pid_1 = true,
-            "--not-a-security-boundary" => cfg.not_a_security_boundary = true,
-            "--clearenv" => clear_env(),
-            "--chdir" => {
-                let dir = a.take(1)[0].clone();
-                Self::last_wins(&mut cfg.chdir, dir, option);
-                return 1;
-            }
-            "--setenv" => {
-                let kv = a.take(2);
-                set_env(&kv[0], &kv[1]);
-                return 2;
-            }
-            "--unsetenv" => {
-                let var = &a.take(1)[0];
-                if env_name_ok(var) {
-                    // SAFETY: bwrap is single-threaded while parsing, so nothing reads the
-                    // environment concurrently.
-                    unsafe { std::env::remove_var(var) };
-                }
-                return 1;
-            }
-            "--uid" | "--gid" => {
-                let value = &a.take(1)[0];
-                let Some(id) = parse_nonneg_int(value.as_bytes()) else {
-                    die(&format!(
-                        "Invalid {}: {}",
-                        &option[2..],
-                        show(value.as_bytes())
-                    ));
-                };
-                let slot = if option == "--uid" {
-                    &mut cfg.uid
-                } else {
-                    &mut cfg.gid
-                };
-                Self::last_wins(slot, id, option);
-                return 1;
-            }
-            "--hostname" => {
-                let name = a.take(1)[0].clone();
-                if cfg.hostname_set {
-                    warn("Only the last --hostname option will take effect");
-                }
-                cfg.hostname_set = true;
-                cfg.ops.push(Op::Hostname { name });
-                return 1;
-            }
-            "--userns" | "--userns2" | "--pidns" | "--sync-fd" | "--block-fd"
-            | "--userns-block-fd" | "--info-fd" | "--json-status-fd" => {
-                let fd = a.fd(0, 1);
-                let slot = match option {
-                    "--userns" => &mut cfg.userns_fd,
-                    "--userns2" => &mut cfg.userns2_fd,
-                    "--pidns" => &mut cfg.pidns_fd,
-                    "--sync-fd" => &mut cfg.sync_fd,
-                    "--block-fd" => &mut cfg.block_fd,
-                    "--userns-block-fd" => &mut cfg.userns_block_fd,
-                    "--info-fd" => &mut cfg.info_fd,
-                    _ => &mut cfg.json_status_fd,
-                };
-                Self::last_wins(slot, fd, option);
-                return 1;
-            }
-            "--lock-file" => {
-                cfg.lock_files.push(a.take(1)[0].clone());
-                return 1;
-            }
-            "--seccomp" => {
-                let fd = a.fd(0, 1);
-                if !cfg.seccomp_programs.is_empty() {
-                    die("--seccomp cannot be combined with --add-seccomp-fd");
-                }
-                Self::last_wins(&mut cfg.seccomp_fd, fd, option);
-                return 1;
-            }
-            "--add-seccomp-fd" => {
-                let fd = a.fd(0, 1);
-                if cfg.seccomp_fd.is_some() {
-                    die("--add-seccomp-fd cannot be combined with --seccomp");
-                }
-                cfg.seccomp_programs
-                    .push(crate::process::seccomp::read_program(fd));
-                return 1;
-            }
-            "--cap-add" | "--cap-drop" => {
-                let name = &a.take(1)[0];
-                let cap = if name.as_bytes().eq_ignore_ascii_case(b"ALL") {
-                    None
-                } else {
-                    match caps::from_name(name.as_bytes()) {
-                        Some(cap) => Some(cap),
-                        None => die(&format!("unknown cap: {}", show(name.as_bytes()))),
-                    }
-                };
-                cfg.cap_changes.push(if option == "--cap-add" {
-                    CapChange::Add(cap)
-                } else {
-                    CapChange::Drop(cap)
-                });
-                return 1;
-            }
-            "--exec-label" | "--file-label" => {
-                a.take(1);
-                die("labeling not supported on this system");
-            }
-            "--perms" => {
-                let value = &a.take(1)[0];
-                let Some(mode) = parse_mode(value.as_bytes()) else {
-                    die("--perms takes an octal argument <= 07777");
-                };
-                if self.perms.replace(mode).is_some() {
-                    die("--perms given twice for the same action");
-                }
-                return 1;
-            }
-            "--size" => {
-                let value = &a.take(1)[0];
-                let size = match parse_size(value.as_bytes()) {
-                    Ok(size) => size,
-                    Err(SizeError::NotPositive) => die("--size takes a non-zero number of bytes"),
-                    Err(SizeError::TooLarge(limit)) => {
-                        die(&format!("--size (for tmpfs) is limited to {limit}"))
-                    }
-                };
-                if self.size.replace(size).is_some() {
-                    die("--size given twice for the same action");
-                }
-                return 1;
-            }
-            "--chmod" => {
-                let v = a.take(2);
-                let Some(mode) = parse_mode(v[0].as_bytes()) else {
-                    die("--chmod takes an octal argument <= 07777");
-                };
-                cfg.ops.push(Op::Chmod {
-                    dest: v[1].clone(),
-                    mode,
-                });
-                return 2;
-            }
-            "--overlay-src" => {
-                self.overlay_sources.push(a.take(1)[0].clone());
-                return 1;
-            }
-            "--overlay" | "--tmp-overlay" | "--ro-overlay" => return self.overlay(option, a),
-            _ if option.starts_with("--debug-opt=") => match &option["--debug-opt=".len()..] {
-                "force-legacy-mount" => cfg.force_legacy_mount = true,
-                "force-openat-fallback" => die(
-                    "--debug-opt=force-openat-fallback: this implementation has no openat fallback; it needs openat2 (Linux 5.6+)",
-                ),
-                other => die(&format!("Unknown --debug-opt value: {other}")),
-            },
-            _ => return self.setup_op(option, a),
-        }
-        0
+        self.in_args_file = true;
+        // Upstream ignores what follows the file's options.
+        let result = self.parse_list(&spliced);
+        self.in_args_file = false;
+        result.map(drop)
     }
 }
 
-/// Reads all of `fd` as NUL-separated arguments (a trailing NUL is optional), then closes it.
-fn read_args_fd(fd: RawFd) -> Vec<OsString> {
-    let data = match crate::setup::fsutil::read_fd_to_end(fd) {
-        Ok(data) => data,
-        Err(errno) => die_errno("Can't read --args data", errno),
-    };
-    let _ = nix::unistd::close(fd);
-    let body = data.strip_suffix(b"\0").unwrap_or(&data);
-    if body.is_empty() && data.is_empty() {
+/// The option named `option` (a `--debug-opt=` value not in the table is refused as such).
+fn lookup(option: &str) -> Result<&'static Spec, ArgError> {
+    if let Some(spec) = table::OPTIONS.iter().find(|spec| spec.name == option) {
+        return Ok(spec);
+    }
+    Err(match option.strip_prefix("--debug-opt=") {
+        Some(value) => ArgError::UnknownDebugOpt(value.to_string()),
+        None => ArgError::UnknownOption(option.to_string()),
+    })
+}
+
+/// NUL-separated arguments (a trailing NUL is optional).
+fn split_nul(data: &[u8]) -> Vec<OsString> {
+    if data.is_empty() {
         return Vec::new();
     }
+    let body = data.strip_suffix(b"\0").unwrap_or(data);
     body.split(|b| *b == 0)
         .map(|s| OsString::from_vec(s.to_vec()))
         .collect()

@@ -1,138 +1,106 @@
-//! Parsing of the setup operations (queued in argv order) and the overlay ops.
+//! The options that queue a setup operation, in argv order.
 
-use super::parse::{Args, Parser};
+use super::error::ArgError;
+use super::parse::{Call, Halt, Parser};
+use super::value::parse_mode;
 use super::{BindKind, Op, OverlayKind};
-use crate::diag::die;
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 
-impl Parser {
-    /// The overlay ops, which consume the pending `--overlay-src` layers.
-    pub(super) fn overlay(&mut self, option: &str, a: &Args) -> usize {
-        let (kind, dest, used) = match option {
-            "--overlay" => {
-                let v = a.take(3);
-                let kind = OverlayKind::Writable {
-                    upper: v[0].clone(),
-                    work: v[1].clone(),
-                };
-                (kind, v[2].clone(), 3)
-            }
-            "--tmp-overlay" => {
-                let dest = a.take(1)[0].clone();
-                self.tmp_overlays += 1;
-                (OverlayKind::Tmp(self.tmp_overlays - 1), dest, 1)
-            }
-            _ => (OverlayKind::ReadOnly, a.take(1)[0].clone(), 1),
-        };
+impl Parser<'_> {
+    fn push(&mut self, op: Op) -> Result<(), Halt> {
+        self.cfg.ops.push(op);
+        Ok(())
+    }
+
+    /// An op whose only value is its destination.
+    pub(super) fn dest_op(&mut self, call: &Call, op: fn(OsString) -> Op) -> Result<(), Halt> {
+        self.push(op(call.values[0].clone()))
+    }
+
+    /// `--bind SRC DEST` and its read-only, device and `-try` forms.
+    pub(super) fn bind(&mut self, call: &Call, kind: BindKind, optional: bool) -> Result<(), Halt> {
+        let (src, dest) = (call.values[0].clone(), call.values[1].clone());
+        self.push(Op::Bind {
+            src,
+            dest,
+            kind,
+            optional,
+        })
+    }
+
+    /// `--bind-fd`/`--ro-bind-fd FD DEST`.
+    pub(super) fn bind_fd(&mut self, call: &Call, read_only: bool) -> Result<(), Halt> {
+        let fd = call.fd(0)?;
+        self.push(Op::BindFd {
+            fd,
+            dest: call.values[1].clone(),
+            read_only,
+            resolved: OsString::new(),
+        })
+    }
+
+    /// `--tmpfs DEST`, with the pending `--perms` and `--size`.
+    pub(super) fn tmpfs(&mut self, call: &Call) -> Result<(), Halt> {
+        let (perms, size) = (self.perms.take(), self.size.take());
+        let dest = call.values[0].clone();
+        self.push(Op::Tmpfs { dest, perms, size })
+    }
+
+    /// `--dir DEST`, with the pending `--perms`.
+    pub(super) fn dir(&mut self, call: &Call) -> Result<(), Halt> {
+        let perms = self.perms.take();
+        let dest = call.values[0].clone();
+        self.push(Op::Dir { dest, perms })
+    }
+
+    /// `--file FD DEST`, with the pending `--perms`.
+    pub(super) fn file(&mut self, call: &Call) -> Result<(), Halt> {
+        let fd = call.fd(0)?;
+        let perms = self.perms.take();
+        let dest = call.values[1].clone();
+        self.push(Op::File { fd, dest, perms })
+    }
+
+    /// `--bind-data`/`--ro-bind-data FD DEST`, with the pending `--perms`.
+    pub(super) fn bind_data(&mut self, call: &Call, read_only: bool) -> Result<(), Halt> {
+        let fd = call.fd(0)?;
+        let perms = self.perms.take();
+        self.push(Op::BindData {
+            fd,
+            dest: call.values[1].clone(),
+            perms,
+            read_only,
+        })
+    }
+
+    /// `--symlink TARGET DEST`.
+    pub(super) fn symlink(&mut self, call: &Call) -> Result<(), Halt> {
+        let (target, dest) = (call.values[0].clone(), call.values[1].clone());
+        self.push(Op::Symlink { target, dest })
+    }
+
+    /// `--chmod OCTAL PATH`.
+    pub(super) fn chmod(&mut self, call: &Call) -> Result<(), Halt> {
+        let mode = parse_mode(call.values[0].as_bytes()).ok_or(ArgError::InvalidChmod)?;
+        let dest = call.values[1].clone();
+        self.push(Op::Chmod { dest, mode })
+    }
+
+    /// The overlay ops, which consume the pending `--overlay-src` layers (the destination is
+    /// their last value).
+    pub(super) fn overlay(&mut self, call: &Call, kind: OverlayKind) -> Result<(), Halt> {
         let needed = if kind == OverlayKind::ReadOnly { 2 } else { 1 };
         if self.overlay_sources.len() < needed {
-            let count = if needed == 2 { "two" } else { "one" };
-            die(&format!("{option} requires at least {count} --overlay-src"));
+            let option = call.name;
+            return Err(ArgError::TooFewLayers { option, needed }.into());
         }
         let sources = std::mem::take(&mut self.overlay_sources);
-        self.cfg.ops.push(Op::Overlay {
+        let dest = call.values[call.values.len() - 1].clone();
+        self.push(Op::Overlay {
             sources,
             kind,
             dest,
-        });
-        used
-    }
-
-    /// The remaining setup ops, or an unknown option.
-    pub(super) fn setup_op(&mut self, option: &str, a: &Args) -> usize {
-        let bind = |kind, optional| {
-            let v = a.take(2);
-            Op::Bind {
-                src: v[0].clone(),
-                dest: v[1].clone(),
-                kind,
-                optional,
-            }
-        };
-        let dest = || a.take(1)[0].clone();
-        let (op, used) = match option {
-            "--bind" => (bind(BindKind::ReadWrite, false), 2),
-            "--bind-try" => (bind(BindKind::ReadWrite, true), 2),
-            "--ro-bind" => (bind(BindKind::ReadOnly, false), 2),
-            "--ro-bind-try" => (bind(BindKind::ReadOnly, true), 2),
-            "--dev-bind" => (bind(BindKind::Devices, false), 2),
-            "--dev-bind-try" => (bind(BindKind::Devices, true), 2),
-            "--bind-fd" | "--ro-bind-fd" => {
-                let fd = a.fd(0, 2);
-                let read_only = option == "--ro-bind-fd";
-                (
-                    Op::BindFd {
-                        fd,
-                        dest: a.take(2)[1].clone(),
-                        read_only,
-                        resolved: OsString::new(),
-                    },
-                    2,
-                )
-            }
-            "--remount-ro" => (Op::RemountRo { dest: dest() }, 1),
-            "--proc" => (Op::Proc { dest: dest() }, 1),
-            "--dev" => {
-                self.cfg.needs_devpts = true;
-                (Op::Dev { dest: dest() }, 1)
-            }
-            "--mqueue" => (Op::Mqueue { dest: dest() }, 1),
-            "--tmpfs" => {
-                let dest = dest();
-                (
-                    Op::Tmpfs {
-                        dest,
-                        perms: self.perms.take(),
-                        size: self.size.take(),
-                    },
-                    1,
-                )
-            }
-            "--dir" => (
-                Op::Dir {
-                    dest: dest(),
-                    perms: self.perms.take(),
-                },
-                1,
-            ),
-            "--file" => {
-                let fd = a.fd(0, 2);
-                (
-                    Op::File {
-                        fd,
-                        dest: a.take(2)[1].clone(),
-                        perms: self.perms.take(),
-                    },
-                    2,
-                )
-            }
-            "--bind-data" | "--ro-bind-data" => {
-                let fd = a.fd(0, 2);
-                let read_only = option == "--ro-bind-data";
-                let dest = a.take(2)[1].clone();
-                (
-                    Op::BindData {
-                        fd,
-                        dest,
-                        perms: self.perms.take(),
-                        read_only,
-                    },
-                    2,
-                )
-            }
-            "--symlink" => {
-                let v = a.take(2);
-                (
-                    Op::Symlink {
-                        target: v[0].clone(),
-                        dest: v[1].clone(),
-                    },
-                    2,
-                )
-            }
-            _ => die(&format!("Unknown option {option}")),
-        };
-        self.cfg.ops.push(op);
-        used
+        })
     }
 }

@@ -64,7 +64,7 @@ fn c_parse(s: &[u8], base: u32) -> CNumber {
 }
 
 /// `strtol(s, &end, 10)` accepted as a non-negative `int`: fds, uids and gids.
-pub fn parse_nonneg_int(s: &[u8]) -> Option<u32> {
+pub(crate) fn parse_nonneg_int(s: &[u8]) -> Option<u32> {
     let n = c_parse(s, 10);
     if s.is_empty() || !n.complete || n.overflow || (n.negative && n.value != 0) {
         return None;
@@ -75,7 +75,7 @@ pub fn parse_nonneg_int(s: &[u8]) -> Option<u32> {
 }
 
 /// `strtoul(s, &end, 8)` limited to 07777, as `--perms` and `--chmod` accept.
-pub fn parse_mode(s: &[u8]) -> Option<u32> {
+pub(crate) fn parse_mode(s: &[u8]) -> Option<u32> {
     let n = c_parse(s, 8);
     if s.is_empty() || !n.complete || n.overflow {
         return None;
@@ -90,7 +90,7 @@ pub fn parse_mode(s: &[u8]) -> Option<u32> {
 
 /// Why a `--size` value was refused.
 #[derive(Debug, PartialEq, Eq)]
-pub enum SizeError {
+pub(crate) enum SizeError {
     /// Not a positive number of bytes.
     NotPositive,
     /// Larger than `SIZE_MAX / 2`.
@@ -98,7 +98,7 @@ pub enum SizeError {
 }
 
 /// `--size`: a digit first, then `strtoull(s, &end, 0)`, non-zero and at most `SIZE_MAX / 2`.
-pub fn parse_size(s: &[u8]) -> Result<u64, SizeError> {
+pub(crate) fn parse_size(s: &[u8]) -> Result<u64, SizeError> {
     if !s.first().is_some_and(u8::is_ascii_digit) {
         return Err(SizeError::NotPositive);
     }
