@@ -10,7 +10,7 @@ use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 
 /// The side effects of parsing.
-pub trait Effects {
+pub(crate) trait Effects {
     /// Prints a warning; parsing goes on.
     fn warn(&mut self, message: &str);
     /// `--level-prefix`: diagnostics from now on carry their syslog level.
@@ -31,13 +31,13 @@ pub(crate) fn env_name_ok(var: &OsStr) -> bool {
 }
 
 /// The real effects on this process, for a single-threaded bwrap.
-pub struct Live {
+pub(crate) struct Live {
     read_to_end: fn(RawFd) -> Result<Vec<u8>, Errno>,
 }
 
 impl Live {
     /// `read_to_end` reads a descriptor until end of file (the crate's fd helper).
-    pub fn new(read_to_end: fn(RawFd) -> Result<Vec<u8>, Errno>) -> Live {
+    pub(crate) fn new(read_to_end: fn(RawFd) -> Result<Vec<u8>, Errno>) -> Live {
         Live { read_to_end }
     }
 }

@@ -7,8 +7,7 @@ use std::fmt;
 /// A refused command line. `Display` gives upstream's message (without the `bwrap: `
 /// prefix); every refusal exits with status 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ArgError {
+pub(crate) enum ArgError {
     /// More than 9000 arguments, counting those read through `--args`.
     TooManyArgs(usize),
     /// An option without all the values it takes (`count` of them).

@@ -19,13 +19,13 @@ mod value;
 mod tests;
 
 pub(crate) use cap_names::last_cap;
-pub use effects::{Effects, Live};
-pub use error::ArgError;
+pub(crate) use effects::{Effects, Live};
+pub(crate) use error::ArgError;
 pub(crate) use help::version;
 
 /// What the command line asks for.
 #[derive(Debug)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// A sandbox (validated by [`command_line`]).
     Run(Box<Config>),
     /// `--help`: the text for stdout (status 0).
@@ -36,7 +36,7 @@ pub enum Parsed {
 
 /// Parses `argv` (with `argv[0]`) and validates the result for the caller's real ids: a
 /// sandbox to run, a text to print, or upstream's refusal (status 1).
-pub fn command_line(
+pub(crate) fn command_line(
     argv: &[OsString],
     effects: &mut dyn Effects,
     real_uid: u32,

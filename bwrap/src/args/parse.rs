@@ -15,7 +15,7 @@ pub(super) const MAX_ARGS: usize = 9000;
 
 /// Parses the whole command line (`argv[0]` included) into a configuration, or the text
 /// that `--help`/`--version` print, or upstream's refusal.
-pub fn parse(argv: &[OsString], effects: &mut dyn Effects) -> Result<Parsed, ArgError> {
+pub(super) fn parse(argv: &[OsString], effects: &mut dyn Effects) -> Result<Parsed, ArgError> {
     let argv0 = argv
         .first()
         .map(|a| show(a.as_bytes()))
