@@ -3,6 +3,13 @@
 //! Parsing follows upstream left to right: setup ops are queued in argv order, the
 //! environment options change bwrap's own environment immediately, and most other options
 //! are global flags where the last one wins.
+//!
+//! One table ([`table`]) names every option once: its values (their count is its arity), its
+//! `--help` lines and its handler. Parsing returns [`Parsed`] or an [`ArgError`] with
+//! upstream's text; the caller prints and exits. What parsing does to the process (warnings,
+//! `--level-prefix`, the environment, reading `--args`/`--add-seccomp-fd` descriptors) goes
+//! through [`Effects`], so tests run the parser in-process. To add an option: an entry in
+//! `table.rs`, its handler in `handlers.rs` or `setup_ops.rs`, its refusals in `error.rs`.
 
 mod cap_names;
 mod check;
@@ -17,6 +24,9 @@ mod value;
 
 #[cfg(test)]
 mod tests;
+
+use std::ffi::OsString;
+use std::os::fd::RawFd;
 
 pub(crate) use cap_names::last_cap;
 pub(crate) use effects::{Effects, Live};
@@ -50,9 +60,6 @@ pub(crate) fn command_line(
         printed => Ok(printed),
     }
 }
-
-use std::ffi::OsString;
-use std::os::fd::RawFd;
 
 /// How a host path is bind-mounted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -347,3 +347,15 @@ fn every_listed_option_is_accepted_by_the_parser() {
         assert!(known, "{option}: {result:?}");
     }
 }
+
+/// Each option appears once in the table, so no entry shadows another.
+#[test]
+fn every_option_is_named_once() {
+    let names: Vec<&str> = super::super::table::OPTIONS
+        .iter()
+        .map(|s| s.name)
+        .collect();
+    let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(unique.len(), names.len());
+    assert!(names.iter().all(|n| n.starts_with("--")));
+}
