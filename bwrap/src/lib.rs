@@ -5,7 +5,7 @@
 //! the root ([`setup`]), drops privileges and execs ([`process`]) while the parent
 //! reports and waits ([`monitor`]).
 
-pub(crate) mod args;
+pub mod args;
 pub mod diag;
 pub mod monitor;
 pub mod ns;

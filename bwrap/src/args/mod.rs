@@ -4,11 +4,11 @@
 //! environment options change bwrap's own environment immediately, and most other options
 //! are global flags where the last one wins.
 //!
-//! One table ([`table`]) names every option once: its values (their count is its arity), its
-//! `--help` lines and its handler. Parsing returns [`Parsed`] or an [`ArgError`] with
+//! One table (`table`) names every option once: its values (their count is its arity), its
+//! `--help` lines and its handler. Parsing returns `Parsed` or an `ArgError` with
 //! upstream's text; the caller prints and exits. What parsing does to the process (warnings,
 //! `--level-prefix`, the environment, reading `--args`/`--add-seccomp-fd` descriptors) goes
-//! through [`Effects`], so tests run the parser in-process. To add an option: an entry in
+//! through `Effects`, so tests run the parser in-process. To add an option: an entry in
 //! `table.rs`, its handler in `handlers.rs` or `setup_ops.rs`, its refusals in `error.rs`.
 
 mod cap_names;
