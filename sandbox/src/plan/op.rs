@@ -1,6 +1,6 @@
 //! The plan's bwrap operations, typed: one variant per option the sandbox gives bwrap, in
 //! the order bwrap applies them (modelled on the Rust bwrap's own `args::Op`). They become
-//! bwrap's argv once, in [`crate::run::assemble`] through [`super::render`].
+//! bwrap's argv once, in [`crate::run::assemble`] through [`super::render()`].
 
 use std::ffi::OsString;
 use std::path::PathBuf;
