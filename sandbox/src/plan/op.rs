@@ -3,7 +3,7 @@
 //! bwrap's argv once, in [`crate::run::assemble`] through [`super::render()`].
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A namespace bwrap creates (`--unshare-…`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,4 +100,42 @@ pub enum Op {
     InfoFd(i32),
     /// `--argv0 NAME`: the program's `argv[0]` (bubblewrap 0.9 and later).
     Argv0(&'static str),
+}
+
+impl Op {
+    /// `--bind PATH PATH`: `path` writable at its own place (a writable rule, a pin).
+    pub fn bind(path: &Path) -> Op {
+        Op::Bind {
+            src: path.to_path_buf(),
+            dest: path.to_path_buf(),
+        }
+    }
+
+    /// `--ro-bind PATH PATH`: `path` read-only at its own place.
+    pub fn ro_bind(path: &Path) -> Op {
+        Op::RoBind {
+            src: path.to_path_buf(),
+            dest: path.to_path_buf(),
+        }
+    }
+
+    /// `--perms MODE --tmpfs DEST`: an empty directory with mode `perms` on `dest`.
+    pub fn tmpfs_with_mode(dest: &Path, perms: u32) -> Op {
+        Op::Tmpfs {
+            dest: dest.to_path_buf(),
+            perms: Some(perms),
+            size: None,
+        }
+    }
+
+    /// An empty directory with mode `perms` on `dest`, made read-only at once (a
+    /// placeholder, the hidden `/proc`).
+    pub fn read_only_empty_dir(dest: &Path, perms: u32) -> [Op; 2] {
+        [
+            Op::tmpfs_with_mode(dest, perms),
+            Op::RemountRo {
+                dest: dest.to_path_buf(),
+            },
+        ]
+    }
 }

@@ -138,7 +138,7 @@ pub fn emit(
         // Pins go after every rule as shallow as they are and before any deeper one.
         let d = depth(&rule.path);
         while let Some(pin) = pending.next_if(|p| depth(p) < d) {
-            st.ops.push(bind(pin));
+            st.ops.push(Op::bind(pin));
         }
         let outer = enclosing(&rule.path);
         let outer_access = outer.map_or(root, |j| rules[j].access);
@@ -175,22 +175,15 @@ pub fn emit(
             continue;
         }
         match rule.access {
-            Access::Write => st.ops.push(bind(&rule.path)),
-            Access::Read => st.ops.push(Op::RoBind {
-                src: rule.path.clone(),
-                dest: rule.path.clone(),
-            }),
+            Access::Write => st.ops.push(Op::bind(&rule.path)),
+            Access::Read => st.ops.push(Op::ro_bind(&rule.path)),
             Access::None if is_dir => {
                 let mode = if visible_below.contains(&i) {
                     0o111
                 } else {
                     0o000
                 };
-                st.ops.push(Op::Tmpfs {
-                    dest: rule.path.clone(),
-                    perms: Some(mode),
-                    size: None,
-                });
+                st.ops.push(Op::tmpfs_with_mode(&rule.path, mode));
                 st.remount.push(rule.path.clone());
             }
             Access::None => st.empty_file(&rule.path),
@@ -233,29 +226,6 @@ fn command_can_create_in(dir: &Path) -> bool {
     owned || access(dir, AccessFlags::W_OK).is_ok()
 }
 
-/// `--bind path path`: a writable rule, or a pin.
-fn bind(path: &Path) -> Op {
-    Op::Bind {
-        src: path.to_path_buf(),
-        dest: path.to_path_buf(),
-    }
-}
-
-/// An empty directory with mode `perms` on `dest`, made read-only at once (a placeholder,
-/// the hidden `/proc`).
-fn read_only_empty_dir(dest: &Path, perms: u32) -> [Op; 2] {
-    [
-        Op::Tmpfs {
-            dest: dest.to_path_buf(),
-            perms: Some(perms),
-            size: None,
-        },
-        Op::RemountRo {
-            dest: dest.to_path_buf(),
-        },
-    ]
-}
-
 impl State<'_> {
     /// `Some(is_dir)` for a path that really exists, `None` for a missing one or a
     /// placeholder of a concurrent run (which this run acquires as its own).
@@ -267,11 +237,8 @@ impl State<'_> {
     fn base(&mut self, root: Access) {
         let slash = Path::new("/");
         self.ops.push(match root {
-            Access::Read => Op::RoBind {
-                src: slash.into(),
-                dest: slash.into(),
-            },
-            Access::Write => bind(slash),
+            Access::Read => Op::ro_bind(slash),
+            Access::Write => Op::bind(slash),
             Access::None => Op::Tmpfs {
                 dest: slash.into(),
                 perms: None,
@@ -289,7 +256,7 @@ impl State<'_> {
         let proc = Path::new("/proc");
         match self.options.proc {
             ProcMode::Fresh => self.ops.push(Op::Proc { dest: proc.into() }),
-            ProcMode::Hidden => self.ops.extend(read_only_empty_dir(proc, 0o555)),
+            ProcMode::Hidden => self.ops.extend(Op::read_only_empty_dir(proc, 0o555)),
         }
     }
 
@@ -353,6 +320,6 @@ impl State<'_> {
             });
             return;
         }
-        self.ops.extend(read_only_empty_dir(first, mode));
+        self.ops.extend(Op::read_only_empty_dir(first, mode));
     }
 }

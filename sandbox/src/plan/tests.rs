@@ -21,33 +21,11 @@ fn plan(root: &Path, toml: &str) -> Plan {
     plan_with(root, toml, options).unwrap()
 }
 
-/// `--bind p p`.
-fn bind(p: &Path) -> Op {
-    Op::Bind {
-        src: p.into(),
-        dest: p.into(),
-    }
-}
-
 /// `--ro-bind src dest`.
 fn ro(src: &Path, dest: &Path) -> Op {
     Op::RoBind {
         src: src.into(),
         dest: dest.into(),
-    }
-}
-
-/// `--ro-bind p p`.
-fn ro_bind(p: &Path) -> Op {
-    ro(p, p)
-}
-
-/// A tmpfs on `p` with mode `perms` (`--perms`).
-fn tmpfs(p: &Path, perms: u32) -> Op {
-    Op::Tmpfs {
-        dest: p.into(),
-        perms: Some(perms),
-        size: None,
     }
 }
 
@@ -59,11 +37,6 @@ fn remount(p: &Path) -> Op {
 /// `--dir p`.
 fn dir(p: &Path) -> Op {
     Op::Dir { dest: p.into() }
-}
-
-/// An empty read-only directory with mode `perms` on `p`: a placeholder or hidden `/proc`.
-fn empty_dir(p: &Path, perms: u32) -> [Op; 2] {
-    [tmpfs(p, perms), remount(p)]
 }
 
 /// The index of the first occurrence of `run` as contiguous operations.
@@ -125,10 +98,10 @@ fn write_none_write_reopens_the_child_after_masking_the_parent() {
         "[filesystem]\n\":root\" = \"read\"\n\"repo\" = \"write\"\n\"repo/a\" = \"none\"\n\"repo/a/b\" = \"write\"\n",
     );
     let (repo, ra, rab) = (r.join("repo"), r.join("repo/a"), r.join("repo/a/b"));
-    let bind_repo = pos(&p, &[bind(&repo)]);
-    let mask = pos(&p, &[tmpfs(&ra, 0o111)]);
+    let bind_repo = pos(&p, &[Op::bind(&repo)]);
+    let mask = pos(&p, &[Op::tmpfs_with_mode(&ra, 0o111)]);
     let dir = pos(&p, &[dir(&rab)]);
-    let bind_b = pos(&p, &[bind(&rab)]);
+    let bind_b = pos(&p, &[Op::bind(&rab)]);
     let remount = pos(&p, &[remount(&ra)]);
     assert!(
         bind_repo < mask && mask < dir && dir < bind_b && bind_b < remount,
@@ -148,7 +121,7 @@ fn writable_file_under_a_denied_dir_gets_only_its_parent_created() {
         "[filesystem]\n\":root\" = \"read\"\n\"repo/a\" = \"none\"\n\"repo/a/sub/w.txt\" = \"write\"\n",
     );
     let w = r.join("repo/a/sub/w.txt");
-    assert!(pos(&p, &[dir(&r.join("repo/a/sub"))]) < pos(&p, &[bind(&w)]));
+    assert!(pos(&p, &[dir(&r.join("repo/a/sub"))]) < pos(&p, &[Op::bind(&w)]));
     assert!(!has(&p, &[dir(&w)]), "{:?}", p.ops);
 }
 
@@ -166,9 +139,9 @@ fn denied_files_and_dirs_are_masked() {
         "{:?}",
         p.ops
     );
-    assert!(has(&p, &[tmpfs(&d, 0o000)]), "{:?}", p.ops);
+    assert!(has(&p, &[Op::tmpfs_with_mode(&d, 0o000)]), "{:?}", p.ops);
     assert!(
-        pos(&p, &[bind(&ws)])
+        pos(&p, &[Op::bind(&ws)])
             < pos_where(&p, |op| matches!(op, Op::Tmpfs { dest, .. } if *dest == d))
     );
 }
@@ -182,11 +155,19 @@ fn missing_carveouts_become_placeholders_without_touching_the_host() {
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"x/y/secret\" = \"none\"\n\"ro.txt\" = \"read\"\n",
     );
     for name in PROTECTED_NAMES {
-        assert!(has(&p, &empty_dir(&ws.join(name), 0o555)), "{:?}", p.ops);
+        assert!(
+            has(&p, &Op::read_only_empty_dir(&ws.join(name), 0o555)),
+            "{:?}",
+            p.ops
+        );
     }
-    assert!(has(&p, &empty_dir(&ws.join("x"), 0o000)), "{:?}", p.ops);
     assert!(
-        has(&p, &empty_dir(&ws.join("ro.txt"), 0o555)),
+        has(&p, &Op::read_only_empty_dir(&ws.join("x"), 0o000)),
+        "{:?}",
+        p.ops
+    );
+    assert!(
+        has(&p, &Op::read_only_empty_dir(&ws.join("ro.txt"), 0o555)),
         "{:?}",
         p.ops
     );
@@ -219,7 +200,7 @@ fn placeholders_of_other_runs_are_masked_again() {
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n",
     );
     assert!(p.placeholders.contains(&ws.join(".codex")));
-    assert!(has(&p, &[tmpfs(&ws.join(".codex"), 0o555)]));
+    assert!(has(&p, &[Op::tmpfs_with_mode(&ws.join(".codex"), 0o555)]));
 }
 
 #[test]
@@ -230,7 +211,7 @@ fn existing_metadata_is_rebound_read_only() {
         &ws,
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n",
     );
-    assert!(has(&p, &[ro_bind(&ws.join(".git"))]));
+    assert!(has(&p, &[Op::ro_bind(&ws.join(".git"))]));
     assert!(!p.placeholders.contains(&ws.join(".git")));
 }
 
@@ -244,7 +225,7 @@ fn metadata_protection_never_opens_a_denied_gitdir() {
         area.display()
     );
     let p = plan(&ws, &toml);
-    assert!(has(&p, &[tmpfs(&area, 0o000)]), "{:?}", p.ops);
+    assert!(has(&p, &[Op::tmpfs_with_mode(&area, 0o000)]), "{:?}", p.ops);
     assert!(
         !p.ops
             .iter()
@@ -252,7 +233,7 @@ fn metadata_protection_never_opens_a_denied_gitdir() {
         "{:?}",
         p.ops
     );
-    assert!(has(&p, &[ro_bind(&ws.join(".git"))]), "{:?}", p.ops);
+    assert!(has(&p, &[Op::ro_bind(&ws.join(".git"))]), "{:?}", p.ops);
 }
 
 #[test]
@@ -263,7 +244,9 @@ fn read_only_parent_is_reopened_by_a_writable_child() {
         &ws,
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"docs\" = \"read\"\n\"docs/public\" = \"write\"\n",
     );
-    assert!(pos(&p, &[ro_bind(&ws.join("docs"))]) < pos(&p, &[bind(&ws.join("docs/public"))]));
+    assert!(
+        pos(&p, &[Op::ro_bind(&ws.join("docs"))]) < pos(&p, &[Op::bind(&ws.join("docs/public"))])
+    );
 }
 
 #[test]
@@ -284,7 +267,7 @@ fn redundant_and_missing_writable_entries_emit_nothing() {
     assert!(!mentioned(&p, &ws.join("gone")), "{:?}", p.ops);
     // `sub` emits no bind of its own; its one bind is the pin that keeps its protected
     // metadata (`sub/.git`, ...) from being renamed away with it.
-    let sub = bind(&ws.join("sub"));
+    let sub = Op::bind(&ws.join("sub"));
     let binds = p.ops.iter().filter(|op| **op == sub).count();
     assert_eq!(binds, 1, "{:?}", p.ops);
 }
@@ -295,7 +278,7 @@ fn base_layer_follows_the_root_access() {
     let ws = r.join("ws");
     let slash = Path::new("/");
     let read = plan(&ws, "[filesystem]\n\":root\" = \"read\"\n");
-    assert_eq!(read.ops[2], ro_bind(slash));
+    assert_eq!(read.ops[2], Op::ro_bind(slash));
     let none = plan(&ws, "[filesystem]\n\":minimal\" = \"read\"\n");
     let empty_root = Op::Tmpfs {
         dest: slash.into(),
@@ -303,7 +286,11 @@ fn base_layer_follows_the_root_access() {
         size: None,
     };
     assert_eq!(none.ops[2], empty_root);
-    assert!(has(&none, &[ro_bind(Path::new("/usr"))]), "{:?}", none.ops);
+    assert!(
+        has(&none, &[Op::ro_bind(Path::new("/usr"))]),
+        "{:?}",
+        none.ops
+    );
     if fs::symlink_metadata("/lib64").is_ok_and(|m| m.file_type().is_symlink()) {
         let link = Op::Symlink {
             target: fs::read_link("/lib64").unwrap(),
@@ -311,7 +298,7 @@ fn base_layer_follows_the_root_access() {
         };
         assert!(has(&none, &[link]), "{:?}", none.ops);
     }
-    assert!(!has(&none, &[ro_bind(slash)]));
+    assert!(!has(&none, &[Op::ro_bind(slash)]));
 }
 
 #[test]
@@ -347,7 +334,10 @@ fn namespaces_proc_and_network_flags() {
         ..PlanOptions::default()
     };
     let hidden = plan_with(&ws, "[filesystem]\n\":root\" = \"read\"\n", options).unwrap();
-    assert!(has(&hidden, &empty_dir(Path::new("/proc"), 0o555)));
+    assert!(has(
+        &hidden,
+        &Op::read_only_empty_dir(Path::new("/proc"), 0o555)
+    ));
     assert!(!hidden.ops.contains(&fresh_proc));
 }
 
@@ -396,13 +386,13 @@ fn parents_of_protected_and_denied_paths_are_pinned_before_them() {
         &r,
         "[filesystem]\n\":root\" = \"read\"\n\"ws\" = \"write\"\n\"ws/config/creds\" = \"none\"\n\"**/*.env\" = \"none\"\n",
     );
-    let pin = pos(&p, &[bind(&r.join("ws/meta"))]);
-    let gitdir = ro_bind(&r.join("ws/meta/repo.git"));
+    let pin = pos(&p, &[Op::bind(&r.join("ws/meta"))]);
+    let gitdir = Op::ro_bind(&r.join("ws/meta/repo.git"));
     assert!(pin < pos(&p, &[gitdir]), "{:?}", p.ops);
     let creds = r.join("ws/config/creds");
-    assert!(pos(&p, &[bind(&r.join("ws/config"))]) < pos_where(&p, |op| mentions(op, &creds)));
+    assert!(pos(&p, &[Op::bind(&r.join("ws/config"))]) < pos_where(&p, |op| mentions(op, &creds)));
     assert!(
-        !has(&p, &[bind(&r.join("ws/x"))]),
+        !has(&p, &[Op::bind(&r.join("ws/x"))]),
         "glob matches are not pinned: {:?}",
         p.ops
     );
@@ -447,6 +437,10 @@ fn with_inner_mounts_leaf_masks_leave_bwrap_and_record_their_inode() {
         "a placeholder's comes at acquire"
     );
     // A denied directory with a writable rule beneath stays with bwrap, in order.
-    assert!(has(&p, &[tmpfs(&ws.join("den"), 0o111)]), "{:?}", p.ops);
+    assert!(
+        has(&p, &[Op::tmpfs_with_mode(&ws.join("den"), 0o111)]),
+        "{:?}",
+        p.ops
+    );
     assert!(p.ops.contains(&Op::CapAdd("CAP_SYS_ADMIN")), "{:?}", p.ops);
 }
