@@ -233,7 +233,7 @@ impl SandboxCommand {
             state,
         } = self.launch()?;
         let proxy = routes.as_ref().map(|r| (r, proxy::host::planned_dir()));
-        self.prepare(resolved, &bwrap, proc, &state, proxy)
+        self.prepare(resolved, bwrap, proc, &state, proxy)
     }
 
     /// Runs the command and returns its exit status (128 + N if killed by signal N).
@@ -278,7 +278,7 @@ impl SandboxCommand {
         let proxy = routes
             .as_ref()
             .zip(bridges.as_ref().map(|b| b.dir().to_path_buf()));
-        let mut prepared = self.prepare(resolved, &bwrap, proc, &state, proxy)?;
+        let mut prepared = self.prepare(resolved, bwrap, proc, &state, proxy)?;
         let placeholders = Placeholders::acquire(&prepared.plan.placeholders)?;
         for op in &mut prepared.plan.inner_mounts {
             if op.identity.is_none() {
@@ -291,9 +291,9 @@ impl SandboxCommand {
             }
         }
         let proxy_dir = bridges.as_ref().map(HostBridges::handle);
-        let status = run::execute(&prepared, &bwrap, placeholders, proxy_dir);
+        let status = run::execute(&prepared, placeholders, proxy_dir);
         if status.is_err() {
-            launcher::after_failed_start(&bwrap, &cache);
+            launcher::after_failed_start(&prepared.bwrap, &cache);
         }
         status
     }
@@ -317,7 +317,7 @@ impl SandboxCommand {
     fn prepare(
         &self,
         resolved: Resolved,
-        bwrap: &Bwrap,
+        bwrap: Bwrap,
         proc: ProcMode,
         state: &StateDir,
         proxy: Option<(&ProxyRoutes, PathBuf)>,
@@ -337,7 +337,7 @@ impl SandboxCommand {
         // The command's environment: what it is told about its sandbox (run::environ).
         let writable = environ::writable_roots(resolved.root, environ::rule_access(&plan.rules));
         let vars = environ::variables(Enforcer::Bwrap, resolved.network, &writable);
-        plan.bwrap_args.extend(environ::setenv_args(&vars));
+        plan.ops.extend(environ::setenv_ops(&vars));
         let inner = InnerArgs {
             network: resolved.network,
             ready_fd: Some(READY_FD),
@@ -351,9 +351,9 @@ impl SandboxCommand {
             pass_fds: self.pass_fds.clone(),
             command: self.command.clone(),
         };
-        let args = run::assemble(&plan, bwrap.supports_argv0(), &self.exe()?, &inner);
+        let args = run::assemble(&plan, &bwrap, &self.exe()?, &inner);
         Ok(Prepared {
-            bwrap: bwrap.path().to_path_buf(),
+            bwrap,
             args,
             plan,
             cwd: resolved.workspace.clone(),

@@ -1,7 +1,7 @@
 //! The reference Linux sandbox for AI coding agents.
 //!
 //! Data flow: a [`Policy`] is parsed from TOML or JSON, resolved against the workspace and
-//! turned into a [`plan::Plan`] (the ordered bwrap arguments), which a bwrap chosen by the
+//! turned into a [`plan::Plan`] (the ordered bwrap operations), which a bwrap chosen by the
 //! [`launcher`] runs. Inside the namespaces, the [`inner`] stage (this same executable,
 //! selected by `argv[0]`) sets `no_new_privs`, checks capabilities, installs the seccomp
 //! filter and runs the command as a reaped child. [`SandboxCommand`] is the entry point;

@@ -53,7 +53,7 @@ pub fn main(args: &[OsString]) -> i32 {
 }
 
 fn argv(prepared: &Prepared) -> Vec<String> {
-    std::iter::once(prepared.bwrap.as_os_str())
+    std::iter::once(prepared.bwrap.path().as_os_str())
         .chain(prepared.args.iter().map(|a| a.as_os_str()))
         .map(|a| a.to_string_lossy().into_owned())
         .collect()
@@ -78,7 +78,7 @@ fn to_json(prepared: &Prepared, argv: &[String]) -> serde_json::Value {
         .map(|r| json!({"path": r.path, "access": r.access.as_str(), "origin": r.origin}))
         .collect();
     json!({
-        "bwrap": prepared.bwrap,
+        "bwrap": prepared.bwrap.path(),
         "bwrap_argv": argv,
         "cwd": prepared.cwd,
         "root": resolved.root.as_str(),

@@ -139,6 +139,19 @@ impl Bwrap {
         self.supports_argv0
     }
 
+    /// A bwrap at `path` taken as supporting `--argv0` or not, without probing (tests of
+    /// what is rendered for it).
+    #[cfg(test)]
+    pub(crate) fn assumed(path: &Path, supports_argv0: bool) -> Bwrap {
+        Bwrap {
+            path: path.to_path_buf(),
+            source: Source::Explicit,
+            supports_argv0,
+            opened: None,
+            digest: None,
+        }
+    }
+
     /// Where this bwrap came from.
     pub fn source(&self) -> Source {
         self.source

@@ -169,7 +169,8 @@ mod tests {
             pass_fds: Vec::new(),
             command: vec!["true".into()],
         };
-        let args = crate::run::assemble(&plan, true, Path::new("/bin/sandbox"), &inner);
+        let bwrap = crate::launcher::Bwrap::assumed(Path::new("/bin/bwrap"), true);
+        let args = crate::run::assemble(&plan, &bwrap, Path::new("/bin/sandbox"), &inner);
         let options: Vec<String> = args
             .iter()
             .map(|a| a.to_string_lossy().into_owned())

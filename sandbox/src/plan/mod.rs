@@ -1,4 +1,4 @@
-//! Turning a resolved policy into the ordered bwrap arguments (the plan).
+//! Turning a resolved policy into the ordered bwrap operations (the plan).
 //!
 //! [`build`] resolves every policy path on the host (refusing writable symlinks), adds the
 //! protected metadata of each writable root and the matches of the deny globs, and emits
@@ -8,21 +8,24 @@
 mod glob;
 mod metadata;
 pub mod mounts;
+mod op;
 mod order;
 mod pins;
+mod render;
 mod symlink;
 
 use symlink::Followed;
 
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use crate::policy::NetworkMode;
 use crate::policy::{Access, Resolved, depth};
 pub use glob::{COLLAPSE_MIN_ENTRIES, MAX_GLOB_MATCHES};
 pub use metadata::PROTECTED_NAMES;
+pub use op::{Namespace, Op};
 pub use order::DEV_SHM_SIZE;
+pub use render::render;
 
 /// How the command sees `/proc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,9 +66,9 @@ pub struct Rule {
 /// Everything the launcher needs to start bwrap for one command.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
-    /// bwrap options, in order, that build the namespaces and the filesystem view
-    /// (everything before the inner-stage program and `--`).
-    pub bwrap_args: Vec<OsString>,
+    /// The bwrap operations, in order, that build the namespaces and the filesystem view
+    /// (everything before the inner stage's own, see [`crate::run::assemble`]).
+    pub ops: Vec<Op>,
     /// The network mode; the inner stage installs the matching seccomp filter.
     pub network: NetworkMode,
     /// Host paths where the launcher creates (or joins) a placeholder directory before
@@ -128,17 +131,14 @@ pub enum PlanError {
 pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanError> {
     let (rules, links) = collect_rules(resolved, options)?;
     let emitted = order::emit(resolved.root, &rules, &links, options)?;
-    let mut args: Vec<OsString> = ["--new-session", "--die-with-parent"]
-        .map(OsString::from)
-        .to_vec();
-    args.extend(emitted.args);
-    args.extend(["--unshare-user", "--unshare-pid", "--unshare-ipc"].map(OsString::from));
+    let mut ops = vec![Op::NewSession, Op::DieWithParent];
+    ops.extend(emitted.ops);
+    ops.extend([Namespace::User, Namespace::Pid, Namespace::Ipc].map(Op::Unshare));
     if resolved.network != NetworkMode::Enabled {
-        args.push("--unshare-net".into());
+        ops.push(Op::Unshare(Namespace::Net));
     }
-    args.push("--chdir".into());
-    args.push(resolved.workspace.clone().into());
-    args.extend(["--cap-drop", "ALL"].map(OsString::from));
+    ops.push(Op::Chdir(resolved.workspace.clone()));
+    ops.push(Op::CapDropAll);
     if !emitted.inner.is_empty() {
         // The inner stage mounts in the sandbox's user namespace, then drops both (and
         // every other capability) before the command starts, see `inner::mounts`. bwrap
@@ -147,14 +147,12 @@ pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanErr
         let mut caps = vec!["CAP_SYS_ADMIN", "CAP_SETPCAP"];
         if !nix::unistd::geteuid().is_root() || nix::unistd::getegid().as_raw() != 0 {
             caps.push("CAP_SETFCAP");
-            args.extend(["--uid", "0", "--gid", "0"].map(OsString::from));
+            ops.extend([Op::Uid(0), Op::Gid(0)]);
         }
-        for cap in caps {
-            args.extend(["--cap-add", cap].map(OsString::from));
-        }
+        ops.extend(caps.into_iter().map(Op::CapAdd));
     }
     Ok(Plan {
-        bwrap_args: args,
+        ops,
         network: resolved.network,
         placeholders: emitted.placeholders,
         inner_mounts: emitted.inner,

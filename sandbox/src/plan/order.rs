@@ -23,11 +23,11 @@
 //! [`super::pins`].
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::metadata::PROTECTED_NAMES;
 use super::mounts::{Action, Identity, MountOp};
+use super::op::Op;
 use super::pins;
 use super::symlink::Followed;
 use super::{PlanError, PlanOptions, ProcMode, Rule};
@@ -37,10 +37,10 @@ use crate::run::placeholders::looks_like_placeholder;
 /// The size cap of the private `/dev/shm` tmpfs, in bytes (256 MiB).
 pub const DEV_SHM_SIZE: u64 = 256 * 1024 * 1024;
 
-/// The arguments for the filesystem view and the host paths they create.
+/// The operations for the filesystem view and the host paths they create.
 pub struct Emitted {
     /// The bwrap operations.
-    pub args: Vec<OsString>,
+    pub ops: Vec<Op>,
     /// Placeholder directories the launcher must create on the host.
     pub placeholders: Vec<PathBuf>,
     /// The mounts left to the inner stage (empty unless [`PlanOptions::inner_mounts`]).
@@ -49,7 +49,7 @@ pub struct Emitted {
 
 struct State<'a> {
     options: &'a PlanOptions,
-    args: Vec<OsString>,
+    ops: Vec<Op>,
     placeholders: Vec<PathBuf>,
     placeholder_set: HashSet<PathBuf>,
     remount: Vec<PathBuf>,
@@ -66,7 +66,7 @@ pub fn emit(
 ) -> Result<Emitted, PlanError> {
     let mut st = State {
         options,
-        args: Vec::new(),
+        ops: Vec::new(),
         placeholders: Vec::new(),
         placeholder_set: HashSet::new(),
         remount: Vec::new(),
@@ -138,8 +138,7 @@ pub fn emit(
         // Pins go after every rule as shallow as they are and before any deeper one.
         let d = depth(&rule.path);
         while let Some(pin) = pending.next_if(|p| depth(p) < d) {
-            let p = pin.as_os_str();
-            st.push(&["--bind".as_ref(), p, p]);
+            st.ops.push(Op::bind(pin));
         }
         let outer = enclosing(&rule.path);
         let outer_access = outer.map_or(root, |j| rules[j].access);
@@ -158,7 +157,6 @@ pub fn emit(
         if let Some(j) = outer.filter(|&j| rules[j].access == Access::None) {
             st.dir_chain(&rules[j].path, &rule.path, is_dir);
         }
-        let p = rule.path.as_os_str();
         let leaf = !below.contains(&i);
         let inner_action = match rule.access {
             Access::Read => Some(Action::ReadOnly),
@@ -177,15 +175,15 @@ pub fn emit(
             continue;
         }
         match rule.access {
-            Access::Write => st.push(&["--bind".as_ref(), p, p]),
-            Access::Read => st.push(&["--ro-bind".as_ref(), p, p]),
+            Access::Write => st.ops.push(Op::bind(&rule.path)),
+            Access::Read => st.ops.push(Op::ro_bind(&rule.path)),
             Access::None if is_dir => {
                 let mode = if visible_below.contains(&i) {
-                    "111"
+                    0o111
                 } else {
-                    "000"
+                    0o000
                 };
-                st.push(&["--perms".as_ref(), mode.as_ref(), "--tmpfs".as_ref(), p]);
+                st.ops.push(Op::tmpfs_with_mode(&rule.path, mode));
                 st.remount.push(rule.path.clone());
             }
             Access::None => st.empty_file(&rule.path),
@@ -197,14 +195,17 @@ pub fn emit(
         if shown.map_or(root, |j| rules[j].access) == Access::None
             && !effective.contains_key(link.as_path())
         {
-            st.push(&["--symlink".as_ref(), target.as_os_str(), link.as_os_str()]);
+            st.ops.push(Op::Symlink {
+                target: target.clone(),
+                dest: link.clone(),
+            });
         }
     }
-    for dir in std::mem::take(&mut st.remount) {
-        st.push(&["--remount-ro".as_ref(), dir.as_os_str()]);
-    }
+    let remount = std::mem::take(&mut st.remount);
+    st.ops
+        .extend(remount.into_iter().map(|dest| Op::RemountRo { dest }));
     Ok(Emitted {
-        args: st.args,
+        ops: st.ops,
         placeholders: st.placeholders,
         inner: st.inner,
     })
@@ -226,10 +227,6 @@ fn command_can_create_in(dir: &Path) -> bool {
 }
 
 impl State<'_> {
-    fn push(&mut self, tokens: &[&std::ffi::OsStr]) {
-        self.args.extend(tokens.iter().map(|t| t.to_os_string()));
-    }
-
     /// `Some(is_dir)` for a path that really exists, `None` for a missing one or a
     /// placeholder of a concurrent run (which this run acquires as its own).
     fn kind(&self, path: &Path) -> Option<bool> {
@@ -238,29 +235,29 @@ impl State<'_> {
     }
 
     fn base(&mut self, root: Access) {
-        let base: &[&str] = match root {
-            Access::Read => &["--ro-bind", "/", "/"],
-            Access::Write => &["--bind", "/", "/"],
-            Access::None => &["--tmpfs", "/"],
-        };
-        self.args.extend(base.iter().map(OsString::from));
-        let size = DEV_SHM_SIZE.to_string();
-        let dev = [
-            "--dev", "/dev", "--perms", "1777", "--size", &size, "--tmpfs", "/dev/shm",
-        ];
-        self.args.extend(dev.iter().map(OsString::from));
-        let proc: &[&str] = match self.options.proc {
-            ProcMode::Fresh => &["--proc", "/proc"],
-            ProcMode::Hidden => &[
-                "--perms",
-                "555",
-                "--tmpfs",
-                "/proc",
-                "--remount-ro",
-                "/proc",
-            ],
-        };
-        self.args.extend(proc.iter().map(OsString::from));
+        let slash = Path::new("/");
+        self.ops.push(match root {
+            Access::Read => Op::ro_bind(slash),
+            Access::Write => Op::bind(slash),
+            Access::None => Op::Tmpfs {
+                dest: slash.into(),
+                perms: None,
+                size: None,
+            },
+        });
+        self.ops.push(Op::Dev {
+            dest: "/dev".into(),
+        });
+        self.ops.push(Op::Tmpfs {
+            dest: "/dev/shm".into(),
+            perms: Some(0o1777),
+            size: Some(DEV_SHM_SIZE),
+        });
+        let proc = Path::new("/proc");
+        match self.options.proc {
+            ProcMode::Fresh => self.ops.push(Op::Proc { dest: proc.into() }),
+            ProcMode::Hidden => self.ops.extend(Op::read_only_empty_dir(proc, 0o555)),
+        }
     }
 
     /// `--dir` for each directory strictly below the denied `outer` down to `target`
@@ -277,15 +274,16 @@ impl State<'_> {
             .take_while(|a| *a != outer && a.starts_with(outer))
             .collect();
         chain.reverse();
-        for dir in chain {
-            self.push(&["--dir".as_ref(), dir.as_os_str()]);
-        }
+        self.ops
+            .extend(chain.into_iter().map(|dir| Op::Dir { dest: dir.into() }));
     }
 
     /// Mounts the empty, mode-000 host file of [`PlanOptions::empty_file`] on `path`.
     fn empty_file(&mut self, path: &Path) {
-        let empty = self.options.empty_file.as_os_str();
-        self.push(&["--ro-bind".as_ref(), empty, path.as_os_str()]);
+        self.ops.push(Op::RoBind {
+            src: self.options.empty_file.clone(),
+            dest: path.to_path_buf(),
+        });
     }
 
     /// Blocks creation of a missing read/none path inside a writable rule by mounting an
@@ -322,15 +320,6 @@ impl State<'_> {
             });
             return;
         }
-        let mode = format!("{mode:03o}");
-        let p = first.as_os_str();
-        self.push(&[
-            "--perms".as_ref(),
-            mode.as_ref(),
-            "--tmpfs".as_ref(),
-            p,
-            "--remount-ro".as_ref(),
-            p,
-        ]);
+        self.ops.extend(Op::read_only_empty_dir(first, mode));
     }
 }

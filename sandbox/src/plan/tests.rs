@@ -21,23 +21,58 @@ fn plan(root: &Path, toml: &str) -> Plan {
     plan_with(root, toml, options).unwrap()
 }
 
-fn args(plan: &Plan) -> Vec<String> {
-    plan.bwrap_args
+/// `--ro-bind src dest`.
+fn ro(src: &Path, dest: &Path) -> Op {
+    Op::RoBind {
+        src: src.into(),
+        dest: dest.into(),
+    }
+}
+
+/// `--remount-ro p`.
+fn remount(p: &Path) -> Op {
+    Op::RemountRo { dest: p.into() }
+}
+
+/// `--dir p`.
+fn dir(p: &Path) -> Op {
+    Op::Dir { dest: p.into() }
+}
+
+/// The index of the first occurrence of `run` as contiguous operations.
+fn pos(plan: &Plan, run: &[Op]) -> usize {
+    let ops = &plan.ops;
+    ops.windows(run.len())
+        .position(|w| w == run)
+        .unwrap_or_else(|| panic!("{run:?} not in {ops:?}"))
+}
+
+fn has(plan: &Plan, run: &[Op]) -> bool {
+    plan.ops.windows(run.len()).any(|w| w == run)
+}
+
+/// The index of the first operation `is` accepts.
+fn pos_where(plan: &Plan, is: impl Fn(&Op) -> bool) -> usize {
+    let ops = &plan.ops;
+    ops.iter()
+        .position(is)
+        .unwrap_or_else(|| panic!("no such operation in {ops:?}"))
+}
+
+/// Whether some operation has a tmpfs (of any mode) on `p`.
+fn has_tmpfs(plan: &Plan, p: &Path) -> bool {
+    plan.ops
         .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect()
+        .any(|op| matches!(op, Op::Tmpfs { dest, .. } if dest == p))
 }
 
-/// The index of the first occurrence of `tokens` as a contiguous run.
-fn pos(args: &[String], tokens: &[&str]) -> usize {
-    args.windows(tokens.len())
-        .position(|w| w.iter().zip(tokens).all(|(a, b)| a == b))
-        .unwrap_or_else(|| panic!("{tokens:?} not in {args:?}"))
+/// Whether some operation names `p` as any of its arguments.
+fn mentions(op: &Op, p: &Path) -> bool {
+    render([op]).iter().any(|token| token == p.as_os_str())
 }
 
-fn has(args: &[String], tokens: &[&str]) -> bool {
-    args.windows(tokens.len())
-        .any(|w| w.iter().zip(tokens).all(|(a, b)| a == b))
+fn mentioned(plan: &Plan, p: &Path) -> bool {
+    plan.ops.iter().any(|op| mentions(op, p))
 }
 
 fn tree(paths: &[&str]) -> (tempfile::TempDir, PathBuf) {
@@ -55,10 +90,6 @@ fn tree(paths: &[&str]) -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
-fn s(p: PathBuf) -> String {
-    p.display().to_string()
-}
-
 #[test]
 fn write_none_write_reopens_the_child_after_masking_the_parent() {
     let (_d, r) = tree(&["repo/a/b/"]);
@@ -66,24 +97,20 @@ fn write_none_write_reopens_the_child_after_masking_the_parent() {
         &r,
         "[filesystem]\n\":root\" = \"read\"\n\"repo\" = \"write\"\n\"repo/a\" = \"none\"\n\"repo/a/b\" = \"write\"\n",
     );
-    let a = args(&p);
-    let (repo, ra, rab) = (
-        s(r.join("repo")),
-        s(r.join("repo/a")),
-        s(r.join("repo/a/b")),
-    );
-    let bind_repo = pos(&a, &["--bind", &repo, &repo]);
-    let mask = pos(&a, &["--perms", "111", "--tmpfs", &ra]);
-    let dir = pos(&a, &["--dir", &rab]);
-    let bind_b = pos(&a, &["--bind", &rab, &rab]);
-    let remount = pos(&a, &["--remount-ro", &ra]);
+    let (repo, ra, rab) = (r.join("repo"), r.join("repo/a"), r.join("repo/a/b"));
+    let bind_repo = pos(&p, &[Op::bind(&repo)]);
+    let mask = pos(&p, &[Op::tmpfs_with_mode(&ra, 0o111)]);
+    let dir = pos(&p, &[dir(&rab)]);
+    let bind_b = pos(&p, &[Op::bind(&rab)]);
+    let remount = pos(&p, &[remount(&ra)]);
     assert!(
         bind_repo < mask && mask < dir && dir < bind_b && bind_b < remount,
-        "{a:?}"
+        "{:?}",
+        p.ops
     );
     // both writable roots get their metadata protected
-    assert!(has(&a, &["--tmpfs", &s(r.join("repo/a/b/.git"))]), "{a:?}");
-    assert!(has(&a, &["--tmpfs", &s(r.join("repo/.git"))]), "{a:?}");
+    assert!(has_tmpfs(&p, &r.join("repo/a/b/.git")), "{:?}", p.ops);
+    assert!(has_tmpfs(&p, &r.join("repo/.git")), "{:?}", p.ops);
 }
 
 #[test]
@@ -93,10 +120,9 @@ fn writable_file_under_a_denied_dir_gets_only_its_parent_created() {
         &r,
         "[filesystem]\n\":root\" = \"read\"\n\"repo/a\" = \"none\"\n\"repo/a/sub/w.txt\" = \"write\"\n",
     );
-    let a = args(&p);
-    let w = s(r.join("repo/a/sub/w.txt"));
-    assert!(pos(&a, &["--dir", &s(r.join("repo/a/sub"))]) < pos(&a, &["--bind", &w, &w]));
-    assert!(!has(&a, &["--dir", &w]), "{a:?}");
+    let w = r.join("repo/a/sub/w.txt");
+    assert!(pos(&p, &[dir(&r.join("repo/a/sub"))]) < pos(&p, &[Op::bind(&w)]));
+    assert!(!has(&p, &[dir(&w)]), "{:?}", p.ops);
 }
 
 #[test]
@@ -107,18 +133,16 @@ fn denied_files_and_dirs_are_masked() {
         &ws,
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"f.txt\" = \"none\"\n\"d\" = \"none\"\n",
     );
-    let a = args(&p);
+    let d = ws.join("d");
     assert!(
-        has(&a, &["--ro-bind", EMPTY, &s(ws.join("f.txt"))]),
-        "{a:?}"
+        has(&p, &[ro(Path::new(EMPTY), &ws.join("f.txt"))]),
+        "{:?}",
+        p.ops
     );
+    assert!(has(&p, &[Op::tmpfs_with_mode(&d, 0o000)]), "{:?}", p.ops);
     assert!(
-        has(&a, &["--perms", "000", "--tmpfs", &s(ws.join("d"))]),
-        "{a:?}"
-    );
-    assert!(
-        pos(&a, &["--bind", &s(ws.clone()), &s(ws.clone())])
-            < pos(&a, &["--tmpfs", &s(ws.join("d"))])
+        pos(&p, &[Op::bind(&ws)])
+            < pos_where(&p, |op| matches!(op, Op::Tmpfs { dest, .. } if *dest == d))
     );
 }
 
@@ -130,23 +154,23 @@ fn missing_carveouts_become_placeholders_without_touching_the_host() {
         &ws,
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"x/y/secret\" = \"none\"\n\"ro.txt\" = \"read\"\n",
     );
-    let a = args(&p);
     for name in PROTECTED_NAMES {
-        let path = s(ws.join(name));
         assert!(
-            has(
-                &a,
-                &["--perms", "555", "--tmpfs", &path, "--remount-ro", &path]
-            ),
-            "{a:?}"
+            has(&p, &Op::read_only_empty_dir(&ws.join(name), 0o555)),
+            "{:?}",
+            p.ops
         );
     }
-    let (x, ro) = (s(ws.join("x")), s(ws.join("ro.txt")));
     assert!(
-        has(&a, &["--perms", "000", "--tmpfs", &x, "--remount-ro", &x]),
-        "{a:?}"
+        has(&p, &Op::read_only_empty_dir(&ws.join("x"), 0o000)),
+        "{:?}",
+        p.ops
     );
-    assert!(has(&a, &["--perms", "555", "--tmpfs", &ro]), "{a:?}");
+    assert!(
+        has(&p, &Op::read_only_empty_dir(&ws.join("ro.txt"), 0o555)),
+        "{:?}",
+        p.ops
+    );
     let mut got = p.placeholders.clone();
     got.sort();
     let mut want: Vec<PathBuf> = [".agents", ".aws", ".codex", ".git", "ro.txt", "x"]
@@ -176,10 +200,7 @@ fn placeholders_of_other_runs_are_masked_again() {
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n",
     );
     assert!(p.placeholders.contains(&ws.join(".codex")));
-    assert!(has(
-        &args(&p),
-        &["--perms", "555", "--tmpfs", &s(ws.join(".codex"))]
-    ));
+    assert!(has(&p, &[Op::tmpfs_with_mode(&ws.join(".codex"), 0o555)]));
 }
 
 #[test]
@@ -190,8 +211,7 @@ fn existing_metadata_is_rebound_read_only() {
         &ws,
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n",
     );
-    let git = s(ws.join(".git"));
-    assert!(has(&args(&p), &["--ro-bind", &git, &git]));
+    assert!(has(&p, &[Op::ro_bind(&ws.join(".git"))]));
     assert!(!p.placeholders.contains(&ws.join(".git")));
 }
 
@@ -205,14 +225,15 @@ fn metadata_protection_never_opens_a_denied_gitdir() {
         area.display()
     );
     let p = plan(&ws, &toml);
-    let a = args(&p);
+    assert!(has(&p, &[Op::tmpfs_with_mode(&area, 0o000)]), "{:?}", p.ops);
     assert!(
-        has(&a, &["--perms", "000", "--tmpfs", &s(area.clone())]),
-        "{a:?}"
+        !p.ops
+            .iter()
+            .any(|op| matches!(op, Op::RoBind { src, .. } if *src == store)),
+        "{:?}",
+        p.ops
     );
-    assert!(!has(&a, &["--ro-bind", &s(store.clone())]), "{a:?}");
-    let git = s(ws.join(".git"));
-    assert!(has(&a, &["--ro-bind", &git, &git]), "{a:?}");
+    assert!(has(&p, &[Op::ro_bind(&ws.join(".git"))]), "{:?}", p.ops);
 }
 
 #[test]
@@ -223,9 +244,9 @@ fn read_only_parent_is_reopened_by_a_writable_child() {
         &ws,
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"docs\" = \"read\"\n\"docs/public\" = \"write\"\n",
     );
-    let a = args(&p);
-    let (docs, public) = (s(ws.join("docs")), s(ws.join("docs/public")));
-    assert!(pos(&a, &["--ro-bind", &docs, &docs]) < pos(&a, &["--bind", &public, &public]));
+    assert!(
+        pos(&p, &[Op::ro_bind(&ws.join("docs"))]) < pos(&p, &[Op::bind(&ws.join("docs/public"))])
+    );
 }
 
 #[test]
@@ -236,81 +257,88 @@ fn redundant_and_missing_writable_entries_emit_nothing() {
         &ws,
         "[filesystem]\n\":root\" = \"read\"\n\"/usr\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"sub\" = \"write\"\n\"gone\" = \"write\"\n",
     );
-    let a = args(&p);
-    assert!(!has(&a, &["--ro-bind", "/usr"]), "{a:?}");
-    assert!(!a.contains(&s(ws.join("gone"))), "{a:?}");
+    assert!(
+        !p.ops
+            .iter()
+            .any(|op| matches!(op, Op::RoBind { src, .. } if src == Path::new("/usr"))),
+        "{:?}",
+        p.ops
+    );
+    assert!(!mentioned(&p, &ws.join("gone")), "{:?}", p.ops);
     // `sub` emits no bind of its own; its one bind is the pin that keeps its protected
     // metadata (`sub/.git`, ...) from being renamed away with it.
-    let sub = s(ws.join("sub"));
-    let binds = a
-        .windows(3)
-        .filter(|w| w == &["--bind", &sub, &sub])
-        .count();
-    assert_eq!(binds, 1, "{a:?}");
+    let sub = Op::bind(&ws.join("sub"));
+    let binds = p.ops.iter().filter(|op| **op == sub).count();
+    assert_eq!(binds, 1, "{:?}", p.ops);
 }
 
 #[test]
 fn base_layer_follows_the_root_access() {
     let (_d, r) = tree(&["ws/"]);
     let ws = r.join("ws");
-    let read = args(&plan(&ws, "[filesystem]\n\":root\" = \"read\"\n"));
-    assert_eq!(read[2..5], ["--ro-bind", "/", "/"]);
-    let none = args(&plan(&ws, "[filesystem]\n\":minimal\" = \"read\"\n"));
-    assert_eq!(none[2..4], ["--tmpfs", "/"]);
-    assert!(has(&none, &["--ro-bind", "/usr", "/usr"]), "{none:?}");
+    let slash = Path::new("/");
+    let read = plan(&ws, "[filesystem]\n\":root\" = \"read\"\n");
+    assert_eq!(read.ops[2], Op::ro_bind(slash));
+    let none = plan(&ws, "[filesystem]\n\":minimal\" = \"read\"\n");
+    let empty_root = Op::Tmpfs {
+        dest: slash.into(),
+        perms: None,
+        size: None,
+    };
+    assert_eq!(none.ops[2], empty_root);
+    assert!(
+        has(&none, &[Op::ro_bind(Path::new("/usr"))]),
+        "{:?}",
+        none.ops
+    );
     if fs::symlink_metadata("/lib64").is_ok_and(|m| m.file_type().is_symlink()) {
-        let target = fs::read_link("/lib64").unwrap();
-        assert!(
-            has(&none, &["--symlink", target.to_str().unwrap(), "/lib64"]),
-            "{none:?}"
-        );
+        let link = Op::Symlink {
+            target: fs::read_link("/lib64").unwrap(),
+            dest: "/lib64".into(),
+        };
+        assert!(has(&none, &[link]), "{:?}", none.ops);
     }
-    assert!(!has(&none, &["--ro-bind", "/", "/"]));
+    assert!(!has(&none, &[Op::ro_bind(slash)]));
 }
 
 #[test]
 fn namespaces_proc_and_network_flags() {
     let (_d, r) = tree(&["ws/"]);
     let ws = r.join("ws");
-    let restricted = args(&plan(&ws, "[filesystem]\n\":root\" = \"read\"\n"));
-    for flag in [
-        "--unshare-user",
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--unshare-net",
-        "--new-session",
-        "--die-with-parent",
-    ] {
-        assert!(
-            restricted.iter().any(|a| a == flag),
-            "{flag}: {restricted:?}"
-        );
+    let restricted = plan(&ws, "[filesystem]\n\":root\" = \"read\"\n");
+    let namespaces = [
+        Namespace::User,
+        Namespace::Pid,
+        Namespace::Ipc,
+        Namespace::Net,
+    ];
+    for op in namespaces.map(Op::Unshare).into_iter().chain([
+        Op::NewSession,
+        Op::DieWithParent,
+        Op::CapDropAll,
+    ]) {
+        assert!(restricted.ops.contains(&op), "{op:?}: {:?}", restricted.ops);
     }
-    assert!(has(&restricted, &["--cap-drop", "ALL"]));
-    assert!(has(&restricted, &["--proc", "/proc"]));
-    let enabled = args(&plan(
+    let fresh_proc = Op::Proc {
+        dest: "/proc".into(),
+    };
+    assert!(restricted.ops.contains(&fresh_proc));
+    let enabled = plan(
         &ws,
         "[filesystem]\n\":root\" = \"read\"\n[network]\nmode = \"enabled\"\n",
-    ));
-    assert!(!enabled.iter().any(|a| a == "--unshare-net"));
+    );
+    assert!(!enabled.ops.contains(&Op::Unshare(Namespace::Net)));
     let options = PlanOptions {
         proc: ProcMode::Hidden,
         empty_file: EMPTY.into(),
         ..PlanOptions::default()
     };
-    let hidden = args(&plan_with(&ws, "[filesystem]\n\":root\" = \"read\"\n", options).unwrap());
+    let hidden = plan_with(&ws, "[filesystem]\n\":root\" = \"read\"\n", options).unwrap();
     assert!(has(
         &hidden,
-        &[
-            "--perms",
-            "555",
-            "--tmpfs",
-            "/proc",
-            "--remount-ro",
-            "/proc"
-        ]
+        &Op::read_only_empty_dir(Path::new("/proc"), 0o555)
     ));
-    assert!(!has(&hidden, &["--proc", "/proc"]));
+    assert!(!hidden.ops.contains(&fresh_proc));
 }
 
 #[test]
@@ -328,7 +356,11 @@ fn deny_through_a_writable_symlink_fails_closed_naming_the_link() {
         options,
     )
     .unwrap_err();
-    assert!(err.to_string().contains(&s(ws.join("link"))), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&ws.join("link").display().to_string()),
+        "{err}"
+    );
 }
 
 #[test]
@@ -339,11 +371,11 @@ fn glob_matches_become_masks() {
         &ws,
         "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"**/*.env\" = \"none\"\n",
     );
-    let a = args(&p);
     for f in [".env", "app/x.env"] {
-        assert!(has(&a, &["--ro-bind", EMPTY, &s(ws.join(f))]), "{f}: {a:?}");
+        let mask = ro(Path::new(EMPTY), &ws.join(f));
+        assert!(has(&p, &[mask]), "{f}: {:?}", p.ops);
     }
-    assert!(!a.contains(&s(ws.join("app/keep.txt"))));
+    assert!(!mentioned(&p, &ws.join("app/keep.txt")));
 }
 
 #[test]
@@ -354,16 +386,15 @@ fn parents_of_protected_and_denied_paths_are_pinned_before_them() {
         &r,
         "[filesystem]\n\":root\" = \"read\"\n\"ws\" = \"write\"\n\"ws/config/creds\" = \"none\"\n\"**/*.env\" = \"none\"\n",
     );
-    let a = args(&p);
-    let (meta, config) = (s(r.join("ws/meta")), s(r.join("ws/config")));
-    let gitdir = s(r.join("ws/meta/repo.git"));
-    let pin = pos(&a, &["--bind", &meta, &meta]);
-    assert!(pin < pos(&a, &["--ro-bind", &gitdir, &gitdir]), "{a:?}");
-    assert!(pos(&a, &["--bind", &config, &config]) < pos(&a, &[&s(r.join("ws/config/creds"))]));
-    let x = s(r.join("ws/x"));
+    let pin = pos(&p, &[Op::bind(&r.join("ws/meta"))]);
+    let gitdir = Op::ro_bind(&r.join("ws/meta/repo.git"));
+    assert!(pin < pos(&p, &[gitdir]), "{:?}", p.ops);
+    let creds = r.join("ws/config/creds");
+    assert!(pos(&p, &[Op::bind(&r.join("ws/config"))]) < pos_where(&p, |op| mentions(op, &creds)));
     assert!(
-        !has(&a, &["--bind", &x, &x]),
-        "glob matches are not pinned: {a:?}"
+        !has(&p, &[Op::bind(&r.join("ws/x"))]),
+        "glob matches are not pinned: {:?}",
+        p.ops
     );
 }
 
@@ -379,7 +410,6 @@ fn with_inner_mounts_leaf_masks_leave_bwrap_and_record_their_inode() {
         ..PlanOptions::default()
     };
     let p = plan_with(&ws, toml, options).unwrap();
-    let a = args(&p);
     let ops: Vec<(Action, PathBuf)> = p
         .inner_mounts
         .iter()
@@ -394,7 +424,7 @@ fn with_inner_mounts_leaf_masks_leave_bwrap_and_record_their_inode() {
         "{ops:?}"
     );
     assert!(ops.contains(&(Action::MaskDir { mode: 0o555 }, ws.join(".codex"))));
-    assert!(!has(&a, &[&s(ws.join("app/x.env"))]), "{a:?}");
+    assert!(!mentioned(&p, &ws.join("app/x.env")), "{:?}", p.ops);
     let env = p
         .inner_mounts
         .iter()
@@ -408,8 +438,9 @@ fn with_inner_mounts_leaf_masks_leave_bwrap_and_record_their_inode() {
     );
     // A denied directory with a writable rule beneath stays with bwrap, in order.
     assert!(
-        has(&a, &["--perms", "111", "--tmpfs", &s(ws.join("den"))]),
-        "{a:?}"
+        has(&p, &[Op::tmpfs_with_mode(&ws.join("den"), 0o111)]),
+        "{:?}",
+        p.ops
     );
-    assert!(a.iter().any(|t| t == "CAP_SYS_ADMIN"), "{a:?}");
+    assert!(p.ops.contains(&Op::CapAdd("CAP_SYS_ADMIN")), "{:?}", p.ops);
 }

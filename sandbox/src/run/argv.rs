@@ -1,34 +1,34 @@
-//! The complete bwrap argument list: the plan, the inner-stage dispatch and the command.
+//! The complete bwrap argument list: the plan, the inner-stage dispatch and the command,
+//! rendered once for the bwrap the run was planned for.
 
 use std::ffi::OsString;
 use std::path::Path;
 
 use crate::inner::{COMPAT_PATH, INNER_STAGE_NAME, InnerArgs};
-use crate::plan::Plan;
+use crate::launcher::Bwrap;
+use crate::plan::{Op, Plan, render};
 
 /// Where the executable is bound when `--argv0` names the stage.
 const ARGV0_PATH: &str = "/dev/.sandbox/sandbox";
 
-/// Builds bwrap's arguments (without bwrap itself). The sandbox executable `exe` is bound
-/// read-only into the sandbox's private `/dev`, after every policy mount so none can hide
-/// it: with `--argv0` at a neutral path and `argv[0]` set to the stage name, without it at
-/// [`COMPAT_PATH`], whose basename selects the stage.
-pub fn assemble(plan: &Plan, supports_argv0: bool, exe: &Path, inner: &InnerArgs) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec!["--as-pid-1".into()];
-    args.extend(plan.bwrap_args.iter().cloned());
-    args.extend([
-        OsString::from("--info-fd"),
-        super::INFO_FD.to_string().into(),
-    ]);
-    let program = if supports_argv0 {
-        ARGV0_PATH
-    } else {
-        COMPAT_PATH
-    };
-    args.extend([OsString::from("--ro-bind"), exe.into(), program.into()]);
-    if supports_argv0 {
-        args.extend(["--argv0", INNER_STAGE_NAME].map(OsString::from));
+/// Builds `bwrap`'s arguments (without bwrap itself). The sandbox executable `exe` is
+/// bound read-only into the sandbox's private `/dev`, after every policy mount so none can
+/// hide it: where `bwrap` supports `--argv0` at a neutral path with `argv[0]` set to the
+/// stage name, on an older one at [`COMPAT_PATH`], whose basename selects the stage.
+pub fn assemble(plan: &Plan, bwrap: &Bwrap, exe: &Path, inner: &InnerArgs) -> Vec<OsString> {
+    let argv0 = bwrap.supports_argv0();
+    let program = if argv0 { ARGV0_PATH } else { COMPAT_PATH };
+    let mut stage = vec![
+        Op::InfoFd(super::INFO_FD),
+        Op::RoBind {
+            src: exe.to_path_buf(),
+            dest: program.into(),
+        },
+    ];
+    if argv0 {
+        stage.push(Op::Argv0(INNER_STAGE_NAME));
     }
+    let mut args = render(std::iter::once(&Op::AsPid1).chain(&plan.ops).chain(&stage));
     args.push("--".into());
     args.push(program.into());
     args.extend(inner.to_args());
@@ -55,14 +55,19 @@ mod tests {
 
     fn plan() -> Plan {
         Plan {
-            bwrap_args: vec!["--new-session".into()],
+            ops: vec![Op::NewSession],
             ..Plan::default()
         }
     }
 
     #[test]
     fn argv0_goes_just_before_the_separator() {
-        let args = assemble(&plan(), true, Path::new("/opt/sandbox"), &inner());
+        let args = assemble(
+            &plan(),
+            &Bwrap::assumed(Path::new("/bin/bwrap"), true),
+            Path::new("/opt/sandbox"),
+            &inner(),
+        );
         let sep = args.iter().position(|a| a == "--").unwrap();
         assert_eq!(
             args[sep - 2..sep],
@@ -74,7 +79,12 @@ mod tests {
 
     #[test]
     fn without_argv0_the_program_basename_selects_the_stage() {
-        let args = assemble(&plan(), false, Path::new("/opt/sandbox"), &inner());
+        let args = assemble(
+            &plan(),
+            &Bwrap::assumed(Path::new("/bin/bwrap"), false),
+            Path::new("/opt/sandbox"),
+            &inner(),
+        );
         assert!(!args.iter().any(|a| a == "--argv0"));
         let sep = args.iter().position(|a| a == "--").unwrap();
         assert_eq!(args[sep + 1], COMPAT_PATH);

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::Prepared;
-use crate::plan::{Plan, ProcMode, Rule};
+use crate::plan::{Op, Plan, ProcMode, Rule};
 use crate::policy::{Access, NetworkMode};
 
 /// The origin the plan gives protected-metadata rules.
@@ -89,19 +89,18 @@ pub fn describe(prepared: &Prepared) -> String {
         ProcMode::Hidden => "/proc hidden (an empty read-only directory)",
     };
     let _ = writeln!(out, "{proc}");
-    let mut args = plan.bwrap_args.iter();
-    let mut vars = Vec::new();
-    while let Some(arg) = args.next() {
-        if arg == "--setenv" {
-            if let (Some(name), Some(value)) = (args.next(), args.next()) {
-                vars.push(format!(
-                    "{}={}",
-                    name.to_string_lossy(),
-                    value.to_string_lossy()
-                ));
-            }
-        }
-    }
+    let vars: Vec<String> = plan
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::SetEnv { name, value } => Some(format!(
+                "{}={}",
+                name.to_string_lossy(),
+                value.to_string_lossy()
+            )),
+            _ => None,
+        })
+        .collect();
     let _ = writeln!(out, "environment {}", vars.join(" "));
     out
 }

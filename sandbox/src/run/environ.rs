@@ -13,7 +13,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::plan::Rule;
+use crate::plan::{Op, Rule};
 use crate::policy::{Access, NetworkMode};
 
 /// Which mechanism enforces the policy (`SANDBOX_ENFORCER`).
@@ -89,11 +89,12 @@ pub fn variables(
     vars
 }
 
-/// The variables as bwrap `--setenv NAME VALUE` options.
-pub fn setenv_args(vars: &[(&'static str, OsString)]) -> Vec<OsString> {
-    vars.iter()
-        .flat_map(|(name, value)| ["--setenv".into(), (*name).into(), value.clone()])
-        .collect()
+/// The variables as bwrap `--setenv NAME VALUE` operations.
+pub fn setenv_ops<'a>(vars: &'a [(&'static str, OsString)]) -> impl Iterator<Item = Op> + 'a {
+    vars.iter().map(|(name, value)| Op::SetEnv {
+        name: (*name).into(),
+        value: value.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -133,8 +134,11 @@ mod tests {
         assert_eq!(get(&vars, "SANDBOX_ENFORCER"), Some("landlock".into()));
         assert_eq!(get(&vars, "CODEX_SANDBOX_NETWORK_DISABLED"), None);
         assert_eq!(
-            setenv_args(&vars[..1]),
-            ["--setenv", "SANDBOX_ACTIVE", "1"].map(OsString::from)
+            setenv_ops(&vars[..1]).collect::<Vec<_>>(),
+            [Op::SetEnv {
+                name: "SANDBOX_ACTIVE".into(),
+                value: "1".into()
+            }]
         );
     }
 }

@@ -50,10 +50,11 @@ pub const PROXY_DIR_FD: i32 = 7;
 pub const RESERVED_FDS: [i32; 5] = [READY_FD, INFO_FD, MOUNTS_FD, PROXY_DIR_FD, STDERR_FD];
 
 /// A plan with its complete bwrap command line, ready to run.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Prepared {
-    /// The bwrap binary.
-    pub bwrap: PathBuf,
+    /// The bwrap the launcher chose and the arguments were rendered for (run through
+    /// [`Bwrap::command`], which for the bundled bwrap is the verified descriptor).
+    pub bwrap: Bwrap,
     /// bwrap's arguments (without bwrap itself).
     pub args: Vec<OsString>,
     /// The plan the arguments come from.
@@ -90,14 +91,11 @@ impl SpawnSettings {
 /// Runs a prepared sandbox: spawns bwrap with the descriptors the plan needs, forwards
 /// termination signals, waits, releases this run's placeholders and returns the command's
 /// status (128 + N for signal N). Fails if bwrap exits before the command started.
-/// `bwrap` must be the launcher's choice the plan was prepared for: it is run through
-/// [`Bwrap::command`], which for the bundled bwrap is the verified descriptor.
 /// bwrap inherits only 0, 1, 2, the launch's own descriptors ([`RESERVED_FDS`];
 /// `proxy_dir` becomes [`PROXY_DIR_FD`]) and `prepared.spawn.pass_fds`; it gets exactly
 /// `prepared.env` as its environment.
 pub fn execute(
     prepared: &Prepared,
-    bwrap: &Bwrap,
     placeholders: Placeholders,
     proxy_dir: Option<BorrowedFd<'_>>,
 ) -> Result<i32, SandboxError> {
@@ -140,7 +138,7 @@ pub fn execute(
         None => None,
     };
     fds.extend(proxy_dir.as_ref().map(|fd| (fd.as_raw_fd(), PROXY_DIR_FD)));
-    let mut command = bwrap.command();
+    let mut command = prepared.bwrap.command();
     command
         .args(&prepared.args)
         .current_dir(&prepared.cwd)
@@ -180,7 +178,7 @@ pub fn execute(
     let relay = stderr::Relay::start(err_read);
     let mut info = Vec::new();
     let outcome = spawned
-        .map_err(|e| SandboxError::io("run", &prepared.bwrap.display().to_string(), e))
+        .map_err(|e| SandboxError::io("run", &prepared.bwrap.path().display().to_string(), e))
         .and_then(|child| {
             let bwrap = Pid::from_raw(child.id() as i32);
             // Signals go to the inner stage (pid 1 of the sandbox), which passes them on to
@@ -202,7 +200,7 @@ pub fn execute(
         _ if started => Ok(outcome.code()),
         _ => Err(SandboxError::Setup(format!(
             "{} exited with status {} before the command started: {}",
-            prepared.bwrap.display(),
+            prepared.bwrap.path().display(),
             outcome.code(),
             diagnose(&bwrap_messages, &prepared.plan)
                 .unwrap_or_else(|| "see its message above".to_owned())
