@@ -2,6 +2,7 @@
 //!
 //! Every fatal error exits with status 1, as upstream does for any failure of bwrap itself.
 
+use crate::error::SetupError;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,9 +35,10 @@ pub fn die(msg: &str) -> ! {
     std::process::exit(1)
 }
 
-/// Like [`die`], appending the description of `err` as upstream's `die_with_error` does.
-pub fn die_err(msg: &str, err: impl std::fmt::Display) -> ! {
-    die(&format!("{msg}: {err}"))
+/// Prints `err` as an error and exits with status 1: the one exit of a failed bwrap
+/// process (monitor, sandbox, `--pidns` helper or init alike).
+pub(crate) fn fatal(err: &SetupError) -> ! {
+    die(&err.to_string())
 }
 
 /// Describes an errno the way `strerror` does (without nix's `EFOO: ` prefix).
@@ -52,16 +54,6 @@ pub fn strerror(errno: nix::errno::Errno) -> String {
 /// Dies with `msg: strerror(errno)`.
 pub fn die_errno(msg: &str, errno: nix::errno::Errno) -> ! {
     die(&format!("{msg}: {}", strerror(errno)))
-}
-
-/// Dies for a failed mount, with upstream's hint when the mount table is full.
-pub fn die_mount(msg: &str, errno: nix::errno::Errno) -> ! {
-    if errno == nix::errno::Errno::ENOSPC {
-        die(&format!(
-            "{msg}: Limit exceeded (ENOSPC). (Hint: Check that /proc/sys/fs/mount-max is sufficient, typically 100000)"
-        ))
-    }
-    die_errno(msg, errno)
 }
 
 /// Renders a byte path or argument for a message.

@@ -274,8 +274,9 @@ impl Parser {
                 if cfg.seccomp_fd.is_some() {
                     die("--add-seccomp-fd cannot be combined with --seccomp");
                 }
+                let program = crate::process::seccomp::read_program(fd);
                 cfg.seccomp_programs
-                    .push(crate::process::seccomp::read_program(fd));
+                    .push(program.unwrap_or_else(|e| crate::diag::fatal(&e)));
                 return 1;
             }
             "--cap-add" | "--cap-drop" => {
@@ -354,7 +355,9 @@ impl Parser {
 
 /// Reads all of `fd` as NUL-separated arguments (a trailing NUL is optional), then closes it.
 fn read_args_fd(fd: RawFd) -> Vec<OsString> {
-    let data = match crate::setup::fsutil::read_fd_to_end(fd) {
+    // SAFETY: `fd` is the `--args` descriptor number, handed to bwrap to read and close; no
+    // Rust object of this process owns it, and it stays open until the close below.
+    let data = match crate::fd::read_to_end(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }) {
         Ok(data) => data,
         Err(errno) => die_errno("Can't read --args data", errno),
     };
