@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static LEVEL_PREFIX: AtomicBool = AtomicBool::new(false);
 
 /// Turns on the syslog-style `<N>` prefix (`--level-prefix`) from now on.
-pub fn enable_level_prefix() {
+pub(crate) fn enable_level_prefix() {
     LEVEL_PREFIX.store(true, Ordering::Relaxed);
 }
 
@@ -25,12 +25,12 @@ fn emit(level: u8, msg: &str) {
 }
 
 /// Prints a warning (`<4>` level); the run goes on.
-pub fn warn(msg: &str) {
+pub(crate) fn warn(msg: &str) {
     emit(4, msg);
 }
 
 /// Prints an error (`<3>` level) and exits with status 1.
-pub fn die(msg: &str) -> ! {
+pub(crate) fn die(msg: &str) -> ! {
     emit(3, msg);
     std::process::exit(1)
 }
@@ -42,7 +42,7 @@ pub(crate) fn fatal(err: &SetupError) -> ! {
 }
 
 /// Describes an errno the way `strerror` does (without nix's `EFOO: ` prefix).
-pub fn strerror(errno: nix::errno::Errno) -> String {
+pub(crate) fn strerror(errno: nix::errno::Errno) -> String {
     std::io::Error::from_raw_os_error(errno as i32)
         .to_string()
         .split(" (os error")
@@ -52,11 +52,11 @@ pub fn strerror(errno: nix::errno::Errno) -> String {
 }
 
 /// Dies with `msg: strerror(errno)`.
-pub fn die_errno(msg: &str, errno: nix::errno::Errno) -> ! {
+pub(crate) fn die_errno(msg: &str, errno: nix::errno::Errno) -> ! {
     die(&format!("{msg}: {}", strerror(errno)))
 }
 
 /// Renders a byte path or argument for a message.
-pub fn show(bytes: &[u8]) -> String {
+pub(crate) fn show(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -1,12 +1,12 @@
 //! `bwrap`: a bubblewrap-compatible sandbox launcher (unprivileged user-namespace mode and
 //! plain-root mode; never setuid).
 //!
-//! Flow: parse argv into a [`args::Config`] → clone into new namespaces → the child builds
+//! Flow: parse argv into an `args::Config` → clone into new namespaces → the child builds
 //! the root (`setup`), drops privileges and execs (`process`) while the parent reports and
 //! waits (`monitor`). Each process's failure comes back here as an error; [`run`] prints it
 //! and exits.
 
-pub mod args;
+mod args;
 mod channels;
 mod diag;
 mod error;

@@ -12,7 +12,7 @@ mod setup_ops;
 mod value;
 
 pub use check::validate;
-pub use help::{UPSTREAM_VERSION, usage, version};
+pub use help::{usage, version};
 pub use parse::parse;
 
 use std::ffi::OsString;
