@@ -108,3 +108,39 @@ impl Channels {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fd::{read_exact, write_all};
+
+    fn config() -> Config {
+        Config {
+            json_status_fd: Some(1),
+            die_with_parent: true,
+            sync_fd: Some(1),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn the_monitor_keeps_none_of_the_sandbox_ends() {
+        let ends = Channels::new(&config()).unwrap().into_monitor();
+        assert!(ends.status.is_some());
+        // The sandbox's read end is closed: the release finds no reader (SIGPIPE is
+        // ignored by the test harness).
+        assert_eq!(write_all(&ends.go_ahead, b"g"), Err(Errno::EPIPE));
+        // The sandbox's write ends are closed: the monitor reads end of file.
+        assert!(!read_exact(ends.tied.as_ref().unwrap(), &mut [0u8; 1]).unwrap());
+        assert!(!read_exact(ends.exec_report.as_ref().unwrap(), &mut [0u8; 1]).unwrap());
+    }
+
+    #[test]
+    fn the_sandbox_keeps_none_of_the_monitor_ends() {
+        let ends = Channels::new(&config()).unwrap().into_sandbox();
+        assert!(ends.status.is_some());
+        assert!(!read_exact(&ends.go_ahead, &mut [0u8; 1]).unwrap());
+        let tied = ends.tied.as_ref().unwrap();
+        assert_eq!(write_all(tied, b"t"), Err(Errno::EPIPE));
+    }
+}

@@ -8,14 +8,14 @@ use nix::errno::Errno;
 use std::fmt;
 
 /// A failure of bwrap itself: upstream's message text and the errno behind it, if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) struct SetupError {
     message: String,
     cause: Cause,
 }
 
 /// What follows the message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 enum Cause {
     /// Nothing: the message says it all (upstream's `die`).
     None,

@@ -62,11 +62,8 @@ pub(crate) fn run(launch: &Launch, ends: MonitorEnds, child: Pid) -> Result<i32,
         let userns = nix::sched::CloneFlags::CLONE_NEWUSER;
         // SAFETY: `--userns2`, a descriptor number from the command line that nothing in
         // this process owns (one not open fails with EBADF).
-        crate::ns::join(
-            unsafe { BorrowedFd::borrow_raw(fd) },
-            userns,
-            "Setting userns2 failed",
-        )?;
+        let userns2 = unsafe { BorrowedFd::borrow_raw(fd) };
+        crate::ns::join(userns2, userns, "Setting userns2 failed")?;
     }
     if launch.real_uid == 0 {
         crate::process::caps::set(0, 0)?;
