@@ -2,13 +2,14 @@
 //!
 //! Every fatal error exits with status 1, as upstream does for any failure of bwrap itself.
 
+use crate::error::SetupError;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static LEVEL_PREFIX: AtomicBool = AtomicBool::new(false);
 
 /// Turns on the syslog-style `<N>` prefix (`--level-prefix`) from now on.
-pub fn enable_level_prefix() {
+pub(crate) fn enable_level_prefix() {
     LEVEL_PREFIX.store(true, Ordering::Relaxed);
 }
 
@@ -24,23 +25,19 @@ fn emit(level: u8, msg: &str) {
 }
 
 /// Prints a warning (`<4>` level); the run goes on.
-pub fn warn(msg: &str) {
+pub(crate) fn warn(msg: &str) {
     emit(4, msg);
 }
 
-/// Prints an error (`<3>` level) and exits with status 1.
-pub fn die(msg: &str) -> ! {
-    emit(3, msg);
+/// Prints `err` as an error (`<3>` level) and exits with status 1: the one exit of a failed
+/// bwrap process (monitor, sandbox, `--pidns` helper or init alike).
+pub(crate) fn fatal(err: &SetupError) -> ! {
+    emit(3, &err.to_string());
     std::process::exit(1)
 }
 
-/// Like [`die`], appending the description of `err` as upstream's `die_with_error` does.
-pub fn die_err(msg: &str, err: impl std::fmt::Display) -> ! {
-    die(&format!("{msg}: {err}"))
-}
-
 /// Describes an errno the way `strerror` does (without nix's `EFOO: ` prefix).
-pub fn strerror(errno: nix::errno::Errno) -> String {
+pub(crate) fn strerror(errno: nix::errno::Errno) -> String {
     std::io::Error::from_raw_os_error(errno as i32)
         .to_string()
         .split(" (os error")
@@ -49,22 +46,7 @@ pub fn strerror(errno: nix::errno::Errno) -> String {
         .to_string()
 }
 
-/// Dies with `msg: strerror(errno)`.
-pub fn die_errno(msg: &str, errno: nix::errno::Errno) -> ! {
-    die(&format!("{msg}: {}", strerror(errno)))
-}
-
-/// Dies for a failed mount, with upstream's hint when the mount table is full.
-pub fn die_mount(msg: &str, errno: nix::errno::Errno) -> ! {
-    if errno == nix::errno::Errno::ENOSPC {
-        die(&format!(
-            "{msg}: Limit exceeded (ENOSPC). (Hint: Check that /proc/sys/fs/mount-max is sufficient, typically 100000)"
-        ))
-    }
-    die_errno(msg, errno)
-}
-
 /// Renders a byte path or argument for a message.
-pub fn show(bytes: &[u8]) -> String {
+pub(crate) fn show(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

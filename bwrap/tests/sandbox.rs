@@ -53,6 +53,39 @@ fn exit_status_is_the_commands_or_128_plus_signal(
 }
 
 #[rstest]
+fn a_failure_in_any_process_is_printed_once_with_status_1(
+    #[values(Caller::Root, Caller::User)] who: Caller,
+) {
+    if !available(who) {
+        return;
+    }
+    let base = ["--ro-bind", "/", "/"];
+    let cases: [(&[&str], &str); 3] = [
+        // The sandbox process, before the exec.
+        (
+            &["--chdir", "/nonexistent"],
+            "bwrap: Can't chdir to /nonexistent: No such file or directory\n",
+        ),
+        // Init, a process forked off the sandbox process.
+        (
+            &["--lock-file", "/nonexistent"],
+            "bwrap: Unable to open lock file /nonexistent: No such file or directory\n",
+        ),
+        // The monitor.
+        (
+            &["--info-fd", "99"],
+            "bwrap: Write to info_fd: Bad file descriptor\n",
+        ),
+    ];
+    for (extra, message) in cases {
+        let args = [&base[..], extra, &["true"]].concat();
+        let out = run(who, &args);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}");
+        assert_eq!(stderr(&out), message, "{extra:?}");
+    }
+}
+
+#[rstest]
 fn ro_bind_is_read_only_nosuid_nodev_on_every_submount(
     #[values(Caller::Root, Caller::User)] who: Caller,
     #[values("--debug-opt=force-legacy-mount", "--unshare-ipc")] mount_path: &str,

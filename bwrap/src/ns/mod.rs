@@ -1,18 +1,18 @@
 //! Namespaces: the clone that creates them, user-namespace id maps, joining namespaces
 //! given as fds, and the loopback interface of a new network namespace.
 
-pub mod idmap;
-pub mod loopback;
+pub(crate) mod idmap;
+pub(crate) mod loopback;
 
 use crate::args::Config;
-use crate::diag::{die, die_errno};
+use crate::error::SetupError;
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 
 /// Namespace flags for the sandbox's clone, from the settled configuration.
-pub fn clone_flags(cfg: &Config) -> CloneFlags {
+pub(crate) fn clone_flags(cfg: &Config) -> CloneFlags {
     let u = &cfg.unshare;
     let mut flags = CloneFlags::CLONE_NEWNS;
     let pairs = [
@@ -32,8 +32,8 @@ pub fn clone_flags(cfg: &Config) -> CloneFlags {
 }
 
 /// Fork-like `clone(flags)`: returns the child's pid in the parent and 0 in the child.
-/// Dies with upstream's explanations on failure.
-pub fn clone_into(flags: CloneFlags, privileged: bool) -> Pid {
+/// Fails with upstream's explanations.
+pub(crate) fn clone_into(flags: CloneFlags, privileged: bool) -> Result<Pid, SetupError> {
     // SAFETY: bwrap is single-threaded, so a fork-like clone (no new stack, child continues
     // from here with a copy of the address space) is as sound as fork(2).
     let ret = unsafe {
@@ -47,36 +47,38 @@ pub fn clone_into(flags: CloneFlags, privileged: bool) -> Pid {
         )
     };
     if ret >= 0 {
-        return Pid::from_raw(ret as i32);
+        return Ok(Pid::from_raw(ret as i32));
     }
     let errno = Errno::last();
     let userns = flags.contains(CloneFlags::CLONE_NEWUSER);
-    match errno {
-        Errno::EINVAL if userns => die(
+    Err(match errno {
+        Errno::EINVAL if userns => SetupError::msg(
             "Creating new namespace failed, likely because the kernel does not support user namespaces.  bwrap must be installed setuid on such systems.",
         ),
-        Errno::EPERM if userns && !privileged => die(
+        Errno::EPERM if userns && !privileged => SetupError::msg(
             "No permissions to create a new namespace, likely because the kernel does not allow non-privileged user namespaces. On e.g. debian this can be enabled with 'sysctl kernel.unprivileged_userns_clone=1'.",
         ),
-        Errno::ENOSPC => die(
+        Errno::ENOSPC => SetupError::msg(
             "Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)",
         ),
-        e => die_errno("Creating new namespace failed", e),
-    }
+        e => SetupError::sys("Creating new namespace failed", e),
+    })
 }
 
-/// `setns(fd, kind)`, dying with `message` on failure.
-pub fn join(fd: RawFd, kind: CloneFlags, message: &str) {
-    if let Err(e) = nix::sched::setns(crate::setup::fsutil::borrow(fd), kind) {
-        die_errno(message, e);
-    }
+/// `setns(fd, kind)`, failing with `message`.
+pub(crate) fn join(
+    fd: BorrowedFd,
+    kind: CloneFlags,
+    message: &'static str,
+) -> Result<(), SetupError> {
+    nix::sched::setns(fd, kind).map_err(crate::error::failed(message))
 }
 
 /// Namespace kinds reported on `--info-fd`/`--json-status-fd`, in upstream's order.
 const REPORTED: &[&str] = &["cgroup", "ipc", "mnt", "net", "pid", "uts"];
 
 /// `(kind, inode)` of each namespace of `pid` that was created for the sandbox (and always mnt).
-pub fn created_namespace_ids(cfg: &Config, pid: Pid) -> Vec<(&'static str, u64)> {
+pub(crate) fn created_namespace_ids(cfg: &Config, pid: Pid) -> Vec<(&'static str, u64)> {
     let u = &cfg.unshare;
     let created = |kind: &str| match kind {
         "cgroup" => u.cgroup,

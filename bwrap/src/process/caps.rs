@@ -1,15 +1,15 @@
 //! Capabilities: names, the bounding set, `capset` and ambient raising.
 
-use crate::diag::{die, die_errno};
+use crate::error::{SetupError, failed};
 use nix::errno::Errno;
 
 use crate::args::last_cap;
 
 /// A set of capabilities as a bit mask (bit N = capability N).
-pub type CapSet = u64;
+pub(crate) type CapSet = u64;
 
 /// Every capability the kernel knows.
-pub fn all_caps() -> CapSet {
+pub(crate) fn all_caps() -> CapSet {
     let last = last_cap();
     if last >= 63 {
         u64::MAX
@@ -35,7 +35,7 @@ struct CapData {
 const CAP_V3: u32 = 0x2008_0522;
 
 /// The calling thread's (effective, permitted, inheritable) sets.
-pub fn current() -> (CapSet, CapSet, CapSet) {
+pub(crate) fn current() -> Result<(CapSet, CapSet, CapSet), SetupError> {
     let mut header = CapHeader {
         version: CAP_V3,
         pid: 0,
@@ -44,18 +44,18 @@ pub fn current() -> (CapSet, CapSet, CapSet) {
     // SAFETY: header and a two-element data array are what capget expects for version 3.
     let ret = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
     if ret != 0 {
-        die_errno("capget failed", Errno::last());
+        return Err(SetupError::sys("capget failed", Errno::last()));
     }
     let join = |f: fn(&CapData) -> u32| f(&data[0]) as u64 | (f(&data[1]) as u64) << 32;
-    (
+    Ok((
         join(|d| d.effective),
         join(|d| d.permitted),
         join(|d| d.inheritable),
-    )
+    ))
 }
 
 /// Sets effective = permitted = `caps`, and inheritable = `inheritable`.
-pub fn try_set(caps: CapSet, inheritable: CapSet) -> Result<(), Errno> {
+pub(crate) fn try_set(caps: CapSet, inheritable: CapSet) -> Result<(), Errno> {
     let mut header = CapHeader {
         version: CAP_V3,
         pid: 0,
@@ -79,11 +79,9 @@ pub fn try_set(caps: CapSet, inheritable: CapSet) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
-/// Like [`try_set`], dying on failure.
-pub fn set(caps: CapSet, inheritable: CapSet) {
-    if let Err(e) = try_set(caps, inheritable) {
-        die_errno("capset failed", e);
-    }
+/// Like [`try_set`], with upstream's message on failure.
+pub(crate) fn set(caps: CapSet, inheritable: CapSet) -> Result<(), SetupError> {
+    try_set(caps, inheritable).map_err(failed("capset failed"))
 }
 
 fn prctl(option: i32, arg: u64, arg2: u64) -> Result<i32, Errno> {
@@ -95,25 +93,22 @@ fn prctl(option: i32, arg: u64, arg2: u64) -> Result<i32, Errno> {
 /// Removes from the bounding set every capability not in `keep`. Each capability is read
 /// first (`PR_CAPBSET_READ`); any failure is fatal, so a sandbox never starts with a
 /// bounding set other than the one intended.
-pub fn limit_bounding_set(keep: CapSet) {
+pub(crate) fn limit_bounding_set(keep: CapSet) -> Result<(), SetupError> {
     for cap in 0..=last_cap() {
-        match prctl(libc::PR_CAPBSET_READ, cap as u64, 0) {
-            Ok(0) => continue,
-            Ok(_) => {}
-            Err(errno) => die_errno("Reading the capability bounding set failed", errno),
-        }
-        if keep & (1 << cap) == 0
-            && let Err(errno) = prctl(libc::PR_CAPBSET_DROP, cap as u64, 0)
-        {
-            die_errno("Dropping capability from the bounding set failed", errno);
+        let held = prctl(libc::PR_CAPBSET_READ, cap as u64, 0)
+            .map_err(failed("Reading the capability bounding set failed"))?;
+        if held != 0 && keep & (1 << cap) == 0 {
+            prctl(libc::PR_CAPBSET_DROP, cap as u64, 0)
+                .map_err(failed("Dropping capability from the bounding set failed"))?;
         }
     }
+    Ok(())
 }
 
 /// Raises each capability of `caps` in the ambient set so it survives exec as a non-root uid.
-pub fn raise_ambient(caps: CapSet) {
+pub(crate) fn raise_ambient(caps: CapSet) -> Result<(), SetupError> {
     // Only inheritable capabilities can be ambient; root that kept its own caps has none.
-    let caps = caps & current().2;
+    let caps = caps & current()?.2;
     for cap in (0..=last_cap()).filter(|c| caps & (1 << c) != 0) {
         if let Err(errno) = prctl(
             libc::PR_CAP_AMBIENT,
@@ -122,15 +117,19 @@ pub fn raise_ambient(caps: CapSet) {
         ) {
             // Old kernels without ambient capabilities: the caps still apply to uid 0.
             if errno == Errno::EINVAL {
-                return;
+                return Ok(());
             }
-            die_errno(&format!("Adding ambient capability {cap}"), errno);
+            return Err(SetupError::sys(
+                format!("Adding ambient capability {cap}"),
+                errno,
+            ));
         }
     }
+    Ok(())
 }
 
 /// Applies the `--cap-add`/`--cap-drop` changes in order to `start`.
-pub fn apply_changes(start: CapSet, changes: &[crate::args::CapChange]) -> CapSet {
+pub(crate) fn apply_changes(start: CapSet, changes: &[crate::args::CapChange]) -> CapSet {
     use crate::args::CapChange::{Add, Drop};
     changes.iter().fold(start, |set, change| match change {
         Add(None) => set | all_caps(),
@@ -140,11 +139,14 @@ pub fn apply_changes(start: CapSet, changes: &[crate::args::CapChange]) -> CapSe
     })
 }
 
-/// Dies unless the process holds no capabilities (an unprivileged caller must not have any).
-pub fn assert_none_unless_root(real_uid: u32) {
-    if real_uid != 0 && current().1 != 0 {
-        die("Unexpected capabilities but not setuid, old file caps config?");
+/// Fails unless the process holds no capabilities (an unprivileged caller must not have any).
+pub(crate) fn assert_none_unless_root(real_uid: u32) -> Result<(), SetupError> {
+    if real_uid != 0 && current()?.1 != 0 {
+        return Err(SetupError::msg(
+            "Unexpected capabilities but not setuid, old file caps config?",
+        ));
     }
+    Ok(())
 }
 
 #[cfg(test)]

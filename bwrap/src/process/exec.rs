@@ -3,56 +3,73 @@
 use super::caps::{self, CapSet};
 use super::seccomp;
 use crate::Launch;
-use crate::diag::{die_errno, show};
-use crate::setup::fsutil::write_all;
+use crate::diag::show;
+use crate::error::{SetupError, failed};
+use crate::fd::write_all;
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use std::convert::Infallible;
 use std::ffi::CString;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 
 /// Sets `PR_SET_PDEATHSIG` to SIGKILL (`--die-with-parent`).
-pub fn die_with_parent() {
-    if let Err(e) = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL) {
-        die_errno("prctl(PR_SET_PDEATHSIG)", e);
-    }
+pub(crate) fn die_with_parent() -> Result<(), SetupError> {
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(failed("prctl(PR_SET_PDEATHSIG)"))
 }
 
-fn to_cstring(arg: &std::ffi::OsStr) -> CString {
-    CString::new(arg.as_bytes())
-        .unwrap_or_else(|_| crate::diag::die("argument contains a NUL byte"))
+fn to_cstring(arg: &std::ffi::OsStr) -> Result<CString, SetupError> {
+    CString::new(arg.as_bytes()).map_err(|_| SetupError::msg("argument contains a NUL byte"))
 }
 
-/// Final preparation and exec of COMMAND; never returns.
-pub fn run_command(launch: &Launch, requested: CapSet, programs: &[Vec<u8>]) -> ! {
-    let cfg = &launch.cfg;
-    let _ = nix::unistd::close(launch.proc_fd);
+/// The channel ends the command process brings to its exec, and its capabilities.
+pub(crate) struct CommandEnds {
+    /// Init's status channel, closed here (the command has no use for it).
+    pub(crate) status: Option<OwnedFd>,
+    /// `--json-status-fd`: "x" is written right before the exec, "f" if it failed.
+    pub(crate) exec_report: Option<OwnedFd>,
+    /// The capabilities the command gets.
+    pub(crate) requested: CapSet,
+}
+
+/// Final preparation and exec of COMMAND; returns only with the reason it failed.
+pub(crate) fn run_command(
+    launch: Launch,
+    last: CommandEnds,
+    programs: &[Vec<u8>],
+) -> Result<Infallible, SetupError> {
+    let Launch { cfg, host, .. } = launch;
+    drop(host.proc_fd);
     if let Some(fd) = cfg.sync_fd.filter(|_| !cfg.as_pid_1) {
         let _ = nix::unistd::close(fd);
     }
-    if let Some(fd) = launch.channels.status {
-        let _ = nix::unistd::close(fd);
-    }
+    drop(last.status);
     let mut chld = SigSet::empty();
     chld.add(Signal::SIGCHLD);
-    if let Err(e) = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&chld), None) {
-        die_errno("sigprocmask", e);
-    }
+    sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&chld), None).map_err(failed("sigprocmask"))?;
     if cfg.die_with_parent {
-        die_with_parent();
+        die_with_parent()?;
     }
-    caps::raise_ambient(requested);
-    seccomp::install_all(programs);
-    let file = to_cstring(&cfg.command[0]);
-    let mut argv: Vec<CString> = cfg.command.iter().map(|a| to_cstring(a)).collect();
+    caps::raise_ambient(last.requested)?;
+    seccomp::install_all(programs)?;
+    let file = to_cstring(&cfg.command[0])?;
+    let mut argv = cfg
+        .command
+        .iter()
+        .map(|a| to_cstring(a))
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(argv0) = &cfg.argv0 {
-        argv[0] = to_cstring(argv0);
+        argv[0] = to_cstring(argv0)?;
     }
-    let report = launch.channels.exec_report_write;
-    if let Some(fd) = report {
+    let report = last.exec_report;
+    if let Some(fd) = &report {
         let _ = write_all(fd, b"x");
     }
     let err = nix::unistd::execvp(&file, &argv).unwrap_err();
-    if let Some(fd) = report {
+    if let Some(fd) = &report {
         let _ = write_all(fd, b"f");
     }
-    die_errno(&format!("execvp {}", show(cfg.command[0].as_bytes())), err)
+    Err(SetupError::sys(
+        format!("execvp {}", show(cfg.command[0].as_bytes())),
+        err,
+    ))
 }

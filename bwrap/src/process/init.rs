@@ -3,15 +3,15 @@
 
 use super::seccomp;
 use crate::Launch;
-use crate::diag::die_errno;
-use crate::monitor::exit_code;
-use crate::setup::fsutil::write_all;
+use crate::error::SetupError;
+use crate::fd::write_all;
+use crate::wait::exit_code;
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl, open};
 use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// Closes every fd except stdio and `keep`.
 fn close_other_fds(keep: &[RawFd]) {
@@ -29,7 +29,7 @@ fn close_other_fds(keep: &[RawFd]) {
 }
 
 /// Takes a POSIX read lock on each `--lock-file`; the fds stay open for init's lifetime.
-fn take_locks(paths: &[std::ffi::OsString]) -> Vec<OwnedFd> {
+fn take_locks(paths: &[std::ffi::OsString]) -> Result<Vec<OwnedFd>, SetupError> {
     paths
         .iter()
         .map(|path| {
@@ -38,12 +38,12 @@ fn take_locks(paths: &[std::ffi::OsString]) -> Vec<OwnedFd> {
                 OFlag::O_RDONLY | OFlag::O_CLOEXEC,
                 Mode::empty(),
             )
-            .unwrap_or_else(|e| {
-                die_errno(
-                    &format!("Unable to open lock file {}", path.to_string_lossy()),
+            .map_err(|e| {
+                SetupError::sys(
+                    format!("Unable to open lock file {}", path.to_string_lossy()),
                     e,
                 )
-            });
+            })?;
             let lock = libc::flock {
                 l_type: libc::F_RDLCK as i16,
                 l_whence: libc::SEEK_SET as i16,
@@ -51,43 +51,60 @@ fn take_locks(paths: &[std::ffi::OsString]) -> Vec<OwnedFd> {
                 l_len: 0,
                 l_pid: 0,
             };
-            if let Err(e) = fcntl(&fd, FcntlArg::F_SETLK(&lock)) {
-                die_errno(
-                    &format!("Unable to lock file {}", path.to_string_lossy()),
-                    e,
-                );
-            }
-            fd
+            fcntl(&fd, FcntlArg::F_SETLK(&lock)).map_err(|e| {
+                SetupError::sys(format!("Unable to lock file {}", path.to_string_lossy()), e)
+            })?;
+            Ok(fd)
         })
         .collect()
 }
 
 /// Runs as init with the command as `command`; exits with the command's status once no
-/// children are left.
-pub fn run(launch: &Launch, command: Pid, programs: &[Vec<u8>]) -> ! {
+/// children are left, or with bwrap's failure.
+///
+/// Init exits here rather than returning: [`close_other_fds`] closed the descriptors the
+/// objects up the stack own.
+pub(crate) fn run(
+    launch: &Launch,
+    status: Option<OwnedFd>,
+    command: Pid,
+    programs: &[Vec<u8>],
+) -> ! {
+    match supervise(launch, status, command, programs) {
+        Ok(code) => std::process::exit(code),
+        Err(err) => crate::diag::fatal(&err),
+    }
+}
+
+fn supervise(
+    launch: &Launch,
+    status: Option<OwnedFd>,
+    command: Pid,
+    programs: &[Vec<u8>],
+) -> Result<i32, SetupError> {
     let cfg = &launch.cfg;
-    let status_fd = launch.channels.status;
+    let status_fd = status.as_ref().map(AsRawFd::as_raw_fd);
     let keep: Vec<RawFd> = [status_fd, cfg.sync_fd].into_iter().flatten().collect();
     close_other_fds(&keep);
-    super::caps::set(0, 0);
-    let _locks = take_locks(&cfg.lock_files);
+    super::caps::set(0, 0)?;
+    let _locks = take_locks(&cfg.lock_files)?;
     if cfg.die_with_parent {
-        super::exec::die_with_parent();
+        super::exec::die_with_parent()?;
     }
-    seccomp::install_all(programs);
+    seccomp::install_all(programs)?;
     let mut code = 1;
     loop {
         match waitpid(None::<Pid>, None) {
-            Ok(status) => {
-                if status.pid() == Some(command) {
-                    code = exit_code(status);
-                    if let Some(fd) = status_fd {
+            Ok(exited) => {
+                if exited.pid() == Some(command) {
+                    code = exit_code(exited);
+                    if let Some(fd) = &status {
                         let _ = write_all(fd, &(code as u64 + 1).to_ne_bytes());
                     }
                 }
             }
             Err(Errno::EINTR) => {}
-            Err(_) => std::process::exit(code),
+            Err(_) => return Ok(code),
         }
     }
 }

@@ -3,28 +3,32 @@
 //! bwrap never installs a filter of its own; the caller's programs are installed in argv
 //! order as the very last step before exec (the kernel runs the last one installed first).
 
-use crate::diag::{die, die_errno};
+use crate::error::{SetupError, failed};
 use nix::errno::Errno;
-use std::os::fd::RawFd;
+use std::os::fd::{BorrowedFd, RawFd};
 
 /// Size of one classic BPF instruction (`struct sock_filter`).
 const INSN_SIZE: usize = 8;
 
-/// Reads a whole cBPF program from `fd` and closes it.
-pub fn read_program(fd: RawFd) -> Vec<u8> {
-    let data = match crate::setup::fsutil::read_fd_to_end(fd) {
-        Ok(data) => data,
-        Err(errno) => die_errno("Can't read seccomp data", errno),
-    };
+/// Reads a whole cBPF program from `fd` (a descriptor number from the command line) and
+/// closes it.
+pub(crate) fn read_program(fd: RawFd) -> Result<Vec<u8>, SetupError> {
+    // SAFETY: `fd` is a descriptor number from the command line, handed to bwrap to read
+    // and close; no Rust object of this process owns it, and it stays open until the close
+    // below (a number that is not open makes the read fail with EBADF).
+    let data = crate::fd::read_to_end(unsafe { BorrowedFd::borrow_raw(fd) })
+        .map_err(failed("Can't read seccomp data"))?;
     let _ = nix::unistd::close(fd);
     if data.len() % INSN_SIZE != 0 {
-        die("Invalid seccomp data, must be multiple of 8");
+        return Err(SetupError::msg(
+            "Invalid seccomp data, must be multiple of 8",
+        ));
     }
-    data
+    Ok(data)
 }
 
 /// Installs each program in order. `PR_SET_NO_NEW_PRIVS` is already set at startup.
-pub fn install_all(programs: &[Vec<u8>]) {
+pub(crate) fn install_all(programs: &[Vec<u8>]) -> Result<(), SetupError> {
     for program in programs {
         let filter = libc::sock_fprog {
             len: (program.len() / INSN_SIZE) as u16,
@@ -42,11 +46,12 @@ pub fn install_all(programs: &[Vec<u8>]) {
         if ret != 0 {
             let errno = Errno::last();
             if errno == Errno::EINVAL {
-                die(
+                return Err(SetupError::msg(
                     "Unable to set up system call filtering as requested: prctl(PR_SET_SECCOMP) reported EINVAL. (Hint: this requires a kernel configured with CONFIG_SECCOMP and CONFIG_SECCOMP_FILTER.)",
-                );
+                ));
             }
-            die_errno("prctl(PR_SET_SECCOMP)", errno);
+            return Err(failed("prctl(PR_SET_SECCOMP)")(errno));
         }
     }
+    Ok(())
 }

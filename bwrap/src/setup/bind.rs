@@ -6,6 +6,7 @@
 //! `move_mount` onto the destination. No mount table is read. On older kernels the
 //! classic `mount(MS_BIND|MS_REC)` plus a remount of each submount is used instead.
 
+use super::fsutil::OLDROOT;
 use super::mountinfo;
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
@@ -16,11 +17,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `MOUNT_ATTR_*` bits of `struct mount_attr`.
-pub const ATTR_RDONLY: u64 = 0x1;
+pub(crate) const ATTR_RDONLY: u64 = 0x1;
 /// No set-user-id or file capabilities on exec.
-pub const ATTR_NOSUID: u64 = 0x2;
+pub(crate) const ATTR_NOSUID: u64 = 0x2;
 /// No device nodes.
-pub const ATTR_NODEV: u64 = 0x4;
+pub(crate) const ATTR_NODEV: u64 = 0x4;
 
 const OPEN_TREE_CLONE: libc::c_uint = 1;
 const AT_RECURSIVE: libc::c_uint = 0x8000;
@@ -29,22 +30,15 @@ const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
 /// Set once the kernel answered ENOSYS to the new mount API.
 static LEGACY: AtomicBool = AtomicBool::new(false);
 
-/// `--not-a-security-boundary`: keep a bind whose flags could not be applied.
-static FAIL_OPEN: AtomicBool = AtomicBool::new(false);
-
 /// Uses the classic `mount(2)` path even where the new mount API exists.
-pub fn force_legacy() {
+pub(crate) fn force_legacy() {
     LEGACY.store(true, Ordering::Relaxed);
 }
 
-/// Makes failures to apply mount flags warnings instead of errors.
-pub fn set_fail_open(on: bool) {
-    FAIL_OPEN.store(on, Ordering::Relaxed);
-}
-
-/// Whether a failure to apply flags may be tolerated (after warning about it).
-fn tolerate(what: &Path, errno: Errno) -> bool {
-    let tolerated = FAIL_OPEN.load(Ordering::Relaxed) && errno != Errno::ENOSYS;
+/// Whether a failure to apply flags may be tolerated (after warning about it): only with
+/// `fail_open` (`--not-a-security-boundary`).
+fn tolerate(fail_open: bool, what: &Path, errno: Errno) -> bool {
+    let tolerated = fail_open && errno != Errno::ENOSYS;
     if tolerated {
         crate::diag::warn(&format!(
             "Unable to apply mount flags on {}: {}",
@@ -123,26 +117,29 @@ fn move_mount(tree: &OwnedFd, dest: &Path) -> Result<(), Errno> {
     Errno::result(ret).map(drop)
 }
 
-/// Recursively binds `src` onto `dest`, adding `attrs` (`ATTR_*`) to every mount.
-pub fn bind(src: &Path, dest: &Path, attrs: u64) -> Result<(), Errno> {
-    bind_opened(None, src, dest, attrs)
+/// Recursively binds `src` onto `dest`, adding `attrs` (`ATTR_*`) to every mount. With
+/// `fail_open` (`--not-a-security-boundary`) a mount whose flags cannot be applied is kept,
+/// with a warning.
+pub(crate) fn bind(src: &Path, dest: &Path, attrs: u64, fail_open: bool) -> Result<(), Errno> {
+    bind_opened(None, src, dest, attrs, fail_open)
 }
 
 /// [`bind`] from `opened`, a descriptor on `src` when the caller has one (no second path
 /// lookup; `src` then only serves the fallback for old kernels).
-pub fn bind_opened(
+pub(crate) fn bind_opened(
     opened: Option<BorrowedFd>,
     src: &Path,
     dest: &Path,
     attrs: u64,
+    fail_open: bool,
 ) -> Result<(), Errno> {
     if !LEGACY.load(Ordering::Relaxed) {
-        match bind_new_api(opened, src, dest, attrs) {
+        match bind_new_api(opened, src, dest, attrs, fail_open) {
             Err(Errno::ENOSYS) => LEGACY.store(true, Ordering::Relaxed),
             result => return result,
         }
     }
-    bind_legacy(src, dest, attrs)
+    bind_legacy(src, dest, attrs, fail_open)
 }
 
 fn bind_new_api(
@@ -150,17 +147,18 @@ fn bind_new_api(
     src: &Path,
     dest: &Path,
     attrs: u64,
+    fail_open: bool,
 ) -> Result<(), Errno> {
     let tree = open_tree(opened, src)?;
     let flags = libc::AT_EMPTY_PATH as u32 | AT_RECURSIVE;
     match setattr(tree.as_raw_fd(), &CString::default(), flags, attrs) {
-        Err(e) if !tolerate(dest, e) => return Err(e),
+        Err(e) if !tolerate(fail_open, dest, e) => return Err(e),
         _ => {}
     }
     move_mount(&tree, dest)
 }
 
-fn bind_legacy(src: &Path, dest: &Path, attrs: u64) -> Result<(), Errno> {
+fn bind_legacy(src: &Path, dest: &Path, attrs: u64, fail_open: bool) -> Result<(), Errno> {
     mount(
         Some(src),
         dest,
@@ -173,7 +171,7 @@ fn bind_legacy(src: &Path, dest: &Path, attrs: u64) -> Result<(), Errno> {
     for (index, mount_point) in mountinfo::mounts_below(&real)?.iter().enumerate() {
         match remount_keeping_flags(mount_point, attrs) {
             Err(Errno::EACCES) if index > 0 => {}
-            Err(e) if tolerate(mount_point, e) => {}
+            Err(e) if tolerate(fail_open, mount_point, e) => {}
             result => result?,
         }
     }
@@ -216,12 +214,12 @@ fn is_mount_root(dirfd: i32, path: &str) -> Result<bool, Errno> {
 
 /// The setup-root path of a `self/fd/N` link relative to the /proc fd (old kernels only).
 fn legacy_path(proc_relative: &str) -> Result<std::path::PathBuf, Errno> {
-    std::fs::canonicalize(format!("/oldroot/proc/{proc_relative}"))
+    std::fs::canonicalize(format!("{OLDROOT}/proc/{proc_relative}"))
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
 }
 
 /// Why `--remount-ro` failed.
-pub enum RemountError {
+pub(crate) enum RemountError {
     /// `path` is not a mount point.
     NotMountPoint,
     /// The remount itself failed.
@@ -230,7 +228,8 @@ pub enum RemountError {
 
 /// `--remount-ro`: makes the one mount at `proc_fd`+`path` (a `self/fd/N` link relative to
 /// the /proc fd) read-only, nosuid and nodev.
-pub fn remount_read_only(proc_fd: i32, path: &str) -> Result<(), RemountError> {
+pub(crate) fn remount_read_only(proc_fd: BorrowedFd, path: &str) -> Result<(), RemountError> {
+    let proc_fd = proc_fd.as_raw_fd();
     if !is_mount_root(proc_fd, path).map_err(RemountError::Sys)? {
         return Err(RemountError::NotMountPoint);
     }

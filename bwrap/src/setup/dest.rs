@@ -5,7 +5,8 @@
 //! setup operation out of the sandbox root; missing parents are created on the way. The
 //! op then runs with the resolved parent as working directory on the last component.
 
-use crate::diag::{die, die_errno, show};
+use crate::diag::show;
+use crate::error::SetupError;
 use nix::errno::Errno;
 use nix::sys::stat::Mode;
 use nix::sys::stat::mkdirat;
@@ -16,7 +17,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// `openat2(dirfd, path, O_PATH|O_CLOEXEC|extra, RESOLVE_IN_ROOT)`.
-pub fn open_in_root(root: &OwnedFd, path: &[u8], extra: libc::c_int) -> Result<OwnedFd, Errno> {
+/// `ENOSYS` means a kernel without openat2 (see [`lookup_error`]).
+pub(crate) fn open_in_root(
+    root: &OwnedFd,
+    path: &[u8],
+    extra: libc::c_int,
+) -> Result<OwnedFd, Errno> {
     let cpath = CString::new(path).map_err(|_| Errno::EINVAL)?;
     // SAFETY: an all-zero open_how is valid; the fields are set below.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
@@ -33,32 +39,38 @@ pub fn open_in_root(root: &OwnedFd, path: &[u8], extra: libc::c_int) -> Result<O
         )
     };
     if fd < 0 {
-        let errno = Errno::last();
-        if errno == Errno::ENOSYS {
-            die(
-                "resolving destinations inside the sandbox root needs openat2 (Linux 5.6 or later)",
-            );
-        }
-        return Err(errno);
+        return Err(Errno::last());
     }
     // SAFETY: the kernel returned a new fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// The error for a failed lookup in the root: `message: strerror(errno)`, or the refusal of
+/// a kernel without openat2 (no fallback may resolve a destination outside the root).
+pub(crate) fn lookup_error(message: String, errno: Errno) -> SetupError {
+    if errno == Errno::ENOSYS {
+        SetupError::msg(
+            "resolving destinations inside the sandbox root needs openat2 (Linux 5.6 or later)",
+        )
+    } else {
+        SetupError::sys(message, errno)
+    }
+}
+
 /// A destination of a setup op.
-pub struct Dest {
+pub(crate) struct Dest {
     /// The resolved parent directory, kept open while the op runs.
     _parent: Option<OwnedFd>,
     /// Path for syscalls, relative to the working directory (the resolved parent).
-    pub at: PathBuf,
+    pub(crate) at: PathBuf,
     /// The destination as given on the command line, for messages.
-    pub shown: PathBuf,
+    pub(crate) shown: PathBuf,
 }
 
 impl Dest {
     /// Resolves the parent of `dest` in `root`, creating missing directories with `mode`,
-    /// and makes it the working directory. Dies with upstream's message on failure.
-    pub fn resolve(root: &OwnedFd, dest: &OsStr, mode: u32) -> Dest {
+    /// and makes it the working directory.
+    pub(crate) fn resolve(root: &OwnedFd, dest: &OsStr, mode: u32) -> Result<Dest, SetupError> {
         let shown = PathBuf::from(dest);
         let parts: Vec<&[u8]> = dest
             .as_bytes()
@@ -66,30 +78,29 @@ impl Dest {
             .filter(|c| !c.is_empty() && *c != b".")
             .collect();
         let Some((last, parents)) = parts.split_last() else {
-            enter(root.as_fd(), &shown);
-            return Dest {
+            enter(root.as_fd(), &shown)?;
+            return Ok(Dest {
                 _parent: None,
                 at: PathBuf::from("."),
                 shown,
-            };
+            });
         };
-        let parent = match open_parents(root, parents, mode) {
-            Ok(fd) => fd,
-            Err(e) => die_errno(
-                &format!("Can't mkdir parents for {}", show(dest.as_bytes())),
+        let parent = open_parents(root, parents, mode).map_err(|e| {
+            lookup_error(
+                format!("Can't mkdir parents for {}", show(dest.as_bytes())),
                 e,
-            ),
-        };
-        enter(parent.as_fd(), &shown);
-        Dest {
+            )
+        })?;
+        enter(parent.as_fd(), &shown)?;
+        Ok(Dest {
             _parent: Some(parent),
             at: PathBuf::from(OsStr::from_bytes(last)),
             shown,
-        }
+        })
     }
 
     /// The entry `name` inside this destination (which must be a directory).
-    pub fn join(&self, name: &str) -> Dest {
+    pub(crate) fn join(&self, name: &str) -> Dest {
         Dest {
             _parent: None,
             at: self.at.join(name),
@@ -98,15 +109,14 @@ impl Dest {
     }
 
     /// The destination as given, for messages.
-    pub fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         self.shown.display().to_string()
     }
 }
 
-fn enter(dir: std::os::fd::BorrowedFd, shown: &Path) {
-    if let Err(e) = fchdir(dir) {
-        die_errno(&format!("Can't enter the parent of {}", shown.display()), e);
-    }
+fn enter(dir: std::os::fd::BorrowedFd, shown: &Path) -> Result<(), SetupError> {
+    fchdir(dir)
+        .map_err(|e| SetupError::sys(format!("Can't enter the parent of {}", shown.display()), e))
 }
 
 /// Opens the parent chain in `root`: in one lookup when it exists (the usual case, which

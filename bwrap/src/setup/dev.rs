@@ -2,9 +2,9 @@
 
 use super::bind::ATTR_NOSUID;
 use super::dest::Dest;
-use super::fsutil::ensure_file;
-use super::ops::{MountPoint, bind_or_die, make_mount_point, make_symlink, mount_tmpfs};
-use crate::diag::{die_errno, die_mount};
+use super::fsutil::{ensure_file, in_oldroot};
+use super::mount::{MountPoint, bind_onto, make_mount_point, make_symlink, mount_tmpfs};
+use crate::error::SetupError;
 use nix::mount::{MsFlags, mount};
 use nix::sys::stat::Mode;
 use nix::unistd::mkdir;
@@ -23,47 +23,54 @@ const LINKS: &[(&str, &str)] = &[
     ("core", "/proc/kcore"),
 ];
 
-fn bind_device(host: &Path, node: &Dest) {
-    if let Err(e) = ensure_file(&node.at, 0o444) {
-        die_errno(&format!("Can't create file {}", node.shown()), e);
-    }
-    bind_or_die(host, node, ATTR_NOSUID);
+fn bind_device(host: &Path, node: &Dest, fail_open: bool) -> Result<(), SetupError> {
+    ensure_file(&node.at, 0o444)
+        .map_err(|e| SetupError::sys(format!("Can't create file {}", node.shown()), e))?;
+    bind_onto(host, node, ATTR_NOSUID, fail_open)
 }
 
 /// Builds the new `/dev` at `dest` (given as `arg`); `tty` is the caller's terminal on
 /// stdout, exposed as `console`.
-pub fn mount_dev(dest: &Dest, arg: &OsStr, tty: Option<&Path>) {
-    make_mount_point(dest, arg, MountPoint::Dir);
-    mount_tmpfs(dest, 0o755, None);
+pub(crate) fn mount_dev(
+    dest: &Dest,
+    arg: &OsStr,
+    tty: Option<&Path>,
+    fail_open: bool,
+) -> Result<(), SetupError> {
+    make_mount_point(dest, arg, MountPoint::Dir)?;
+    mount_tmpfs(dest, 0o755, None)?;
+    let host_dev = in_oldroot(OsStr::new("/dev"));
     for node in NODES {
-        bind_device(&Path::new("/oldroot/dev").join(node), &dest.join(node));
+        bind_device(&host_dev.join(node), &dest.join(node), fail_open)?;
     }
     for (name, to) in LINKS {
         let link = dest.join(name);
-        make_symlink(OsStr::new(to), &link, link.shown.as_os_str());
+        make_symlink(OsStr::new(to), &link, link.shown.as_os_str())?;
     }
     for dir in ["shm", "pts"] {
         let sub = dest.join(dir);
-        if let Err(e) = mkdir(&sub.at, Mode::from_bits_truncate(0o755)) {
-            die_errno(&format!("Can't create {}", sub.shown()), e);
-        }
+        mkdir(&sub.at, Mode::from_bits_truncate(0o755))
+            .map_err(|e| SetupError::sys(format!("Can't create {}", sub.shown()), e))?;
     }
     let pts = dest.join("pts");
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
     let options = "newinstance,ptmxmode=0666,mode=620";
-    if let Err(e) = mount(
+    mount(
         Some("devpts"),
         &pts.at,
         Some("devpts"),
         flags,
         Some(options),
-    ) {
-        die_mount(&format!("Can't mount devpts on {}", pts.shown()), e);
-    }
+    )
+    .map_err(|e| SetupError::mount(format!("Can't mount devpts on {}", pts.shown()), e))?;
     let ptmx = dest.join("ptmx");
-    make_symlink(OsStr::new("pts/ptmx"), &ptmx, ptmx.shown.as_os_str());
+    make_symlink(OsStr::new("pts/ptmx"), &ptmx, ptmx.shown.as_os_str())?;
     if let Some(tty) = tty {
-        let host = Path::new("/oldroot").join(tty.strip_prefix("/").unwrap_or(tty));
-        bind_device(&host, &dest.join("console"));
+        bind_device(
+            &in_oldroot(tty.as_os_str()),
+            &dest.join("console"),
+            fail_open,
+        )?;
     }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! `/proc/self/mountinfo` reading, only for the fallback on kernels without the new
 //! mount API.
 
+use super::fsutil::OLDROOT;
 use nix::errno::Errno;
 use nix::mount::MsFlags;
 use nix::sys::statvfs::{FsFlags, statvfs};
@@ -28,8 +29,8 @@ fn unescape(field: &[u8]) -> PathBuf {
 }
 
 /// Mount points at or below `root`, in mount table order (parents before children).
-pub fn mounts_below(root: &Path) -> Result<Vec<PathBuf>, Errno> {
-    let table = std::fs::read("/oldroot/proc/self/mountinfo")
+pub(crate) fn mounts_below(root: &Path) -> Result<Vec<PathBuf>, Errno> {
+    let table = std::fs::read(format!("{OLDROOT}/proc/self/mountinfo"))
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
     let root_bytes = root.as_os_str().as_bytes();
     let mut found: Vec<PathBuf> = table
@@ -49,7 +50,7 @@ pub fn mounts_below(root: &Path) -> Result<Vec<PathBuf>, Errno> {
 }
 
 /// The per-mount flags of the mount at `path` that a bind remount must keep.
-pub fn current_flags(path: &Path) -> Result<MsFlags, Errno> {
+pub(crate) fn current_flags(path: &Path) -> Result<MsFlags, Errno> {
     let st = statvfs(path)?;
     let pairs = [
         (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),

@@ -1,25 +1,26 @@
 //! The overlay ops: `--overlay`, `--tmp-overlay`, `--ro-overlay`.
 
+use super::fsutil::OLDROOT;
 use crate::args::OverlayKind;
-use crate::diag::{die, die_mount};
+use crate::error::SetupError;
 use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
 /// Upper dir of the `n`th `--tmp-overlay`, on the setup tmpfs.
-pub fn tmp_upper(n: usize) -> String {
+pub(crate) fn tmp_upper(n: usize) -> String {
     format!("/tmp-overlay-upper-{n}")
 }
 
 /// Work dir of the `n`th `--tmp-overlay`, on the setup tmpfs.
-pub fn tmp_work(n: usize) -> String {
+pub(crate) fn tmp_work(n: usize) -> String {
     format!("/tmp-overlay-work-{n}")
 }
 
 /// `/oldroot` + `path`, with `\\`, `,` and `:` escaped for an overlayfs option value.
 fn host(path: &OsString) -> Vec<u8> {
-    let mut out = b"/oldroot".to_vec();
+    let mut out = OLDROOT.as_bytes().to_vec();
     for c in path.as_bytes() {
         if matches!(c, b'\\' | b',' | b':') {
             out.push(b'\\');
@@ -30,7 +31,7 @@ fn host(path: &OsString) -> Vec<u8> {
 }
 
 /// overlayfs options: upper/work dirs if any, then lower dirs top first, then `userxattr`.
-pub fn options(sources: &[OsString], kind: &OverlayKind) -> Vec<u8> {
+pub(crate) fn options(sources: &[OsString], kind: &OverlayKind) -> Vec<u8> {
     let (upper, work) = match kind {
         OverlayKind::Writable { upper, work } => (host(upper), host(work)),
         OverlayKind::Tmp(n) => (tmp_upper(*n).into_bytes(), tmp_work(*n).into_bytes()),
@@ -46,7 +47,11 @@ pub fn options(sources: &[OsString], kind: &OverlayKind) -> Vec<u8> {
 }
 
 /// Mounts the overlay on `target`.
-pub fn mount_overlay(sources: &[OsString], kind: &OverlayKind, target: &super::dest::Dest) {
+pub(crate) fn mount_overlay(
+    sources: &[OsString],
+    kind: &OverlayKind,
+    target: &super::dest::Dest,
+) -> Result<(), SetupError> {
     let opts = options(sources, kind);
     let shown = format!(
         "Can't make overlay mount on {} with options {}",
@@ -60,9 +65,11 @@ pub fn mount_overlay(sources: &[OsString], kind: &OverlayKind, target: &super::d
         MsFlags::MS_MGC_VAL,
         Some(&opts[..]),
     ) {
-        Ok(()) => {}
-        Err(Errno::ELOOP) => die(&format!("{shown}: Overlay directories may not overlap")),
-        Err(e) => die_mount(&shown, e),
+        Ok(()) => Ok(()),
+        Err(Errno::ELOOP) => Err(SetupError::msg(format!(
+            "{shown}: Overlay directories may not overlap"
+        ))),
+        Err(e) => Err(SetupError::mount(shown, e)),
     }
 }
 

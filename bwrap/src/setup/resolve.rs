@@ -2,7 +2,8 @@
 //! view of the file system.
 
 use crate::args::{Op, OverlayKind};
-use crate::diag::{die_errno, show};
+use crate::diag::show;
+use crate::error::SetupError;
 use nix::errno::Errno;
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -14,19 +15,21 @@ fn realpath(path: &OsString) -> Result<OsString, Errno> {
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
 }
 
-fn must_resolve(path: &OsString) -> OsString {
-    realpath(path).unwrap_or_else(|e| {
-        die_errno(
-            &format!("Can't find source path {}", show(path.as_bytes())),
-            e,
-        )
-    })
+fn not_found(path: &OsString, errno: Errno) -> SetupError {
+    SetupError::sys(
+        format!("Can't find source path {}", show(path.as_bytes())),
+        errno,
+    )
+}
+
+fn must_resolve(path: &OsString) -> Result<OsString, SetupError> {
+    realpath(path).map_err(|e| not_found(path, e))
 }
 
 /// Returns the op queue with every host path made absolute and canonical; `-try` binds
 /// whose source does not exist are dropped. A bind source given many times (the one empty
 /// file behind every mask of a sandbox plan) is resolved once.
-pub fn resolve_sources(ops: &[Op]) -> Vec<Op> {
+pub(crate) fn resolve_sources(ops: &[Op]) -> Result<Vec<Op>, SetupError> {
     let mut resolved = Vec::with_capacity(ops.len());
     let mut bind_sources: HashMap<&OsString, Result<OsString, Errno>> = HashMap::new();
     for op in ops {
@@ -48,10 +51,7 @@ pub fn resolve_sources(ops: &[Op]) -> Vec<Op> {
                     optional: *optional,
                 },
                 Err(Errno::ENOENT) if *optional => continue,
-                Err(e) => die_errno(
-                    &format!("Can't find source path {}", show(src.as_bytes())),
-                    e,
-                ),
+                Err(e) => return Err(not_found(src, e)),
             },
             Op::Overlay {
                 sources,
@@ -60,12 +60,12 @@ pub fn resolve_sources(ops: &[Op]) -> Vec<Op> {
             } => {
                 let kind = match kind {
                     OverlayKind::Writable { upper, work } => OverlayKind::Writable {
-                        upper: must_resolve(upper),
-                        work: must_resolve(work),
+                        upper: must_resolve(upper)?,
+                        work: must_resolve(work)?,
                     },
                     other => other.clone(),
                 };
-                let sources = sources.iter().map(must_resolve).collect();
+                let sources = sources.iter().map(must_resolve).collect::<Result<_, _>>()?;
                 Op::Overlay {
                     sources,
                     kind,
@@ -78,7 +78,7 @@ pub fn resolve_sources(ops: &[Op]) -> Vec<Op> {
                 read_only,
                 ..
             } => {
-                let resolved = must_resolve(&OsString::from(format!("/proc/self/fd/{fd}")));
+                let resolved = must_resolve(&OsString::from(format!("/proc/self/fd/{fd}")))?;
                 Op::BindFd {
                     fd: *fd,
                     dest: dest.clone(),
@@ -90,5 +90,5 @@ pub fn resolve_sources(ops: &[Op]) -> Vec<Op> {
         };
         resolved.push(op);
     }
-    resolved
+    Ok(resolved)
 }
