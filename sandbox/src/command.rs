@@ -10,11 +10,12 @@ use crate::launcher::{self, Bwrap, LaunchOptions};
 use crate::plan::{self, PlanOptions, ProcMode};
 use crate::policy::{NetworkMode, Policy, Resolved};
 use crate::proxy::{self, ProxyRoutes, host::HostBridges};
-use crate::run::environ::{self, Enforcer};
 use crate::run::placeholders::Placeholders;
 use crate::run::preflight::{self, ProcSupport};
 use crate::run::state::StateDir;
 use crate::run::{self, MOUNTS_FD, PROXY_DIR_FD, Prepared, READY_FD};
+use crate::spawn::SpawnSettings;
+use crate::spawn::environ::{self, Enforcer};
 
 /// A command to run under a [`Policy`], built like `std::process::Command`.
 ///
@@ -191,8 +192,8 @@ impl SandboxCommand {
 
     /// The environment, passed descriptors and limits the command starts with. Sandbox
     /// indicator variables belong in `env` here, after the policy's filter.
-    fn spawn_settings(&self) -> run::SpawnSettings {
-        run::SpawnSettings {
+    fn spawn_settings(&self) -> SpawnSettings {
+        SpawnSettings {
             env: self.environment(),
             pass_fds: self.pass_fds.clone(),
             limits: self.policy.limits,
@@ -334,7 +335,7 @@ impl SandboxCommand {
             inner_mounts: proc == ProcMode::Fresh,
         };
         let mut plan = plan::build(&resolved, &options)?;
-        // The command's environment: what it is told about its sandbox (run::environ).
+        // The command's environment: what it is told about its sandbox (spawn::environ).
         let writable = environ::writable_roots(resolved.root, environ::rule_access(&plan.rules));
         let vars = environ::variables(Enforcer::Bwrap, resolved.network, &writable);
         plan.bwrap_args.extend(environ::setenv_args(&vars));

@@ -9,15 +9,18 @@
 
 pub mod cli;
 mod command;
+pub mod exit;
 mod fds;
 pub mod host;
 pub mod inner;
 pub mod launcher;
 pub mod legacy;
+mod placeholder_mark;
 pub mod plan;
 pub mod policy;
 pub mod proxy;
 pub mod run;
+pub mod spawn;
 mod supervise;
 
 use std::ffi::OsString;

@@ -5,7 +5,6 @@
 pub mod apparmor;
 pub mod child;
 pub mod container;
-pub mod doctor;
 pub mod landlock;
 pub mod probe;
 pub mod seccomp;

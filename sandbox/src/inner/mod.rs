@@ -32,9 +32,6 @@ pub const INNER_STAGE_NAME: &str = "sandbox-inner";
 /// Where the executable is bound inside the sandbox when bwrap has no `--argv0`.
 pub const COMPAT_PATH: &str = "/dev/.sandbox/sandbox-inner";
 
-/// The status for the sandbox's own failures (as `env` and `chroot` use).
-pub const FAILURE_STATUS: i32 = 125;
-
 /// The inner stage's parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InnerArgs {
@@ -183,7 +180,7 @@ pub fn main(args: &[OsString]) -> ! {
         Ok(code) => code,
         Err(message) => {
             eprintln!("sandbox: inner stage: {message}");
-            FAILURE_STATUS
+            crate::exit::FAILURE
         }
     };
     std::process::exit(code)

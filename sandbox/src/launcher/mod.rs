@@ -20,8 +20,8 @@
 //! run normally starts no bwrap but its own; [`after_failed_start`] drops those answers.
 //!
 //! Exit statuses the CLI uses for launch failures ([`LaunchError::exit_status`]):
-//! [`EXIT_DIGEST_MISMATCH`] (122) when the bundled bwrap's digest differs from the
-//! compiled-in one, [`EXIT_LAUNCH_FAILED`] (125) for every other reason.
+//! [`exit::DIGEST_MISMATCH`] (122) when the bundled bwrap's digest differs from the
+//! compiled-in one, [`exit::FAILURE`] (125) for every other reason.
 
 pub mod bundled;
 pub mod cache;
@@ -38,17 +38,12 @@ use std::process::Command;
 
 use nix::fcntl::{FcntlArg, fcntl};
 
+use crate::exit;
 use crate::host::probe::Trial;
 use crate::host::{self, Warning};
 use bundled::{DigestStatus, Expected};
 use cache::ProbeCache;
 use probe::Capabilities;
-
-/// Exit status when the bundled bwrap does not match the digest compiled into `sandbox`.
-pub const EXIT_DIGEST_MISMATCH: i32 = 122;
-
-/// Exit status for every other failure to choose or start bwrap.
-pub const EXIT_LAUNCH_FAILED: i32 = 125;
 
 /// The bundled bwrap's descriptor is at least this number: runs place descriptors bwrap
 /// reads at fixed low numbers, which must not replace it before the exec.
@@ -104,8 +99,8 @@ impl LaunchError {
     /// The documented exit status for this failure.
     pub fn exit_status(&self) -> i32 {
         match self.kind {
-            LaunchErrorKind::DigestMismatch => EXIT_DIGEST_MISMATCH,
-            LaunchErrorKind::Unavailable => EXIT_LAUNCH_FAILED,
+            LaunchErrorKind::DigestMismatch => exit::DIGEST_MISMATCH,
+            LaunchErrorKind::Unavailable => exit::FAILURE,
         }
     }
 }
@@ -390,7 +385,7 @@ fn choose_system_or_bundled(
 pub fn find_bundled(ctx: &Context) -> Result<PathBuf, Vec<PathBuf>> {
     let mut tried = bundled::candidates(&ctx.exe);
     tried.extend(ctx.runfiles_bwrap.clone());
-    match tried.iter().find(|p| discovery::is_executable_file(p)) {
+    match tried.iter().find(|p| host::probe::is_executable_file(p)) {
         Some(found) => Ok(found.canonicalize().unwrap_or_else(|_| found.clone())),
         None => Err(tried),
     }

@@ -19,7 +19,8 @@ use nix::sys::signal::{SigmaskHow, kill, pthread_sigmask};
 use nix::unistd::Pid;
 
 use crate::policy::{Access, Resolved};
-use crate::run::environ::{self, Enforcer};
+use crate::spawn::SpawnSettings;
+use crate::spawn::environ::{self, Enforcer};
 use crate::{SandboxError, inner, supervise};
 pub use model::{LegacyRules, Unrepresentable, analyse};
 
@@ -32,7 +33,7 @@ pub fn status(
     resolved: &Resolved,
     unprotected_metadata: bool,
     command: &[OsString],
-    spawn: &crate::run::SpawnSettings,
+    spawn: &SpawnSettings,
 ) -> Result<i32, SandboxError> {
     let setup = |e: &dyn std::fmt::Display| SandboxError::Setup(e.to_string());
     let rules = analyse(resolved, unprotected_metadata).map_err(|e| setup(&e))?;
@@ -59,7 +60,7 @@ pub fn status(
         .current_dir(&rules.workspace)
         .env_clear()
         .envs(spawn.env.iter().map(|(k, v)| (k, v)));
-    // The command's environment: what it is told about its sandbox (run::environ).
+    // The command's environment: what it is told about its sandbox (spawn::environ).
     let writable = rules.writable.iter().map(|p| (p.as_path(), Access::Write));
     let writable = environ::writable_roots(Access::Read, writable);
     cmd.envs(environ::variables(

@@ -3,7 +3,6 @@
 mod argv;
 mod describe;
 mod diagnose;
-pub mod environ;
 mod mounts;
 pub mod placeholders;
 pub mod preflight;
@@ -22,7 +21,8 @@ use nix::unistd::Pid;
 use crate::SandboxError;
 use crate::launcher::Bwrap;
 use crate::plan::Plan;
-use crate::policy::{Limits, Resolved};
+use crate::policy::Resolved;
+use crate::spawn::SpawnSettings;
 use crate::supervise;
 pub use argv::assemble;
 pub use describe::describe;
@@ -64,27 +64,6 @@ pub struct Prepared {
     pub resolved: Resolved,
     /// The command's environment, descriptors and limits.
     pub spawn: SpawnSettings,
-}
-
-/// What the spawned sandbox inherits besides the filesystem and network plan.
-#[derive(Debug, Clone, Default)]
-pub struct SpawnSettings {
-    /// The command's complete environment (bwrap and the inner stage pass it on).
-    pub env: Vec<(OsString, OsString)>,
-    /// The caller's descriptors passed on to the command (`--pass-fd`), besides 0, 1, 2.
-    pub pass_fds: Vec<i32>,
-    /// The policy's resource limits, set before bwrap (or the legacy command) starts.
-    pub limits: Limits,
-}
-
-impl SpawnSettings {
-    /// The environment's variable names (for `explain`, which shows no values).
-    pub fn env_names(&self) -> Vec<String> {
-        self.env
-            .iter()
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect()
-    }
 }
 
 /// Runs a prepared sandbox: spawns bwrap with the descriptors the plan needs, forwards

@@ -38,21 +38,12 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
 use nix::sys::stat::{FileStat, Mode, fstat, fstatat, mkdirat};
 
+use crate::placeholder_mark::PLACEHOLDER_MODE;
 use crate::plan::mounts::Identity;
-
-/// The mode of a placeholder directory: `r-xr-xr-x` with the sticky bit.
-pub const PLACEHOLDER_MODE: u32 = 0o1555;
 
 /// How often the acquire step is retried when a concurrent run removes the name between
 /// opening and locking it (each retry means another run finished in that window).
 const ATTEMPTS: usize = 64;
-
-/// Whether a host entry looks like a placeholder (a directory with [`PLACEHOLDER_MODE`]):
-/// the plan treats it as missing and this run acquires it like one it creates.
-pub fn looks_like_placeholder(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    meta.is_dir() && meta.mode() & 0o7777 == PLACEHOLDER_MODE
-}
 
 /// Why a placeholder could not be acquired.
 #[derive(Debug, thiserror::Error)]
@@ -434,6 +425,7 @@ unsafe fn remove_if_same(r: &Raw) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::placeholder_mark::looks_like_placeholder;
     use std::os::unix::fs::MetadataExt;
 
     fn wait_gone(path: &Path) -> bool {

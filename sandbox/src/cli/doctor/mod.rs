@@ -3,8 +3,11 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+mod report;
+
+pub use report::{Check, Report, Status, report};
+
 use super::fail;
-use crate::host::doctor;
 use crate::launcher::{Context, LaunchOptions};
 
 /// Prints the report (text, or JSON with `--json`); 0 when no check failed, 1 otherwise.
@@ -40,7 +43,7 @@ pub fn main(args: &[OsString]) -> i32 {
         Ok(ctx) => ctx,
         Err(e) => return fail(e),
     };
-    let report = doctor::report(&opts, &ctx);
+    let report = report(&opts, &ctx);
     if json {
         println!("{}", report.to_json());
     } else {

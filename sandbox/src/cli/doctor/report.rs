@@ -1,4 +1,4 @@
-//! `sandbox doctor`: one screen saying what this host gives the sandbox.
+//! The `sandbox doctor` report: one screen saying what this host gives the sandbox.
 //!
 //! Every check reads the real host: which bwrap [`crate::launcher::choose`] picks and why,
 //! its version, the bundled bwrap and its digest, a trial user namespace and `/proc` mount
@@ -9,8 +9,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::probe::Trial;
-use super::{apparmor, container, landlock, seccomp, userns, wsl};
+use crate::host::probe::Trial;
+use crate::host::{apparmor, container, landlock, seccomp, userns, wsl};
 use crate::launcher::bundled::DigestStatus;
 use crate::launcher::{self, Context, LaunchOptions, probe};
 use crate::policy::NetworkMode;
