@@ -26,11 +26,14 @@ mod supervise;
 use std::ffi::OsString;
 use std::path::Path;
 
-pub use command::SandboxCommand;
+pub use command::{Notice, SandboxCommand};
+pub use fds::PassFdError;
 pub use policy::Policy;
 
-/// Why the sandbox refused or failed to run a command (exit status 125 in the CLI).
+/// Why the sandbox refused or failed to run a command (exit status [`exit::FAILURE`] in the
+/// CLI, or the launcher's own for a [`SandboxError::Launch`]).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SandboxError {
     /// The policy is invalid.
     #[error("policy error: {0}")]
@@ -44,6 +47,32 @@ pub enum SandboxError {
     /// Network mode `proxy` cannot be set up.
     #[error("{0}")]
     Proxy(#[from] proxy::ProxyError),
+    /// Network mode `proxy` without a usable proxy variable (the policy's origin first).
+    #[error("{origin}: {source}")]
+    ProxyVariables {
+        /// The policy's origin.
+        origin: String,
+        /// What is wrong with the variables.
+        source: proxy::ProxyError,
+    },
+    /// `--cwd` names something that is not a directory.
+    #[error("--cwd {} is not a directory", .0.display())]
+    NotADirectory(std::path::PathBuf),
+    /// A `--pass-fd` descriptor is refused.
+    #[error("{0}")]
+    PassFd(#[from] PassFdError),
+    /// The policy's `[limits]` would not hold for this process.
+    #[error("{0}")]
+    Limits(#[from] policy::LimitError),
+    /// The `/proc` preflight found that bwrap cannot build a sandbox here.
+    #[error("{0}")]
+    Preflight(#[from] run::preflight::PreflightError),
+    /// Running bwrap failed.
+    #[error("{0}")]
+    Run(#[from] run::RunError),
+    /// Legacy Landlock mode refused or failed.
+    #[error("{0}")]
+    Legacy(#[from] legacy::LegacyError),
     /// The per-user state directory is unusable.
     #[error("{0}")]
     State(#[from] run::state::StateError),
@@ -60,9 +89,6 @@ pub enum SandboxError {
         /// The error.
         source: std::io::Error,
     },
-    /// Anything else, with its cause.
-    #[error("{0}")]
-    Setup(String),
 }
 
 impl SandboxError {

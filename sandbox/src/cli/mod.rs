@@ -83,6 +83,12 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
 }
 
+/// Prints what the library reports on the way (warnings, the `--verbose` plan) on stderr,
+/// as it comes.
+pub(crate) fn print_notice(notice: crate::Notice) {
+    eprintln!("{notice}");
+}
+
 /// Prints a sandbox failure and returns [`exit::FAILURE`].
 pub(crate) fn fail(message: impl std::fmt::Display) -> i32 {
     eprintln!("sandbox: {message}");

@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 
-use super::{fail, fail_error, parse_common};
+use super::{fail, fail_error, parse_common, print_notice};
 
 /// Runs the command; returns its status, or 125 for a sandbox failure.
 pub fn main(args: &[OsString]) -> i32 {
@@ -13,7 +13,7 @@ pub fn main(args: &[OsString]) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    match options.command().and_then(|c| c.status()) {
+    match options.command().and_then(|c| c.status(print_notice)) {
         Ok(status) => status,
         Err(e) => fail_error(e),
     }

@@ -60,7 +60,7 @@ pub enum Source {
     Bundled,
 }
 
-/// What [`select`] needs to know.
+/// What [`choose`] needs to know.
 #[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {
     /// `--bwrap PATH`, taken as is.
@@ -202,23 +202,13 @@ pub struct Choice {
     pub warnings: Vec<Warning>,
 }
 
-/// Chooses the bwrap for this run, with probe answers remembered in `cache`, and prints
-/// any warnings to stderr.
-pub fn select(opts: &LaunchOptions, cache: Option<&ProbeCache>) -> Result<Bwrap, LaunchError> {
-    let choice = choose_with(opts, &Context::current()?, cache)?;
-    for warning in &choice.warnings {
-        eprintln!("{warning}");
-    }
-    Ok(choice.bwrap)
-}
-
-/// Chooses the bwrap for this run in `ctx`, probing everything, without printing.
+/// Chooses the bwrap for this run in `ctx`, running every probe.
 pub fn choose(opts: &LaunchOptions, ctx: &Context) -> Result<Choice, LaunchError> {
-    choose_with(opts, ctx, None)
+    choose_cached(opts, ctx, None)
 }
 
-/// [`choose`], with the probe answers `cache` remembers for the same binary.
-pub fn choose_with(
+/// [`choose`], answering the probes from `cache` where it remembers the same binary.
+pub fn choose_cached(
     opts: &LaunchOptions,
     ctx: &Context,
     cache: Option<&ProbeCache>,
@@ -251,16 +241,14 @@ fn userns_trial(bwrap: &Bwrap, cache: Option<&ProbeCache>) -> Trial {
 }
 
 /// After bwrap failed to start a run: drops every remembered probe answer, and if user
-/// namespaces were taken as working from one, tries them now, printing the warning that
+/// namespaces were taken as working from one, tries them now and returns the warning that
 /// a stale answer would have hidden.
-pub fn after_failed_start(bwrap: &Bwrap, cache: &ProbeCache) {
+pub fn after_failed_start(bwrap: &Bwrap, cache: &ProbeCache) -> Option<Warning> {
     let recalled = cache.has("userns");
     cache.forget();
-    if recalled {
-        if let Some(warning) = host::userns::probe_with(bwrap.command()) {
-            eprintln!("{warning}");
-        }
-    }
+    recalled
+        .then(|| host::userns::probe_with(bwrap.command()))
+        .flatten()
 }
 
 /// The `--help` capabilities of the binary `bwrap` runs (`meta` its metadata); only a

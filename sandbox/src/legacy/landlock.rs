@@ -7,7 +7,7 @@
 //! never runs under weaker rules than the policy says.
 //!
 //! The ruleset is built in the parent ([`prepare`]); a child applies it between fork and
-//! exec with one system call ([`Prepared::restrict_self`]), which is async-signal-safe.
+//! exec with one system call ([`RulesetFd::restrict_self`]), which is async-signal-safe.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -42,12 +42,12 @@ pub enum LandlockError {
 
 /// A complete Landlock ruleset, not yet applied to any process.
 #[derive(Debug)]
-pub struct Prepared(OwnedFd);
+pub struct RulesetFd(OwnedFd);
 
 /// Builds the ruleset: read-only `/` plus full access beneath each existing path of
 /// `writable` and `/dev/null`. Writable roots that do not exist are skipped: their
 /// read-only parent already keeps them from being created.
-pub fn prepare(writable: &[PathBuf]) -> Result<Prepared, LandlockError> {
+pub fn prepare(writable: &[PathBuf]) -> Result<RulesetFd, LandlockError> {
     let unsupported = |e: &dyn std::fmt::Display| LandlockError::Unsupported(e.to_string());
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
@@ -64,11 +64,11 @@ pub fn prepare(writable: &[PathBuf]) -> Result<Prepared, LandlockError> {
             .map_err(|e| unsupported(&e))?;
     }
     let fd: Option<OwnedFd> = ruleset.into();
-    fd.map(Prepared)
+    fd.map(RulesetFd)
         .ok_or_else(|| LandlockError::Unsupported("no ruleset descriptor".to_owned()))
 }
 
-impl Prepared {
+impl RulesetFd {
     /// Restricts the calling thread (and what it execs) to the ruleset. `no_new_privs`
     /// must be set first. Only one system call: safe between fork and exec.
     pub fn restrict_self(&self) -> io::Result<()> {

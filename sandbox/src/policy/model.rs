@@ -39,7 +39,8 @@ pub enum NetworkMode {
     Restricted,
     /// The host's network.
     Enabled,
-    /// Only a local proxy is reachable (not implemented by this sandbox: refused at launch).
+    /// Only loopback proxies named by the proxy variables are reachable, through host
+    /// bridges (see [`crate::proxy`]).
     Proxy,
 }
 
@@ -115,7 +116,8 @@ pub struct Policy {
     pub network: NetworkMode,
     /// `glob_scan_max_depth`: how deep deny globs are expanded (unbounded when absent).
     pub glob_scan_max_depth: Option<usize>,
-    /// `legacy_landlock = true`: enforce with Landlock instead of bwrap (see `host`).
+    /// `legacy_landlock = true`: enforce with Landlock in-process instead of bwrap (see
+    /// [`crate::legacy`]).
     pub legacy_landlock: bool,
     /// `[environment]`: which variables the command sees.
     pub environment: super::environment::EnvPolicy,

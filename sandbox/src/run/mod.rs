@@ -66,6 +66,28 @@ pub struct Prepared {
     pub spawn: SpawnSettings,
 }
 
+/// Why running bwrap failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The termination signals could not be blocked before the spawn.
+    #[error("sigprocmask failed: {0}")]
+    BlockSignals(nix::Error),
+    /// Waiting for bwrap failed.
+    #[error("waitpid on bwrap failed: {0}")]
+    Wait(nix::Error),
+    /// bwrap exited before the command started.
+    #[error("{} exited with status {status} before the command started: {diagnosis}", .bwrap.display())]
+    NotStarted {
+        /// The bwrap binary.
+        bwrap: PathBuf,
+        /// Its exit status.
+        status: i32,
+        /// The diagnosis of its message, or where to find the message.
+        diagnosis: String,
+    },
+}
+
 /// Runs a prepared sandbox: spawns bwrap with the descriptors the plan needs, forwards
 /// termination signals, waits, releases this run's placeholders and returns the command's
 /// status (128 + N for signal N). Fails if bwrap exits before the command started.
@@ -127,8 +149,7 @@ pub fn execute(
         .envs(prepared.spawn.env.iter().map(|(k, v)| (k, v)));
     let limits = prepared.spawn.limits;
     let pass_fds = prepared.spawn.pass_fds.clone();
-    let previous =
-        supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
+    let previous = supervise::block().map_err(RunError::BlockSignals)?;
     let parent = pid as libc::pid_t;
     // SAFETY: the closure only calls pthread_sigmask, prctl, getppid, close_range, fcntl,
     // setrlimit and dup2, which are async-signal-safe, and allocates nothing; the source
@@ -168,7 +189,7 @@ pub fn execute(
                 let target = sandbox_pid(&info_read, &mut info).unwrap_or(bwrap);
                 let _ = kill(target, signal);
             })
-            .map_err(|e| SandboxError::Setup(format!("waitpid on bwrap failed: {e}")))
+            .map_err(|e| RunError::Wait(e).into())
         });
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
     let bwrap_messages = relay.finish();
@@ -179,13 +200,13 @@ pub fn execute(
     match outcome {
         supervise::Outcome::Signaled(_) => Ok(outcome.code()),
         _ if started => Ok(outcome.code()),
-        _ => Err(SandboxError::Setup(format!(
-            "{} exited with status {} before the command started: {}",
-            prepared.bwrap.display(),
-            outcome.code(),
-            diagnose(&bwrap_messages, &prepared.plan)
-                .unwrap_or_else(|| "see its message above".to_owned())
-        ))),
+        _ => Err(RunError::NotStarted {
+            bwrap: prepared.bwrap.clone(),
+            status: outcome.code(),
+            diagnosis: diagnose(&bwrap_messages, &prepared.plan)
+                .unwrap_or_else(|| "see its message above".to_owned()),
+        }
+        .into()),
     }
 }
 

@@ -196,7 +196,7 @@ fn proc_line(bwrap: &launcher::Bwrap) -> Check {
             message,
             Some(PROC_FIX.to_owned()),
         ),
-        Err(message) => line("/proc mount", Status::Fail, message, None),
+        Err(e) => line("/proc mount", Status::Fail, e.to_string(), None),
     }
 }
 
