@@ -11,7 +11,7 @@ mod run;
 use std::ffi::OsString;
 
 use crate::exit;
-pub use options::{CommonOptions, parse_common};
+pub use options::{CommonOptions, UsageError, parse_common};
 
 const USAGE: &str = "\
 usage: sandbox run [OPTIONS] -- COMMAND [ARGS...]

@@ -185,7 +185,7 @@ impl Context {
         Ok(Context {
             exe,
             path_var: std::env::var_os("PATH"),
-            expected: Expected::compiled().map_err(LaunchError::unavailable)?,
+            expected: Expected::compiled().map_err(|e| LaunchError::unavailable(e.to_string()))?,
             runfiles_bwrap: runfiles::candidate(),
         })
     }
@@ -258,7 +258,7 @@ fn help_of(
     path: &Path,
     meta: std::io::Result<Metadata>,
     cache: Option<&ProbeCache>,
-) -> Result<Capabilities, String> {
+) -> Result<Capabilities, probe::ProbeError> {
     let key = cache.and_then(|_| cache::key(path, &meta.ok()?, ""));
     cache::remembered(
         cache,

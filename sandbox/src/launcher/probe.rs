@@ -72,15 +72,23 @@ impl Capabilities {
     }
 }
 
+/// Why a bwrap's `--help` gave no answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeError {
+    /// The binary could not be started.
+    #[error("cannot run it: {0}")]
+    Spawn(std::io::Error),
+    /// It did not finish within the probe's deadline.
+    #[error("`--help` did not finish within {}s", .0.as_secs())]
+    Timeout(Duration),
+}
+
 /// Runs `<bwrap> --help`. `bwrap` is a command with the program (and argv\[0\]) set.
-pub fn probe_help(mut bwrap: Command) -> Result<Capabilities, String> {
-    let out = run_with_timeout(bwrap.arg("--help"), PROBE_TIMEOUT)
-        .map_err(|e| format!("cannot run it: {e}"))?;
+pub fn probe_help(mut bwrap: Command) -> Result<Capabilities, ProbeError> {
+    let out = run_with_timeout(bwrap.arg("--help"), PROBE_TIMEOUT).map_err(ProbeError::Spawn)?;
     if out.status.is_none() {
-        return Err(format!(
-            "`--help` did not finish within {}s",
-            PROBE_TIMEOUT.as_secs()
-        ));
+        return Err(ProbeError::Timeout(PROBE_TIMEOUT));
     }
     Ok(Capabilities::from_help(&out.combined()))
 }
