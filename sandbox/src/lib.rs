@@ -66,7 +66,7 @@ pub enum SandboxError {
     Limits(#[from] policy::LimitError),
     /// The `/proc` preflight found that bwrap cannot build a sandbox here.
     #[error("{0}")]
-    Preflight(#[from] run::preflight::PreflightError),
+    Preflight(#[from] run::PreflightError),
     /// Running bwrap failed.
     #[error("{0}")]
     Run(#[from] run::RunError),
@@ -75,10 +75,10 @@ pub enum SandboxError {
     Legacy(#[from] legacy::LegacyError),
     /// The per-user state directory is unusable.
     #[error("{0}")]
-    State(#[from] run::state::StateError),
+    State(#[from] run::StateError),
     /// A placeholder could not be created or joined (the run is refused).
     #[error("{0}")]
-    Placeholder(#[from] run::placeholders::PlaceholderError),
+    Placeholder(#[from] run::PlaceholderError),
     /// A host operation failed.
     #[error("cannot {action} {what}: {source}")]
     Io {

@@ -1,7 +1,10 @@
 //! The `sandbox` command line: subcommand dispatch, `--help`, `--version`.
 //!
 //! Each subcommand lives in its own file with a `main(args) -> i32`. Failures of the
-//! sandbox itself print a message starting `sandbox:` and exit [`exit::FAILURE`] (125).
+//! sandbox itself print a message starting `sandbox:` and exit [`exit::FAILURE`] (125),
+//! or [`exit::DIGEST_MISMATCH`] (122) when the bundled bwrap is not the one built with
+//! `sandbox` (`fail_error`). The library prints nothing itself: its
+//! [`Notice`](crate::Notice)s are printed here (`print_notice`).
 
 pub mod doctor;
 mod explain;
@@ -11,7 +14,7 @@ mod run;
 use std::ffi::OsString;
 
 use crate::exit;
-pub use options::{CommonOptions, UsageError, parse_common};
+pub(crate) use options::{UsageError, parse_common};
 
 const USAGE: &str = "\
 usage: sandbox run [OPTIONS] -- COMMAND [ARGS...]

@@ -4,7 +4,8 @@ use std::ffi::OsString;
 
 use super::{fail, fail_error, parse_common, print_notice};
 
-/// Runs the command; returns its status, or 125 for a sandbox failure.
+/// Runs the command; returns its status, or the sandbox's own (125, or 122 for a bundled
+/// bwrap whose digest differs) for a sandbox failure.
 pub fn main(args: &[OsString]) -> i32 {
     let options = match parse_common(args) {
         Ok(o) if o.json || o.plain => {

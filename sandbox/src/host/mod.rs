@@ -3,7 +3,7 @@
 //! name the cause and the fix.
 
 pub mod apparmor;
-pub mod child;
+pub(crate) mod child;
 pub mod container;
 pub mod landlock;
 pub mod probe;

@@ -10,6 +10,7 @@ use super::child::run_with_timeout;
 
 /// How a bwrap trial run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Trial {
     /// bwrap set everything up and `true` exited 0.
     Succeeded,

@@ -33,6 +33,7 @@ pub fn candidates(exe: &Path) -> Vec<PathBuf> {
 
 /// The digest the bundled bwrap must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Expected {
     /// Development build: no digest compiled in (or all zeros); the check is skipped.
     Unchecked,
@@ -67,6 +68,7 @@ pub struct MalformedDigest(pub String);
 
 /// Outcome of hashing the opened bundled bwrap.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DigestStatus {
     /// Development build: not compared; the actual digest is still reported.
     Unchecked {

@@ -17,7 +17,7 @@
 //!
 //! A run's probes (`--help`, the user-namespace trial) are answered from the user's
 //! [`cache::ProbeCache`] when the same binary was probed before on this boot, so that a
-//! run normally starts no bwrap but its own; [`after_failed_start`] drops those answers.
+//! run normally starts no bwrap but its own; a run bwrap failed to start drops those answers.
 //!
 //! Exit statuses the CLI uses for launch failures ([`LaunchError::exit_status`]):
 //! [`exit::DIGEST_MISMATCH`] (122) when the bundled bwrap's digest differs from the
@@ -51,6 +51,7 @@ pub const FIRST_FREE_FD: i32 = 100;
 
 /// Where the chosen bwrap came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Source {
     /// Given with `--bwrap PATH`.
     Explicit,
@@ -71,6 +72,7 @@ pub struct LaunchOptions {
 
 /// The kind of a [`LaunchError`], which decides the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LaunchErrorKind {
     /// No usable bwrap was found, or the host cannot run one (WSL1).
     Unavailable,
@@ -243,7 +245,7 @@ fn userns_trial(bwrap: &Bwrap, cache: Option<&ProbeCache>) -> Trial {
 /// After bwrap failed to start a run: drops every remembered probe answer, and if user
 /// namespaces were taken as working from one, tries them now and returns the warning that
 /// a stale answer would have hidden.
-pub fn after_failed_start(bwrap: &Bwrap, cache: &ProbeCache) -> Option<Warning> {
+pub(crate) fn after_failed_start(bwrap: &Bwrap, cache: &ProbeCache) -> Option<Warning> {
     let recalled = cache.has("userns");
     cache.forget();
     recalled
@@ -370,7 +372,7 @@ fn choose_system_or_bundled(
 }
 
 /// The first bundled candidate that is an executable file, or every path that was tried.
-pub fn find_bundled(ctx: &Context) -> Result<PathBuf, Vec<PathBuf>> {
+pub(crate) fn find_bundled(ctx: &Context) -> Result<PathBuf, Vec<PathBuf>> {
     let mut tried = bundled::candidates(&ctx.exe);
     tried.extend(ctx.runfiles_bwrap.clone());
     match tried.iter().find(|p| host::probe::is_executable_file(p)) {
@@ -380,7 +382,7 @@ pub fn find_bundled(ctx: &Context) -> Result<PathBuf, Vec<PathBuf>> {
 }
 
 /// Opens `path` once and checks its digest through that descriptor.
-pub fn open_and_check(
+pub(crate) fn open_and_check(
     path: &Path,
     expected: Expected,
 ) -> Result<(File, DigestStatus), LaunchError> {

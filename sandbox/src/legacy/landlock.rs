@@ -23,6 +23,7 @@ pub const REQUIRED_ABI: ABI = ABI::V5;
 
 /// Why Landlock could not be applied in full.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LandlockError {
     /// The kernel lacks Landlock or the rights of [`REQUIRED_ABI`].
     #[error(

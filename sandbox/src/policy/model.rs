@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// What a path entry allows. Ordered by precedence on a tie: `None` > `Write` > `Read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Access {
     /// Readable, not writable.
     Read,
@@ -33,6 +34,7 @@ impl fmt::Display for Access {
 
 /// The network a policy gives the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum NetworkMode {
     /// A new, empty network namespace plus the seccomp socket filter.
     #[default]
@@ -57,6 +59,7 @@ impl NetworkMode {
 
 /// A special path name (`:root`, `:workspace_roots`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Special {
     /// `:root`: the whole filesystem.
     Root,
@@ -83,6 +86,7 @@ impl Special {
 
 /// What an entry's key names.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PathSpec {
     /// A special name.
     Special(Special),

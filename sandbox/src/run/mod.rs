@@ -5,7 +5,7 @@ mod describe;
 mod diagnose;
 mod mounts;
 pub mod placeholders;
-pub mod preflight;
+pub(crate) mod preflight;
 pub mod state;
 mod stderr;
 
@@ -24,16 +24,19 @@ use crate::plan::Plan;
 use crate::policy::Resolved;
 use crate::spawn::SpawnSettings;
 use crate::supervise;
-pub use argv::assemble;
+pub(crate) use argv::assemble;
 pub use describe::describe;
-pub use diagnose::diagnose;
+use diagnose::diagnose;
+pub use placeholders::PlaceholderError;
 use placeholders::Placeholders;
+pub use preflight::PreflightError;
+pub use state::StateError;
 
 /// The descriptor the inner stage reports "command started" on.
 pub const READY_FD: i32 = 4;
 
 /// The descriptor the caller's stderr is passed on for the inner stage to restore; bwrap's
-/// own stderr is a pipe [`execute`] relays and reads for [`diagnose`].
+/// own stderr is a pipe the run relays and reads to diagnose a failed start.
 pub const STDERR_FD: i32 = 8;
 
 /// The descriptor bwrap writes its `--info-fd` JSON (with the sandbox's `child-pid`) to.
@@ -96,7 +99,7 @@ pub enum RunError {
 /// bwrap inherits only 0, 1, 2, the launch's own descriptors ([`RESERVED_FDS`];
 /// `proxy_dir` becomes [`PROXY_DIR_FD`]) and `prepared.spawn.pass_fds`; it gets exactly
 /// `prepared.env` as its environment.
-pub fn execute(
+pub(crate) fn execute(
     prepared: &Prepared,
     bwrap: &Bwrap,
     placeholders: Placeholders,

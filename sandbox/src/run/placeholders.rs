@@ -38,7 +38,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
 use nix::sys::stat::{FileStat, Mode, fstat, fstatat, mkdirat};
 
-use crate::placeholder_mark::PLACEHOLDER_MODE;
+pub use crate::placeholder_mark::PLACEHOLDER_MODE;
 use crate::plan::mounts::Identity;
 
 /// How often the acquire step is retried when a concurrent run removes the name between

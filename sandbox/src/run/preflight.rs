@@ -15,6 +15,7 @@ use crate::policy::{MINIMAL_DIRS, NetworkMode};
 
 /// What the preflight found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProcSupport {
     /// A fresh `/proc` can be mounted.
     Mountable,

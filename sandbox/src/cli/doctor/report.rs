@@ -19,6 +19,7 @@ use crate::run::preflight::{self, ProcSupport};
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Status {
     /// Works.
     Ok,
