@@ -1,20 +1,24 @@
 //! The library API: a `std::process::Command`-like builder for sandboxed commands.
 
 use std::ffi::OsString;
+use std::fmt;
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 
 use crate::SandboxError;
+use crate::host::Warning;
 use crate::inner::InnerArgs;
 use crate::launcher::{self, Bwrap, LaunchOptions};
+use crate::legacy;
 use crate::plan::{self, PlanOptions, ProcMode};
 use crate::policy::{NetworkMode, Policy, Resolved};
 use crate::proxy::{self, ProxyRoutes, host::HostBridges};
-use crate::run::environ::{self, Enforcer};
 use crate::run::placeholders::Placeholders;
 use crate::run::preflight::{self, ProcSupport};
 use crate::run::state::StateDir;
 use crate::run::{self, MOUNTS_FD, PROXY_DIR_FD, Prepared, READY_FD};
+use crate::spawn::SpawnSettings;
+use crate::spawn::environ::{self, Enforcer};
 
 /// A command to run under a [`Policy`], built like `std::process::Command`.
 ///
@@ -24,7 +28,9 @@ use crate::run::{self, MOUNTS_FD, PROXY_DIR_FD, Prepared, READY_FD};
 /// section, descriptors 0, 1 and 2 plus those named by [`pass_fd`](Self::pass_fd), and
 /// the policy's `[limits]`. Under network mode `proxy`, the proxy variables are read from
 /// that filtered environment (see [`crate::proxy`]); without a usable one, `status` and
-/// `explain` refuse.
+/// `explain` refuse. Neither prints: what the caller should show (warnings about the host,
+/// the plan under [`verbose`](Self::verbose)) is handed to its `notice` callback as
+/// [`Notice`]s, each when it happens, before the command starts.
 ///
 /// ```no_run
 /// use sandbox::{Policy, SandboxCommand};
@@ -38,7 +44,7 @@ use crate::run::{self, MOUNTS_FD, PROXY_DIR_FD, Prepared, READY_FD};
 ///     .args(["test", "--offline"])
 ///     .policy(policy)
 ///     .cwd("/work/repo")
-///     .status()?;
+///     .status(|notice| eprintln!("{notice}"))?;
 /// println!("exit status {status}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -47,7 +53,7 @@ use crate::run::{self, MOUNTS_FD, PROXY_DIR_FD, Prepared, READY_FD};
 ///
 /// ```no_run
 /// # use sandbox::SandboxCommand;
-/// let prepared = SandboxCommand::new("true").cwd("/work/repo").explain()?;
+/// let prepared = SandboxCommand::new("true").cwd("/work/repo").explain(|_| {})?;
 /// for arg in &prepared.args {
 ///     println!("{}", arg.to_string_lossy());
 /// }
@@ -132,7 +138,8 @@ impl SandboxCommand {
         self
     }
 
-    /// Before running, print the plan in plain words on stderr ([`crate::run::describe`]).
+    /// Before running, report the plan in plain words ([`Notice::Plan`],
+    /// [`crate::run::describe`]).
     pub fn verbose(&mut self, verbose: bool) -> &mut Self {
         self.verbose = verbose;
         self
@@ -154,10 +161,7 @@ impl SandboxCommand {
         let workspace = std::fs::canonicalize(&cwd)
             .map_err(|e| SandboxError::io("resolve", &cwd.display().to_string(), e))?;
         if !workspace.is_dir() {
-            return Err(SandboxError::Setup(format!(
-                "--cwd {} is not a directory",
-                cwd.display()
-            )));
+            return Err(SandboxError::NotADirectory(cwd));
         }
         let tmpdir = std::env::var_os("TMPDIR").map(PathBuf::from);
         Ok(self.policy.resolve(&workspace, tmpdir.as_deref())?)
@@ -171,7 +175,10 @@ impl SandboxCommand {
         }
         ProxyRoutes::from_vars(self.environment())
             .map(Some)
-            .map_err(|e| SandboxError::Setup(format!("{}: {e}", self.policy.origin)))
+            .map_err(|source| SandboxError::ProxyVariables {
+                origin: self.policy.origin.clone(),
+                source,
+            })
     }
 
     /// The command's environment: this process's, filtered by the policy's
@@ -183,16 +190,14 @@ impl SandboxCommand {
     /// Refuses `--pass-fd`s that are not open or are `reserved`, and limits this process
     /// cannot set.
     fn check_spawn(&self, reserved: &[RawFd]) -> Result<(), SandboxError> {
-        crate::fds::check_passed(&self.pass_fds, reserved).map_err(SandboxError::Setup)?;
-        (self.policy.limits)
-            .check(&self.policy.origin)
-            .map_err(SandboxError::Setup)
+        crate::fds::check_passed(&self.pass_fds, reserved)?;
+        Ok(self.policy.limits.check(&self.policy.origin)?)
     }
 
     /// The environment, passed descriptors and limits the command starts with. Sandbox
     /// indicator variables belong in `env` here, after the policy's filter.
-    fn spawn_settings(&self) -> run::SpawnSettings {
-        run::SpawnSettings {
+    fn spawn_settings(&self) -> SpawnSettings {
+        SpawnSettings {
             env: self.environment(),
             pass_fds: self.pass_fds.clone(),
             limits: self.policy.limits,
@@ -200,8 +205,8 @@ impl SandboxCommand {
     }
 
     /// Resolves the policy, checks the descriptors and limits, reads the proxy routes it
-    /// needs and chooses the bwrap.
-    fn launch(&self) -> Result<Launch, SandboxError> {
+    /// needs and chooses the bwrap (the launcher's warnings go to `notice`).
+    fn groundwork(&self, notice: &mut dyn FnMut(Notice)) -> Result<Groundwork, SandboxError> {
         let resolved = self.resolve()?;
         self.check_spawn(&run::RESERVED_FDS)?;
         let routes = self.proxy_routes(&resolved)?;
@@ -209,8 +214,15 @@ impl SandboxCommand {
         // refused right after the launcher's warnings), every probe runs.
         let state = StateDir::open();
         let cache = state.as_ref().ok().map(StateDir::probe_cache);
-        let bwrap = launcher::select(&self.launch_options(&resolved), cache.as_ref())?;
-        Ok(Launch {
+        let ctx = launcher::Context::current()?;
+        let choice =
+            launcher::choose_cached(&self.launch_options(&resolved), &ctx, cache.as_ref())?;
+        choice
+            .warnings
+            .into_iter()
+            .for_each(|w| notice(Notice::Warning(w)));
+        let bwrap = choice.bwrap;
+        Ok(Groundwork {
             resolved,
             routes,
             bwrap,
@@ -219,53 +231,51 @@ impl SandboxCommand {
     }
 
     /// Builds the exact bwrap command line without running anything (`/proc` assumed
-    /// mountable unless [`no_proc`](Self::no_proc)).
-    pub fn explain(&self) -> Result<Prepared, SandboxError> {
+    /// mountable unless [`no_proc`](Self::no_proc)); the launcher's warnings go to `notice`.
+    pub fn explain(&self, mut notice: impl FnMut(Notice)) -> Result<Prepared, SandboxError> {
         let proc = if self.no_proc {
             ProcMode::Hidden
         } else {
             ProcMode::Fresh
         };
-        let Launch {
+        let Groundwork {
             resolved,
             routes,
             bwrap,
             state,
-        } = self.launch()?;
+        } = self.groundwork(&mut notice)?;
         let proxy = routes.as_ref().map(|r| (r, proxy::host::planned_dir()));
         self.prepare(resolved, bwrap, proc, &state, proxy)
     }
 
-    /// Runs the command and returns its exit status (128 + N if killed by signal N).
-    pub fn status(&self) -> Result<i32, SandboxError> {
+    /// Runs the command and returns its exit status (128 + N if killed by signal N). What
+    /// the caller should show goes to `notice` as it happens (the CLI prints each on
+    /// stderr), the last one possibly after a failed start, before the error returns.
+    pub fn status(&self, mut notice: impl FnMut(Notice)) -> Result<i32, SandboxError> {
         if self.legacy_landlock || self.policy.legacy_landlock {
             self.check_spawn(&[])?;
             let spawn = self.spawn_settings();
-            return crate::legacy::status(
-                &self.resolve()?,
-                self.policy.legacy_unprotected_metadata,
-                &self.command,
-                &spawn,
-            );
+            let rules = legacy::analyse(&self.resolve()?, self.policy.legacy_unprotected_metadata)
+                .map_err(legacy::LegacyError::from)?;
+            if !rules.unprotected.is_empty() {
+                notice(Notice::UnprotectedMetadata(rules.unprotected.clone()));
+            }
+            return legacy::status(&rules, &self.command, &spawn);
         }
-        let Launch {
+        let Groundwork {
             resolved,
             routes,
             bwrap,
             state,
-        } = self.launch()?;
+        } = self.groundwork(&mut notice)?;
         let cache = state.probe_cache();
         let proc = if self.no_proc {
             ProcMode::Hidden
         } else {
-            match preflight::check_cached(&bwrap, resolved.network, Some(&cache))
-                .map_err(SandboxError::Setup)?
-            {
+            match preflight::check_cached(&bwrap, resolved.network, Some(&cache))? {
                 ProcSupport::Mountable => ProcMode::Fresh,
                 ProcSupport::Refused(why) => {
-                    eprintln!(
-                        "sandbox: this host refuses a fresh /proc ({why}); running with /proc hidden"
-                    );
+                    notice(Notice::ProcHidden(why));
                     ProcMode::Hidden
                 }
             }
@@ -286,14 +296,14 @@ impl SandboxCommand {
             }
         }
         if self.verbose {
-            for line in run::describe(&prepared).lines() {
-                eprintln!("sandbox: plan: {line}");
-            }
+            notice(Notice::Plan(run::describe(&prepared)));
         }
         let proxy_dir = bridges.as_ref().map(HostBridges::handle);
         let status = run::execute(&prepared, placeholders, proxy_dir);
         if status.is_err() {
-            launcher::after_failed_start(&prepared.bwrap, &cache);
+            if let Some(warning) = launcher::after_failed_start(&prepared.bwrap, &cache) {
+                notice(Notice::Warning(warning));
+            }
         }
         status
     }
@@ -334,7 +344,7 @@ impl SandboxCommand {
             inner_mounts: proc == ProcMode::Fresh,
         };
         let mut plan = plan::build(&resolved, &options)?;
-        // The command's environment: what it is told about its sandbox (run::environ).
+        // The command's environment: what it is told about its sandbox (spawn::environ).
         let writable = environ::writable_roots(resolved.root, environ::rule_access(&plan.rules));
         let vars = environ::variables(Enforcer::Bwrap, resolved.network, &writable);
         plan.ops.extend(environ::setenv_ops(&vars));
@@ -363,10 +373,55 @@ impl SandboxCommand {
     }
 }
 
-/// What [`SandboxCommand::explain`] and [`SandboxCommand::status`] start from.
-struct Launch {
+/// What [`SandboxCommand::explain`] and [`SandboxCommand::status`] start from: the
+/// resolved policy, its proxy routes, the chosen bwrap and the state directory.
+struct Groundwork {
     resolved: Resolved,
     routes: Option<ProxyRoutes>,
     bwrap: Bwrap,
     state: StateDir,
+}
+
+/// What a run tells its caller on the way, in the order it happens; its `Display` is the
+/// line(s) the `sandbox` CLI prints on stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// A host problem with its fix (the bwrap choice, user namespaces).
+    Warning(Warning),
+    /// The host refuses a fresh `/proc` (bwrap's message): the run hides `/proc` instead.
+    ProcHidden(String),
+    /// Legacy mode with `legacy_unprotected_metadata`: these protected paths are writable.
+    UnprotectedMetadata(Vec<PathBuf>),
+    /// [`SandboxCommand::verbose`]: the plan in plain words ([`crate::run::describe`]).
+    Plan(String),
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Notice::Warning(warning) => write!(f, "{warning}"),
+            Notice::ProcHidden(why) => write!(
+                f,
+                "sandbox: this host refuses a fresh /proc ({why}); running with /proc hidden"
+            ),
+            Notice::UnprotectedMetadata(paths) => {
+                let paths: Vec<_> = paths.iter().map(|p| p.display().to_string()).collect();
+                write!(
+                    f,
+                    "sandbox: warning: legacy Landlock mode with {}: protected metadata is \
+                     writable by the command: {}",
+                    legacy::model::UNPROTECTED_SWITCH,
+                    paths.join(", ")
+                )
+            }
+            Notice::Plan(text) => {
+                let lines: Vec<_> = text
+                    .lines()
+                    .map(|l| format!("sandbox: plan: {l}"))
+                    .collect();
+                write!(f, "{}", lines.join("\n"))
+            }
+        }
+    }
 }

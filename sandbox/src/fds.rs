@@ -56,28 +56,48 @@ fn mark_each_below_limit() -> std::io::Result<()> {
 
 /// Checks the descriptors the caller asked to pass (`--pass-fd`): open, not 0-2 (always
 /// passed), and not one of `reserved` (the ones the launch places itself).
-pub fn check_passed(passed: &[RawFd], reserved: &[RawFd]) -> Result<(), String> {
+pub fn check_passed(passed: &[RawFd], reserved: &[RawFd]) -> Result<(), PassFdError> {
     for &fd in passed {
         if fd < STANDARD {
-            return Err(format!(
-                "--pass-fd {fd}: descriptors 0, 1 and 2 are always passed; fix: drop the option"
-            ));
+            return Err(PassFdError::Standard(fd));
         }
         if reserved.contains(&fd) {
-            return Err(format!(
-                "--pass-fd {fd}: the sandbox uses descriptors {reserved:?} itself; fix: move it, e.g. `{}>&{fd}` and --pass-fd {}",
-                fd + 10,
-                fd + 10
-            ));
+            return Err(PassFdError::Reserved {
+                fd,
+                reserved: reserved.to_vec(),
+            });
         }
         // SAFETY: fcntl F_GETFD on an integer descriptor only reads its flags.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-            return Err(format!(
-                "--pass-fd {fd}: descriptor {fd} is not open in the caller; fix: open it (e.g. `{fd}<FILE`) or drop the option"
-            ));
+            return Err(PassFdError::NotOpen(fd));
         }
     }
     Ok(())
+}
+
+/// Why a `--pass-fd` descriptor is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PassFdError {
+    /// 0, 1 or 2, which are always passed.
+    #[error("--pass-fd {0}: descriptors 0, 1 and 2 are always passed; fix: drop the option")]
+    Standard(RawFd),
+    /// One of the descriptors the launch places itself.
+    #[error(
+        "--pass-fd {fd}: the sandbox uses descriptors {reserved:?} itself; fix: move it, e.g. `{moved}>&{fd}` and --pass-fd {moved}",
+        moved = fd + 10
+    )]
+    Reserved {
+        /// The descriptor asked for.
+        fd: RawFd,
+        /// The descriptors the launch uses.
+        reserved: Vec<RawFd>,
+    },
+    /// Not open in the caller.
+    #[error(
+        "--pass-fd {0}: descriptor {0} is not open in the caller; fix: open it (e.g. `{0}<FILE`) or drop the option"
+    )]
+    NotOpen(RawFd),
 }
 
 #[cfg(test)]
@@ -86,13 +106,12 @@ mod tests {
 
     #[test]
     fn passed_descriptors_must_be_open_and_not_reserved() {
-        assert!(check_passed(&[1], &[4]).unwrap_err().contains("always"));
-        assert!(check_passed(&[4], &[4, 5]).unwrap_err().contains("itself"));
-        assert!(
-            check_passed(&[1000], &[4])
-                .unwrap_err()
-                .contains("not open")
-        );
+        let refusal = |passed: &[RawFd], reserved: &[RawFd]| {
+            check_passed(passed, reserved).unwrap_err().to_string()
+        };
+        assert!(refusal(&[1], &[4]).contains("always"));
+        assert!(refusal(&[4], &[4, 5]).contains("itself"));
+        assert!(refusal(&[1000], &[4]).contains("not open"));
         let file = std::fs::File::open("/dev/null").unwrap();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
         assert_eq!(check_passed(&[fd], &[]), Ok(()));

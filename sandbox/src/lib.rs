@@ -9,25 +9,31 @@
 
 pub mod cli;
 mod command;
+pub mod exit;
 mod fds;
 pub mod host;
 pub mod inner;
 pub mod launcher;
 pub mod legacy;
+mod placeholder_mark;
 pub mod plan;
 pub mod policy;
 pub mod proxy;
 pub mod run;
+pub mod spawn;
 mod supervise;
 
 use std::ffi::OsString;
 use std::path::Path;
 
-pub use command::SandboxCommand;
+pub use command::{Notice, SandboxCommand};
+pub use fds::PassFdError;
 pub use policy::Policy;
 
-/// Why the sandbox refused or failed to run a command (exit status 125 in the CLI).
+/// Why the sandbox refused or failed to run a command (exit status [`exit::FAILURE`] in the
+/// CLI, or the launcher's own for a [`SandboxError::Launch`]).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SandboxError {
     /// The policy is invalid.
     #[error("policy error: {0}")]
@@ -41,12 +47,38 @@ pub enum SandboxError {
     /// Network mode `proxy` cannot be set up.
     #[error("{0}")]
     Proxy(#[from] proxy::ProxyError),
+    /// Network mode `proxy` without a usable proxy variable (the policy's origin first).
+    #[error("{origin}: {source}")]
+    ProxyVariables {
+        /// The policy's origin.
+        origin: String,
+        /// What is wrong with the variables.
+        source: proxy::ProxyError,
+    },
+    /// `--cwd` names something that is not a directory.
+    #[error("--cwd {} is not a directory", .0.display())]
+    NotADirectory(std::path::PathBuf),
+    /// A `--pass-fd` descriptor is refused.
+    #[error("{0}")]
+    PassFd(#[from] PassFdError),
+    /// The policy's `[limits]` would not hold for this process.
+    #[error("{0}")]
+    Limits(#[from] policy::LimitError),
+    /// The `/proc` preflight found that bwrap cannot build a sandbox here.
+    #[error("{0}")]
+    Preflight(#[from] run::PreflightError),
+    /// Running bwrap failed.
+    #[error("{0}")]
+    Run(#[from] run::RunError),
+    /// Legacy Landlock mode refused or failed.
+    #[error("{0}")]
+    Legacy(#[from] legacy::LegacyError),
     /// The per-user state directory is unusable.
     #[error("{0}")]
-    State(#[from] run::state::StateError),
+    State(#[from] run::StateError),
     /// A placeholder could not be created or joined (the run is refused).
     #[error("{0}")]
-    Placeholder(#[from] run::placeholders::PlaceholderError),
+    Placeholder(#[from] run::PlaceholderError),
     /// A host operation failed.
     #[error("cannot {action} {what}: {source}")]
     Io {
@@ -57,9 +89,6 @@ pub enum SandboxError {
         /// The error.
         source: std::io::Error,
     },
-    /// Anything else, with its cause.
-    #[error("{0}")]
-    Setup(String),
 }
 
 impl SandboxError {

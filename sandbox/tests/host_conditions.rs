@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use host_support::*;
-use sandbox::host::doctor::{self, Status};
+use sandbox::cli::doctor::{self, Status};
 use sandbox::host::landlock::{self, Landlock};
 use sandbox::launcher::bundled::Expected;
 use sandbox::launcher::{LaunchOptions, choose};

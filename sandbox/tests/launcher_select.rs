@@ -6,11 +6,9 @@ mod host_support;
 use std::path::Path;
 
 use host_support::*;
+use sandbox::exit::{DIGEST_MISMATCH, FAILURE};
 use sandbox::launcher::bundled::{self, DigestStatus, Expected};
-use sandbox::launcher::{
-    Context, EXIT_DIGEST_MISMATCH, EXIT_LAUNCH_FAILED, LaunchErrorKind, LaunchOptions, Source,
-    choose,
-};
+use sandbox::launcher::{Context, LaunchErrorKind, LaunchOptions, Source, choose};
 
 fn opts(cwd: &Path) -> LaunchOptions {
     LaunchOptions {
@@ -163,7 +161,7 @@ fn no_bwrap_anywhere_refuses_with_the_generic_status() {
     let ctx = context(root.path(), "", Expected::Unchecked);
     let err = choose(&opts(root.path()), &ctx).unwrap_err();
     assert_eq!(err.kind, LaunchErrorKind::Unavailable);
-    assert_eq!(err.exit_status(), EXIT_LAUNCH_FAILED);
+    assert_eq!(err.exit_status(), FAILURE);
     assert!(
         err.message
             .contains(&bundled_path(root.path()).display().to_string())
@@ -201,8 +199,8 @@ fn tampered_bundled_bwrap_is_refused_with_its_own_status() {
     let ctx = context(root.path(), "", digest_of(Path::new(SYSTEM_BWRAP)));
     let err = choose(&opts(root.path()), &ctx).unwrap_err();
     assert_eq!(err.kind, LaunchErrorKind::DigestMismatch);
-    assert_eq!(err.exit_status(), EXIT_DIGEST_MISMATCH);
-    assert_ne!(EXIT_DIGEST_MISMATCH, EXIT_LAUNCH_FAILED);
+    assert_eq!(err.exit_status(), DIGEST_MISMATCH);
+    assert_ne!(DIGEST_MISMATCH, FAILURE);
     assert!(err.message.contains("digest mismatch"), "{}", err.message);
     assert!(err.message.contains("expected sha256:"), "{}", err.message);
 }
@@ -251,7 +249,7 @@ fn explicit_bwrap_lacking_perms_is_refused() {
         cwd: root.path().to_path_buf(),
     };
     let err = choose(&options, &ctx).unwrap_err();
-    assert_eq!(err.exit_status(), EXIT_LAUNCH_FAILED);
+    assert_eq!(err.exit_status(), FAILURE);
     assert!(err.message.contains("--perms"), "{}", err.message);
     assert!(err.message.contains("bubblewrap 0.4.0"), "{}", err.message);
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{fail, fail_error, parse_common};
+use super::{fail, fail_error, parse_common, print_notice};
 use crate::run::Prepared;
 
 /// Prints the bwrap command line (one token per line, bwrap first; the inner stage's
@@ -24,7 +24,7 @@ pub fn main(args: &[OsString]) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    let prepared = match options.command().and_then(|c| c.explain()) {
+    let prepared = match options.command().and_then(|c| c.explain(print_notice)) {
         Ok(p) => p,
         Err(e) => return fail_error(e),
     };

@@ -1,17 +1,20 @@
 //! The `sandbox` command line: subcommand dispatch, `--help`, `--version`.
 //!
 //! Each subcommand lives in its own file with a `main(args) -> i32`. Failures of the
-//! sandbox itself print a message starting `sandbox:` and exit [`FAILURE_STATUS`] (125).
+//! sandbox itself print a message starting `sandbox:` and exit [`exit::FAILURE`] (125),
+//! or [`exit::DIGEST_MISMATCH`] (122) when the bundled bwrap is not the one built with
+//! `sandbox` (`fail_error`). The library prints nothing itself: its
+//! [`Notice`](crate::Notice)s are printed here (`print_notice`).
 
-mod doctor;
+pub mod doctor;
 mod explain;
 mod options;
 mod run;
 
 use std::ffi::OsString;
 
-pub use crate::inner::FAILURE_STATUS;
-pub use options::{CommonOptions, parse_common};
+use crate::exit;
+pub(crate) use options::{UsageError, parse_common};
 
 const USAGE: &str = "\
 usage: sandbox run [OPTIONS] -- COMMAND [ARGS...]
@@ -61,7 +64,7 @@ bundled bwrap does not match the digest compiled into sandbox (reinstall sandbox
 pub fn main(args: Vec<OsString>) -> i32 {
     let Some(first) = args.first() else {
         eprintln!("sandbox: missing subcommand\n{USAGE}");
-        return FAILURE_STATUS;
+        return exit::FAILURE;
     };
     let rest = &args[1..];
     match first.to_str() {
@@ -78,23 +81,29 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
         _ => {
             eprintln!("sandbox: unknown subcommand {first:?}\n{USAGE}");
-            FAILURE_STATUS
+            exit::FAILURE
         }
     }
 }
 
-/// Prints a sandbox failure and returns [`FAILURE_STATUS`].
+/// Prints what the library reports on the way (warnings, the `--verbose` plan) on stderr,
+/// as it comes.
+pub(crate) fn print_notice(notice: crate::Notice) {
+    eprintln!("{notice}");
+}
+
+/// Prints a sandbox failure and returns [`exit::FAILURE`].
 pub(crate) fn fail(message: impl std::fmt::Display) -> i32 {
     eprintln!("sandbox: {message}");
-    FAILURE_STATUS
+    exit::FAILURE
 }
 
 /// Prints a sandbox error and returns its exit status: the launcher's own status for a
-/// launch failure (122 for a bundled-bwrap digest mismatch), else [`FAILURE_STATUS`].
+/// launch failure (122 for a bundled-bwrap digest mismatch), else [`exit::FAILURE`].
 pub(crate) fn fail_error(error: crate::SandboxError) -> i32 {
     let status = match &error {
         crate::SandboxError::Launch(e) => e.exit_status(),
-        _ => FAILURE_STATUS,
+        _ => exit::FAILURE,
     };
     eprintln!("sandbox: {error}");
     status

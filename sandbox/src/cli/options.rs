@@ -36,7 +36,7 @@ pub struct CommonOptions {
 
 /// Parses `[OPTIONS] [--] COMMAND [ARGS...]`. Options take `--opt VALUE` or `--opt=VALUE`;
 /// the first `--` or non-option argument starts the command.
-pub fn parse_common(args: &[OsString]) -> Result<CommonOptions, String> {
+pub fn parse_common(args: &[OsString]) -> Result<CommonOptions, UsageError> {
     let mut out = CommonOptions::default();
     let mut i = 0;
     while i < args.len() {
@@ -52,14 +52,14 @@ pub fn parse_common(args: &[OsString]) -> Result<CommonOptions, String> {
             Some((n, v)) => (n.to_string(), Some(OsString::from(v))),
             None => (arg.to_string(), None),
         };
-        let mut value = || -> Result<PathBuf, String> {
+        let mut value = || -> Result<PathBuf, UsageError> {
             if let Some(v) = inline.clone() {
                 return Ok(v.into());
             }
             i += 1;
             args.get(i)
                 .map(PathBuf::from)
-                .ok_or(format!("{name} needs a value"))
+                .ok_or_else(|| UsageError::NeedsValue(name.clone()))
         };
         match name.as_str() {
             "--policy" => out.policy = Some(value()?),
@@ -76,22 +76,43 @@ pub fn parse_common(args: &[OsString]) -> Result<CommonOptions, String> {
                     .to_str()
                     .and_then(|n| n.parse().ok())
                     .filter(|n: &i32| *n >= 0)
-                    .ok_or(format!("--pass-fd needs a descriptor number, got {fd:?}"))?;
+                    .ok_or(UsageError::NotADescriptor(fd))?;
                 out.pass_fds.push(fd);
             }
             "--no-writable-tmp" if inline.is_none() => out.no_writable_tmp = true,
             "--legacy-unprotected-metadata" if inline.is_none() => {
                 out.legacy_unprotected_metadata = true
             }
-            _ => return Err(format!("unknown option {arg}; see sandbox --help")),
+            _ => return Err(UsageError::UnknownOption(arg.into_owned())),
         }
         i += 1;
     }
     out.command = args[i..].to_vec();
     if out.command.is_empty() {
-        return Err("missing command after `--`; see sandbox --help".into());
+        return Err(UsageError::MissingCommand);
     }
     Ok(out)
+}
+
+/// Why the command line was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// An option that takes a value came last.
+    #[error("{0} needs a value")]
+    NeedsValue(String),
+    /// `--pass-fd` with something other than a descriptor number.
+    #[error("--pass-fd needs a descriptor number, got {0:?}")]
+    NotADescriptor(PathBuf),
+    /// An option `run` and `explain` do not know.
+    #[error("unknown option {0}; see sandbox --help")]
+    UnknownOption(String),
+    /// An option `doctor` does not know.
+    #[error("unknown doctor option {0:?}; see sandbox --help")]
+    UnknownDoctorOption(OsString),
+    /// No command after the options.
+    #[error("missing command after `--`; see sandbox --help")]
+    MissingCommand,
 }
 
 impl CommonOptions {

@@ -2,9 +2,10 @@
 
 use std::ffi::OsString;
 
-use super::{fail, fail_error, parse_common};
+use super::{fail, fail_error, parse_common, print_notice};
 
-/// Runs the command; returns its status, or 125 for a sandbox failure.
+/// Runs the command; returns its status, or the sandbox's own (125, or 122 for a bundled
+/// bwrap whose digest differs) for a sandbox failure.
 pub fn main(args: &[OsString]) -> i32 {
     let options = match parse_common(args) {
         Ok(o) if o.json || o.plain => {
@@ -13,7 +14,7 @@ pub fn main(args: &[OsString]) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    match options.command().and_then(|c| c.status()) {
+    match options.command().and_then(|c| c.status(print_notice)) {
         Ok(status) => status,
         Err(e) => fail_error(e),
     }

@@ -3,9 +3,8 @@
 //! name the cause and the fix.
 
 pub mod apparmor;
-pub mod child;
+pub(crate) mod child;
 pub mod container;
-pub mod doctor;
 pub mod landlock;
 pub mod probe;
 pub mod seccomp;

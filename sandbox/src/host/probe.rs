@@ -1,14 +1,16 @@
 //! Running bwrap once with a small namespace setup to see whether the host allows it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use nix::unistd::{AccessFlags, access};
+
 use super::child::run_with_timeout;
-use crate::launcher::discovery::is_executable_file;
 
 /// How a bwrap trial run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Trial {
     /// bwrap set everything up and `true` exited 0.
     Succeeded,
@@ -49,4 +51,9 @@ pub fn true_program() -> PathBuf {
         .find(|p| p.is_absolute() && is_executable_file(p))
         .and_then(|p| p.canonicalize().ok())
         .unwrap_or_else(|| PathBuf::from("/bin/true"))
+}
+
+/// Whether `path` is a regular file (after following symlinks) the caller may execute.
+pub fn is_executable_file(path: &Path) -> bool {
+    path.metadata().is_ok_and(|m| m.is_file()) && access(path, AccessFlags::X_OK).is_ok()
 }

@@ -11,6 +11,7 @@ pub const WSL1_REFUSAL: &str = "bwrap cannot run on WSL1: WSL1 has no user names
 
 /// Which WSL, if any, a `/proc/version` text describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Wsl {
     /// Not WSL (or unreadable `/proc/version`).
     None,

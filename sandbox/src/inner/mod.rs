@@ -13,6 +13,7 @@
 //! taken verbatim, so the command's arguments cannot be read as options.
 
 pub mod caps;
+mod error;
 pub mod mounts;
 pub mod seccomp;
 
@@ -23,6 +24,8 @@ use std::os::unix::ffi::OsStrExt;
 use nix::sys::signal::{SigmaskHow, Signal, kill, pthread_sigmask};
 use nix::unistd::{ForkResult, fork};
 
+pub use error::{ArgsError, InnerError};
+
 use crate::policy::NetworkMode;
 use crate::supervise;
 
@@ -31,9 +34,6 @@ pub const INNER_STAGE_NAME: &str = "sandbox-inner";
 
 /// Where the executable is bound inside the sandbox when bwrap has no `--argv0`.
 pub const COMPAT_PATH: &str = "/dev/.sandbox/sandbox-inner";
-
-/// The status for the sandbox's own failures (as `env` and `chroot` use).
-pub const FAILURE_STATUS: i32 = 125;
 
 /// The inner stage's parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl InnerArgs {
     }
 
     /// Parses [`to_args`](Self::to_args) output (without `argv[0]`).
-    pub fn parse(args: &[OsString]) -> Result<InnerArgs, String> {
+    pub fn parse(args: &[OsString]) -> Result<InnerArgs, ArgsError> {
         let mut network = None;
         let mut ready_fd = None;
         let mut mounts_fd = None;
@@ -105,11 +105,11 @@ impl InnerArgs {
         let mut pass_fds = Vec::new();
         let mut rest = args.iter();
         loop {
-            let arg = rest.next().ok_or("missing `--` before the command")?;
+            let arg = rest.next().ok_or(ArgsError::MissingSeparator)?;
             let mut value = || {
                 rest.next()
                     .and_then(|v| v.to_str())
-                    .ok_or(format!("{arg:?} needs a value"))
+                    .ok_or_else(|| ArgsError::NeedsValue(arg.clone()))
             };
             match arg.to_str() {
                 Some("--") => break,
@@ -118,48 +118,58 @@ impl InnerArgs {
                         "restricted" => NetworkMode::Restricted,
                         "enabled" => NetworkMode::Enabled,
                         "proxy" => NetworkMode::Proxy,
-                        other => return Err(format!("unsupported network mode {other:?}")),
+                        other => return Err(ArgsError::NetworkMode(other.to_owned())),
                     })
                 }
                 Some("--ready-fd") if ready_fd.is_none() => {
-                    ready_fd = Some(value()?.parse().map_err(|_| "--ready-fd needs a number")?)
+                    ready_fd = Some(
+                        value()?
+                            .parse()
+                            .map_err(|_| ArgsError::NotANumber("--ready-fd"))?,
+                    )
                 }
                 Some("--mounts-fd") if mounts_fd.is_none() => {
-                    mounts_fd = Some(value()?.parse().map_err(|_| "--mounts-fd needs a number")?)
+                    mounts_fd = Some(
+                        value()?
+                            .parse()
+                            .map_err(|_| ArgsError::NotANumber("--mounts-fd"))?,
+                    )
                 }
                 Some("--stderr-fd") if stderr_fd.is_none() => {
-                    stderr_fd = Some(value()?.parse().map_err(|_| "--stderr-fd needs a number")?)
+                    stderr_fd = Some(
+                        value()?
+                            .parse()
+                            .map_err(|_| ArgsError::NotANumber("--stderr-fd"))?,
+                    )
                 }
                 Some("--proxy-route") => {
-                    let (key, socket) = value()?
-                        .split_once('=')
-                        .ok_or("--proxy-route needs VARIABLE=SOCKET")?;
+                    let (key, socket) = value()?.split_once('=').ok_or(ArgsError::ProxyRoute)?;
                     proxy_routes.push((key.to_string(), socket.to_string()));
                 }
                 Some("--proxy-dir-fd") if proxy_dir_fd.is_none() => {
                     proxy_dir_fd = Some(
                         value()?
                             .parse()
-                            .map_err(|_| "--proxy-dir-fd needs a number")?,
+                            .map_err(|_| ArgsError::NotANumber("--proxy-dir-fd"))?,
                     )
                 }
-                Some("--pass-fd") => {
-                    pass_fds.push(value()?.parse().map_err(|_| "--pass-fd needs a number")?)
-                }
-                _ => return Err(format!("unexpected inner-stage argument {arg:?}")),
+                Some("--pass-fd") => pass_fds.push(
+                    value()?
+                        .parse()
+                        .map_err(|_| ArgsError::NotANumber("--pass-fd"))?,
+                ),
+                _ => return Err(ArgsError::Unexpected(arg.clone())),
             }
         }
         let command: Vec<OsString> = rest.cloned().collect();
         if command.is_empty() {
-            return Err("no command after `--`".into());
+            return Err(ArgsError::NoCommand);
         }
-        let network = network.ok_or("missing --network")?;
+        let network = network.ok_or(ArgsError::MissingNetwork)?;
         if (network == NetworkMode::Proxy) == proxy_routes.is_empty()
             || proxy_routes.is_empty() != proxy_dir_fd.is_none()
         {
-            return Err(
-                "--proxy-route and --proxy-dir-fd go with --network proxy, and only with it".into(),
-            );
+            return Err(ArgsError::ProxyMismatch);
         }
         Ok(InnerArgs {
             network,
@@ -176,32 +186,34 @@ impl InnerArgs {
 
 /// Runs the inner stage with `args` (argv without `argv[0]`); never returns.
 pub fn main(args: &[OsString]) -> ! {
-    let code = match InnerArgs::parse(args).and_then(|a| {
-        restore_stderr(a.stderr_fd)?;
-        run(&a)
-    }) {
+    let code = match InnerArgs::parse(args)
+        .map_err(InnerError::from)
+        .and_then(|a| {
+            restore_stderr(a.stderr_fd)?;
+            run(&a)
+        }) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("sandbox: inner stage: {message}");
-            FAILURE_STATUS
+            crate::exit::FAILURE
         }
     };
     std::process::exit(code)
 }
 
-fn run(args: &InnerArgs) -> Result<i32, String> {
+fn run(args: &InnerArgs) -> Result<i32, InnerError> {
     if let Some(fd) = args.mounts_fd {
-        mounts::apply(fd)?;
+        mounts::apply(fd).map_err(InnerError::Mounts)?;
     }
-    caps::set_no_new_privs().map_err(|e| format!("prctl(PR_SET_NO_NEW_PRIVS) failed: {e}"))?;
-    caps::ensure_none()?;
+    caps::set_no_new_privs().map_err(InnerError::NoNewPrivs)?;
+    caps::ensure_none().map_err(InnerError::Capabilities)?;
     if let Some(fd) = args.proxy_dir_fd {
         // SAFETY: the launcher passed the bridge directory as this descriptor for this
         // purpose only; it is closed when `dir` goes out of scope, before the command runs.
         let dir = unsafe { OwnedFd::from_raw_fd(fd) };
-        crate::proxy::inner::activate(&args.proxy_routes, &dir)?;
+        crate::proxy::inner::activate(&args.proxy_routes, &dir).map_err(InnerError::Proxy)?;
     }
-    seccomp::install(args.network).map_err(|e| e.to_string())?;
+    seccomp::install(args.network)?;
     let program = cstring(&args.command[0])?;
     let argv = args
         .command
@@ -210,11 +222,11 @@ fn run(args: &InnerArgs) -> Result<i32, String> {
         .collect::<Result<Vec<_>, _>>()?;
     // SAFETY: the descriptor was passed to us by the launcher for this purpose only.
     let ready = args.ready_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
-    let previous = supervise::block().map_err(|e| format!("sigprocmask failed: {e}"))?;
+    let previous = supervise::block().map_err(InnerError::BlockSignals)?;
     // SAFETY: this process is single-threaded here; the child only restores its signal
     // mask and SIGPIPE's disposition, closes a descriptor, marks the others close-on-exec
     // and execs (or exits).
-    match unsafe { fork() }.map_err(|e| format!("fork failed: {e}"))? {
+    match unsafe { fork() }.map_err(InnerError::Fork)? {
         ForkResult::Child => {
             let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
             // Rust's runtime ignores SIGPIPE in this process, and an ignored signal stays
@@ -244,30 +256,30 @@ fn run(args: &InnerArgs) -> Result<i32, String> {
             let outcome = supervise::wait(child, true, |signal: Signal| {
                 let _ = kill(child, signal);
             })
-            .map_err(|e| format!("waitpid failed: {e}"))?;
+            .map_err(InnerError::Wait)?;
             Ok(outcome.code())
         }
     }
 }
 
 /// Makes `fd` (the caller's stderr, see [`InnerArgs::stderr_fd`]) descriptor 2 and closes it.
-fn restore_stderr(fd: Option<RawFd>) -> Result<(), String> {
+fn restore_stderr(fd: Option<RawFd>) -> Result<(), InnerError> {
     let Some(fd) = fd else { return Ok(()) };
     // SAFETY: dup2 and close on descriptors the launcher passed for this purpose only.
     let rc = unsafe { libc::dup2(fd, libc::STDERR_FILENO) };
     if rc < 0 {
-        return Err(format!(
-            "cannot restore stderr from descriptor {fd}: {}",
-            std::io::Error::last_os_error()
-        ));
+        return Err(InnerError::RestoreStderr {
+            fd,
+            source: std::io::Error::last_os_error(),
+        });
     }
     // SAFETY: as above; nothing else uses this descriptor.
     unsafe { libc::close(fd) };
     Ok(())
 }
 
-fn cstring(arg: &OsString) -> Result<CString, String> {
-    CString::new(arg.as_bytes()).map_err(|_| format!("argument {arg:?} contains a NUL byte"))
+fn cstring(arg: &OsString) -> Result<CString, InnerError> {
+    CString::new(arg.as_bytes()).map_err(|_| InnerError::NulByte(arg.clone()))
 }
 
 #[cfg(test)]

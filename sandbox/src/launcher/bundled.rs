@@ -33,6 +33,7 @@ pub fn candidates(exe: &Path) -> Vec<PathBuf> {
 
 /// The digest the bundled bwrap must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Expected {
     /// Development build: no digest compiled in (or all zeros); the check is skipped.
     Unchecked,
@@ -42,13 +43,11 @@ pub enum Expected {
 
 impl Expected {
     /// Parses the compiled-in value: `None`, empty or all zeros mean [`Expected::Unchecked`].
-    pub fn parse(value: Option<&str>) -> Result<Self, String> {
+    pub fn parse(value: Option<&str>) -> Result<Self, MalformedDigest> {
         let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
             return Ok(Expected::Unchecked);
         };
-        let digest = decode_hex(value).ok_or_else(|| {
-            format!("SANDBOX_BWRAP_SHA256 compiled into sandbox is not 64 hex digits: {value:?}")
-        })?;
+        let digest = decode_hex(value).ok_or_else(|| MalformedDigest(value.to_owned()))?;
         Ok(if digest == [0; 32] {
             Expected::Unchecked
         } else {
@@ -57,13 +56,19 @@ impl Expected {
     }
 
     /// The digest compiled into this `sandbox`.
-    pub fn compiled() -> Result<Self, String> {
+    pub fn compiled() -> Result<Self, MalformedDigest> {
         Self::parse(COMPILED_DIGEST)
     }
 }
 
+/// The compiled-in `SANDBOX_BWRAP_SHA256` is not a digest (the value, trimmed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("SANDBOX_BWRAP_SHA256 compiled into sandbox is not 64 hex digits: {0:?}")]
+pub struct MalformedDigest(pub String);
+
 /// Outcome of hashing the opened bundled bwrap.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DigestStatus {
     /// Development build: not compared; the actual digest is still reported.
     Unchecked {

@@ -8,7 +8,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use nix::unistd::{AccessFlags, access};
+use crate::host::probe::is_executable_file;
 
 /// The first executable `bwrap` in `path_var` (a `PATH` value) that is outside `cwd`.
 /// Relative `PATH` entries are taken relative to `cwd`.
@@ -20,11 +20,6 @@ pub fn find_trusted_bwrap(path_var: Option<&OsStr>, cwd: &Path) -> Option<PathBu
         .filter(|candidate| is_executable_file(candidate))
         .filter_map(|candidate| candidate.canonicalize().ok())
         .find(|canonical| cwd == Path::new("/") || !canonical.starts_with(&cwd))
-}
-
-/// Whether `path` is a regular file (after following symlinks) the caller may execute.
-pub fn is_executable_file(path: &Path) -> bool {
-    path.metadata().is_ok_and(|m| m.is_file()) && access(path, AccessFlags::X_OK).is_ok()
 }
 
 #[cfg(test)]

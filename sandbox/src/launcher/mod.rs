@@ -17,11 +17,11 @@
 //!
 //! A run's probes (`--help`, the user-namespace trial) are answered from the user's
 //! [`cache::ProbeCache`] when the same binary was probed before on this boot, so that a
-//! run normally starts no bwrap but its own; [`after_failed_start`] drops those answers.
+//! run normally starts no bwrap but its own; a run bwrap failed to start drops those answers.
 //!
 //! Exit statuses the CLI uses for launch failures ([`LaunchError::exit_status`]):
-//! [`EXIT_DIGEST_MISMATCH`] (122) when the bundled bwrap's digest differs from the
-//! compiled-in one, [`EXIT_LAUNCH_FAILED`] (125) for every other reason.
+//! [`exit::DIGEST_MISMATCH`] (122) when the bundled bwrap's digest differs from the
+//! compiled-in one, [`exit::FAILURE`] (125) for every other reason.
 
 pub mod bundled;
 pub mod cache;
@@ -38,17 +38,12 @@ use std::process::Command;
 
 use nix::fcntl::{FcntlArg, fcntl};
 
+use crate::exit;
 use crate::host::probe::Trial;
 use crate::host::{self, Warning};
 use bundled::{DigestStatus, Expected};
 use cache::ProbeCache;
 use probe::Capabilities;
-
-/// Exit status when the bundled bwrap does not match the digest compiled into `sandbox`.
-pub const EXIT_DIGEST_MISMATCH: i32 = 122;
-
-/// Exit status for every other failure to choose or start bwrap.
-pub const EXIT_LAUNCH_FAILED: i32 = 125;
 
 /// The bundled bwrap's descriptor is at least this number: runs place descriptors bwrap
 /// reads at fixed low numbers, which must not replace it before the exec.
@@ -56,6 +51,7 @@ pub const FIRST_FREE_FD: i32 = 100;
 
 /// Where the chosen bwrap came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Source {
     /// Given with `--bwrap PATH`.
     Explicit,
@@ -65,7 +61,7 @@ pub enum Source {
     Bundled,
 }
 
-/// What [`select`] needs to know.
+/// What [`choose`] needs to know.
 #[derive(Debug, Clone, Default)]
 pub struct LaunchOptions {
     /// `--bwrap PATH`, taken as is.
@@ -76,6 +72,7 @@ pub struct LaunchOptions {
 
 /// The kind of a [`LaunchError`], which decides the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LaunchErrorKind {
     /// No usable bwrap was found, or the host cannot run one (WSL1).
     Unavailable,
@@ -104,8 +101,8 @@ impl LaunchError {
     /// The documented exit status for this failure.
     pub fn exit_status(&self) -> i32 {
         match self.kind {
-            LaunchErrorKind::DigestMismatch => EXIT_DIGEST_MISMATCH,
-            LaunchErrorKind::Unavailable => EXIT_LAUNCH_FAILED,
+            LaunchErrorKind::DigestMismatch => exit::DIGEST_MISMATCH,
+            LaunchErrorKind::Unavailable => exit::FAILURE,
         }
     }
 }
@@ -203,7 +200,7 @@ impl Context {
         Ok(Context {
             exe,
             path_var: std::env::var_os("PATH"),
-            expected: Expected::compiled().map_err(LaunchError::unavailable)?,
+            expected: Expected::compiled().map_err(|e| LaunchError::unavailable(e.to_string()))?,
             runfiles_bwrap: runfiles::candidate(),
         })
     }
@@ -220,23 +217,13 @@ pub struct Choice {
     pub warnings: Vec<Warning>,
 }
 
-/// Chooses the bwrap for this run, with probe answers remembered in `cache`, and prints
-/// any warnings to stderr.
-pub fn select(opts: &LaunchOptions, cache: Option<&ProbeCache>) -> Result<Bwrap, LaunchError> {
-    let choice = choose_with(opts, &Context::current()?, cache)?;
-    for warning in &choice.warnings {
-        eprintln!("{warning}");
-    }
-    Ok(choice.bwrap)
-}
-
-/// Chooses the bwrap for this run in `ctx`, probing everything, without printing.
+/// Chooses the bwrap for this run in `ctx`, running every probe.
 pub fn choose(opts: &LaunchOptions, ctx: &Context) -> Result<Choice, LaunchError> {
-    choose_with(opts, ctx, None)
+    choose_cached(opts, ctx, None)
 }
 
-/// [`choose`], with the probe answers `cache` remembers for the same binary.
-pub fn choose_with(
+/// [`choose`], answering the probes from `cache` where it remembers the same binary.
+pub fn choose_cached(
     opts: &LaunchOptions,
     ctx: &Context,
     cache: Option<&ProbeCache>,
@@ -269,16 +256,14 @@ fn userns_trial(bwrap: &Bwrap, cache: Option<&ProbeCache>) -> Trial {
 }
 
 /// After bwrap failed to start a run: drops every remembered probe answer, and if user
-/// namespaces were taken as working from one, tries them now, printing the warning that
+/// namespaces were taken as working from one, tries them now and returns the warning that
 /// a stale answer would have hidden.
-pub fn after_failed_start(bwrap: &Bwrap, cache: &ProbeCache) {
+pub(crate) fn after_failed_start(bwrap: &Bwrap, cache: &ProbeCache) -> Option<Warning> {
     let recalled = cache.has("userns");
     cache.forget();
-    if recalled {
-        if let Some(warning) = host::userns::probe_with(bwrap.command()) {
-            eprintln!("{warning}");
-        }
-    }
+    recalled
+        .then(|| host::userns::probe_with(bwrap.command()))
+        .flatten()
 }
 
 /// The `--help` capabilities of the binary `bwrap` runs (`meta` its metadata); only a
@@ -288,7 +273,7 @@ fn help_of(
     path: &Path,
     meta: std::io::Result<Metadata>,
     cache: Option<&ProbeCache>,
-) -> Result<Capabilities, String> {
+) -> Result<Capabilities, probe::ProbeError> {
     let key = cache.and_then(|_| cache::key(path, &meta.ok()?, ""));
     cache::remembered(
         cache,
@@ -400,17 +385,17 @@ fn choose_system_or_bundled(
 }
 
 /// The first bundled candidate that is an executable file, or every path that was tried.
-pub fn find_bundled(ctx: &Context) -> Result<PathBuf, Vec<PathBuf>> {
+pub(crate) fn find_bundled(ctx: &Context) -> Result<PathBuf, Vec<PathBuf>> {
     let mut tried = bundled::candidates(&ctx.exe);
     tried.extend(ctx.runfiles_bwrap.clone());
-    match tried.iter().find(|p| discovery::is_executable_file(p)) {
+    match tried.iter().find(|p| host::probe::is_executable_file(p)) {
         Some(found) => Ok(found.canonicalize().unwrap_or_else(|_| found.clone())),
         None => Err(tried),
     }
 }
 
 /// Opens `path` once and checks its digest through that descriptor.
-pub fn open_and_check(
+pub(crate) fn open_and_check(
     path: &Path,
     expected: Expected,
 ) -> Result<(File, DigestStatus), LaunchError> {

@@ -4,7 +4,7 @@
 //! network seccomp filter of the bwrap path ([`crate::inner::seccomp`]), then execs.
 //!
 //! Only policies that mean exactly the same under this model are accepted ([`model`]);
-//! every other policy is refused before anything runs, naming the entries. When the kernel
+//! any other policy is refused before anything runs, naming the entries. When the kernel
 //! cannot fully enforce the rules ([`landlock`]), the run is refused too.
 
 pub mod landlock;
@@ -18,48 +18,53 @@ use std::process::Command;
 use nix::sys::signal::{SigmaskHow, kill, pthread_sigmask};
 use nix::unistd::Pid;
 
-use crate::policy::{Access, Resolved};
-use crate::run::environ::{self, Enforcer};
+use crate::policy::Access;
+use crate::spawn::SpawnSettings;
+use crate::spawn::environ::{self, Enforcer};
 use crate::{SandboxError, inner, supervise};
 pub use model::{LegacyRules, Unrepresentable, analyse};
 
-/// Runs `command` under `resolved` in legacy mode and returns its exit status (128 + N if
-/// killed by signal N). Refuses before running anything when the policy cannot be honoured
-/// or the kernel cannot enforce it.
-/// With `unprotected_metadata` (the policy's `legacy_unprotected_metadata`), protected
-/// metadata under writable roots is left writable, and every run says so on stderr.
+/// Why a legacy run was refused or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LegacyError {
+    /// The policy means something else under the legacy model.
+    #[error(transparent)]
+    Unrepresentable(#[from] Unrepresentable),
+    /// The kernel cannot enforce the rules with Landlock.
+    #[error(transparent)]
+    Landlock(#[from] landlock::LandlockError),
+    /// The network seccomp filter could not be built.
+    #[error(transparent)]
+    Seccomp(#[from] inner::seccomp::SeccompError),
+    /// The command line is empty.
+    #[error("no command to run")]
+    NoCommand,
+    /// The termination signals could not be blocked before the spawn.
+    #[error("sigprocmask failed: {0}")]
+    BlockSignals(nix::Error),
+    /// Waiting for the command failed.
+    #[error("waitpid failed: {0}")]
+    Wait(nix::Error),
+}
+
+/// Runs `command` under `rules` (from [`analyse`]) in legacy mode and returns its exit
+/// status (128 + N if killed by signal N). Refuses before running anything when the kernel
+/// cannot enforce the rules.
 pub fn status(
-    resolved: &Resolved,
-    unprotected_metadata: bool,
+    rules: &LegacyRules,
     command: &[OsString],
-    spawn: &crate::run::SpawnSettings,
+    spawn: &SpawnSettings,
 ) -> Result<i32, SandboxError> {
-    let setup = |e: &dyn std::fmt::Display| SandboxError::Setup(e.to_string());
-    let rules = analyse(resolved, unprotected_metadata).map_err(|e| setup(&e))?;
-    if !rules.unprotected.is_empty() {
-        let paths: Vec<_> = rules
-            .unprotected
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        eprintln!(
-            "sandbox: warning: legacy Landlock mode with {}: protected metadata is writable \
-             by the command: {}",
-            model::UNPROTECTED_SWITCH,
-            paths.join(", ")
-        );
-    }
-    let ruleset = landlock::prepare(&rules.writable).map_err(|e| setup(&e))?;
-    let filter = inner::seccomp::program(rules.network).map_err(|e| setup(&e))?;
-    let (program, args) = command
-        .split_first()
-        .ok_or_else(|| SandboxError::Setup("no command to run".to_owned()))?;
+    let ruleset = landlock::prepare(&rules.writable).map_err(LegacyError::from)?;
+    let filter = inner::seccomp::program(rules.network).map_err(LegacyError::from)?;
+    let (program, args) = command.split_first().ok_or(LegacyError::NoCommand)?;
     let mut cmd = Command::new(program);
     cmd.args(args)
         .current_dir(&rules.workspace)
         .env_clear()
         .envs(spawn.env.iter().map(|(k, v)| (k, v)));
-    // The command's environment: what it is told about its sandbox (run::environ).
+    // The command's environment: what it is told about its sandbox (spawn::environ).
     let writable = rules.writable.iter().map(|p| (p.as_path(), Access::Write));
     let writable = environ::writable_roots(Access::Read, writable);
     cmd.envs(environ::variables(
@@ -68,8 +73,7 @@ pub fn status(
         &writable,
     ));
     let (pass_fds, limits) = (spawn.pass_fds.clone(), spawn.limits);
-    let previous =
-        supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
+    let previous = supervise::block().map_err(LegacyError::BlockSignals)?;
     let supervisor = std::process::id() as libc::pid_t;
     // SAFETY: between fork and exec the closure only makes system calls (sigprocmask,
     // prctl, getppid, close_range, fcntl, setrlimit, landlock_restrict_self, seccomp) on
@@ -97,7 +101,7 @@ pub fn status(
             supervise::wait(pid, false, |signal| {
                 let _ = kill(pid, signal);
             })
-            .map_err(|e| SandboxError::Setup(format!("waitpid failed: {e}")))
+            .map_err(|e| LegacyError::Wait(e).into())
         });
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
     Ok(outcome?.code())

@@ -31,8 +31,8 @@ use super::op::Op;
 use super::pins;
 use super::symlink::Followed;
 use super::{PlanError, PlanOptions, ProcMode, Rule};
+use crate::placeholder_mark::looks_like_placeholder;
 use crate::policy::{Access, depth};
-use crate::run::placeholders::looks_like_placeholder;
 
 /// The size cap of the private `/dev/shm` tmpfs, in bytes (256 MiB).
 pub const DEV_SHM_SIZE: u64 = 256 * 1024 * 1024;

@@ -192,7 +192,7 @@ fn placeholders_of_other_runs_are_masked_again() {
     let ws = r.join("ws");
     fs::set_permissions(
         ws.join(".codex"),
-        std::os::unix::fs::PermissionsExt::from_mode(crate::run::placeholders::PLACEHOLDER_MODE),
+        std::os::unix::fs::PermissionsExt::from_mode(crate::placeholder_mark::PLACEHOLDER_MODE),
     )
     .unwrap();
     let p = plan(

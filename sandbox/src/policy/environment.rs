@@ -60,6 +60,7 @@ pub const CREDENTIALS: &[&str] = &[
 
 /// Which caller variables are the starting point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Inherit {
     /// Every variable.
     #[default]

@@ -60,11 +60,11 @@ impl Limits {
     /// Refuses a limit that would not hold: `processes` for real uid 0 (the kernel does
     /// not apply `RLIMIT_NPROC` to root), and a limit above the caller's own hard limit
     /// (an unprivileged process cannot raise it, so bwrap would fail with a bare EPERM).
-    pub fn check(&self, origin: &str) -> Result<(), String> {
+    pub fn check(&self, origin: &str) -> Result<(), LimitError> {
         if self.processes.is_some() && nix::unistd::getuid().is_root() {
-            return Err(format!(
-                "{origin}: limits.processes cannot be enforced for root: the kernel does not apply RLIMIT_NPROC to uid 0; fix: run the sandbox as an unprivileged user, or remove limits.processes"
-            ));
+            return Err(LimitError::ProcessesForRoot {
+                origin: origin.to_owned(),
+            });
         }
         for ((resource, value), name) in
             self.each()
@@ -78,18 +78,51 @@ impl Limits {
             };
             // SAFETY: getrlimit writes the struct we own.
             if unsafe { libc::getrlimit(resource, &mut current) } < 0 {
-                return Err(format!("getrlimit: {}", std::io::Error::last_os_error()));
+                return Err(LimitError::Getrlimit(std::io::Error::last_os_error()));
             }
             let privileged = nix::unistd::geteuid().is_root();
             if value > current.rlim_max && !privileged {
-                return Err(format!(
-                    "{origin}: limits.{name} = {value} is above this process's hard limit {}; fix: lower it (an unprivileged process cannot raise a hard limit)",
-                    current.rlim_max
-                ));
+                return Err(LimitError::AboveHardLimit {
+                    origin: origin.to_owned(),
+                    name,
+                    value,
+                    hard: current.rlim_max,
+                });
             }
         }
         Ok(())
     }
+}
+
+/// Why a policy's `[limits]` would not hold for this process.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LimitError {
+    /// `limits.processes` under real uid 0, to which the kernel does not apply it.
+    #[error(
+        "{origin}: limits.processes cannot be enforced for root: the kernel does not apply RLIMIT_NPROC to uid 0; fix: run the sandbox as an unprivileged user, or remove limits.processes"
+    )]
+    ProcessesForRoot {
+        /// The policy's origin.
+        origin: String,
+    },
+    /// The current limits could not be read.
+    #[error("getrlimit: {0}")]
+    Getrlimit(std::io::Error),
+    /// A limit above the caller's hard limit, which an unprivileged process cannot raise.
+    #[error(
+        "{origin}: limits.{name} = {value} is above this process's hard limit {hard}; fix: lower it (an unprivileged process cannot raise a hard limit)"
+    )]
+    AboveHardLimit {
+        /// The policy's origin.
+        origin: String,
+        /// The limit's key.
+        name: &'static str,
+        /// The policy's value.
+        value: u64,
+        /// This process's hard limit.
+        hard: u64,
+    },
 }
 
 impl Parser<'_> {

@@ -30,6 +30,6 @@ mod parse;
 mod resolve;
 
 pub use environment::{CORE, CREDENTIALS, EnvPolicy, Inherit};
-pub use limits::Limits;
+pub use limits::{LimitError, Limits};
 pub use model::{Access, Entry, NetworkMode, PathSpec, Policy, PolicyError, Special};
 pub use resolve::{MINIMAL_DIRS, Resolved, ResolvedEntry, ResolvedGlob, depth};

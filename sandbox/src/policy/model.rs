@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 /// What a path entry allows. Ordered by precedence on a tie: `None` > `Write` > `Read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Access {
     /// Readable, not writable.
     Read,
@@ -33,13 +34,15 @@ impl fmt::Display for Access {
 
 /// The network a policy gives the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum NetworkMode {
     /// A new, empty network namespace plus the seccomp socket filter.
     #[default]
     Restricted,
     /// The host's network.
     Enabled,
-    /// Only a local proxy is reachable (not implemented by this sandbox: refused at launch).
+    /// Only loopback proxies named by the proxy variables are reachable, through host
+    /// bridges (see [`crate::proxy`]).
     Proxy,
 }
 
@@ -56,6 +59,7 @@ impl NetworkMode {
 
 /// A special path name (`:root`, `:workspace_roots`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Special {
     /// `:root`: the whole filesystem.
     Root,
@@ -82,6 +86,7 @@ impl Special {
 
 /// What an entry's key names.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PathSpec {
     /// A special name.
     Special(Special),
@@ -115,7 +120,8 @@ pub struct Policy {
     pub network: NetworkMode,
     /// `glob_scan_max_depth`: how deep deny globs are expanded (unbounded when absent).
     pub glob_scan_max_depth: Option<usize>,
-    /// `legacy_landlock = true`: enforce with Landlock instead of bwrap (see `host`).
+    /// `legacy_landlock = true`: enforce with Landlock in-process instead of bwrap (see
+    /// [`crate::legacy`]).
     pub legacy_landlock: bool,
     /// `[environment]`: which variables the command sees.
     pub environment: super::environment::EnvPolicy,

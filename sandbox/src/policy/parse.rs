@@ -229,7 +229,7 @@ impl Parser<'_> {
                 check_glob_prefix(key).map_err(|problem| {
                     self.err(
                         name,
-                        problem,
+                        problem.to_string(),
                         "start the glob with a directory other than /",
                     )
                 })?;
@@ -256,18 +256,22 @@ fn subtree(key: &str) -> Option<&str> {
 
 /// Splits an absolute glob into its static directory prefix and the pattern below it.
 /// Fails when the prefix is `/` or empty: expanding such a glob would scan the whole disk.
-pub(crate) fn check_glob_prefix(pattern: &str) -> Result<(PathBuf, String), String> {
+pub(crate) fn check_glob_prefix(pattern: &str) -> Result<(PathBuf, String), GlobAtRoot> {
     let meta = pattern.find(GLOB_META).unwrap_or(pattern.len());
     let slash = pattern[..meta].rfind('/');
     match slash {
         Some(i) if !pattern[..i].trim_matches('/').is_empty() => {
             Ok((PathBuf::from(&pattern[..i]), pattern[i + 1..].to_string()))
         }
-        _ => Err(format!(
-            "the glob `{pattern}` has no directory prefix other than /, so it cannot be expanded safely"
-        )),
+        _ => Err(GlobAtRoot(pattern.to_owned())),
     }
 }
+
+/// An absolute glob whose static prefix is `/` (or empty): expanding it would scan the
+/// whole disk.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the glob `{0}` has no directory prefix other than /, so it cannot be expanded safely")]
+pub(crate) struct GlobAtRoot(String);
 
 #[cfg(test)]
 mod tests {

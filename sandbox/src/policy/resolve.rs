@@ -121,7 +121,7 @@ impl Policy {
                     let (search_root, relative) = check_glob_prefix(&absolute).map_err(|p| {
                         err(
                             &entry.key,
-                            p,
+                            p.to_string(),
                             "start the glob with a directory other than /",
                         )
                     })?;

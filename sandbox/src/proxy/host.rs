@@ -224,7 +224,7 @@ pub fn bridge_main(args: &[OsString]) -> ! {
         .and_then(|a| a.parse().ok());
     let Some(endpoint) = endpoint.filter(|_| args.len() == 1) else {
         eprintln!("sandbox: proxy bridge: expected one argument, the TCP endpoint");
-        std::process::exit(crate::inner::FAILURE_STATUS);
+        std::process::exit(crate::exit::FAILURE);
     };
     // SAFETY: prctl with integer arguments only. Not dumpable: no other process of this
     // user can ptrace it or open its /proc/<pid>/mem.
@@ -240,7 +240,7 @@ pub fn bridge_main(args: &[OsString]) -> ! {
             Err(e) if is_transient(&e) => continue,
             Err(e) => {
                 eprintln!("sandbox: proxy bridge to {endpoint}: accept failed: {e}");
-                std::process::exit(crate::inner::FAILURE_STATUS);
+                std::process::exit(crate::exit::FAILURE);
             }
         }
     }

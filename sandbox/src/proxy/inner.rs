@@ -59,7 +59,7 @@ fn start_bridge(socket: &str, dir: &OwnedFd) -> Result<u16, String> {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("sandbox: proxy bridge to {socket}: {e}");
-                    crate::inner::FAILURE_STATUS
+                    crate::exit::FAILURE
                 }
             };
             // SAFETY: _exit skips atexit handlers and buffers shared with the parent.

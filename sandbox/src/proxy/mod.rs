@@ -31,7 +31,7 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 
-pub use url::ProxyUrl;
+pub use url::{ProxyUrl, UrlError};
 
 /// The variables (compared upper-case) whose values are proxy URLs.
 pub const PROXY_ENV_KEYS: &[&str] = &[
@@ -55,6 +55,7 @@ pub const PROXY_ENV_KEYS: &[&str] = &[
 
 /// Why proxy mode cannot run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProxyError {
     /// No proxy variable is set.
     #[error(
@@ -71,7 +72,7 @@ pub enum ProxyError {
         /// Its value.
         value: String,
         /// What is wrong with it.
-        problem: String,
+        problem: UrlError,
     },
     /// Setting up a bridge failed.
     #[error("proxy bridge: cannot {action} {what}: {source}")]
@@ -127,12 +128,12 @@ impl ProxyRoutes {
             if !PROXY_ENV_KEYS.contains(&key.to_ascii_uppercase().as_str()) || value.is_empty() {
                 continue;
             }
-            let unusable = |problem: String| ProxyError::Unusable {
+            let unusable = |problem: UrlError| ProxyError::Unusable {
                 key: key.to_string(),
                 value: value.to_string_lossy().into_owned(),
                 problem,
             };
-            let text = value.to_str().ok_or_else(|| unusable("not UTF-8".into()))?;
+            let text = value.to_str().ok_or_else(|| unusable(UrlError::NotUtf8))?;
             let url = ProxyUrl::parse(text).map_err(unusable)?;
             routes.push(Route {
                 key: key.to_string(),

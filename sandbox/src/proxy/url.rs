@@ -3,6 +3,36 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+/// Why a proxy variable's value is not a usable loopback proxy URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// The value is not UTF-8.
+    #[error("not UTF-8")]
+    NotUtf8,
+    /// Empty, or whitespace or control characters in it.
+    #[error("empty or contains whitespace")]
+    Blank,
+    /// A scheme that is not `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`.
+    #[error("invalid scheme {0:?}")]
+    Scheme(String),
+    /// A port that is not 1-65535.
+    #[error("invalid port {0:?}")]
+    Port(String),
+    /// `[` without `]`.
+    #[error("unclosed `[` in {0:?}")]
+    UnclosedBracket(String),
+    /// Something other than `:port` after `[v6]`.
+    #[error("unexpected {0:?} after the host")]
+    AfterHost(String),
+    /// No host at all.
+    #[error("no host")]
+    NoHost,
+    /// A host that is not loopback.
+    #[error("host {0:?} is not localhost, 127.0.0.1 or [::1]")]
+    NotLoopback(String),
+}
+
 /// A proxy variable's value split into the parts the bridge cares about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyUrl {
@@ -18,9 +48,9 @@ pub struct ProxyUrl {
 
 impl ProxyUrl {
     /// Parses `value`; the host must be `localhost`, `127.0.0.1` or `[::1]`.
-    pub fn parse(value: &str) -> Result<ProxyUrl, String> {
+    pub fn parse(value: &str) -> Result<ProxyUrl, UrlError> {
         if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("empty or contains whitespace".into());
+            return Err(UrlError::Blank);
         }
         let (prefix, scheme, after) = match value.split_once("://") {
             Some((scheme, after)) => {
@@ -29,7 +59,7 @@ impl ProxyUrl {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
                 if !valid {
-                    return Err(format!("invalid scheme {scheme:?}"));
+                    return Err(UrlError::Scheme(scheme.to_owned()));
                 }
                 (format!("{scheme}://"), scheme.to_ascii_lowercase(), after)
             }
@@ -48,7 +78,7 @@ impl ProxyUrl {
                 .parse::<u16>()
                 .ok()
                 .filter(|&p| p != 0)
-                .ok_or(format!("invalid port {p:?}"))?,
+                .ok_or_else(|| UrlError::Port(p.to_owned()))?,
             None => default_port(&scheme),
         };
         Ok(ProxyUrl {
@@ -74,16 +104,16 @@ impl ProxyUrl {
 }
 
 /// Splits `host[:port]` or `[v6][:port]`.
-fn split_host_port(hostport: &str) -> Result<(&str, Option<&str>), String> {
+fn split_host_port(hostport: &str) -> Result<(&str, Option<&str>), UrlError> {
     if let Some(bracketed) = hostport.strip_prefix('[') {
         let (host, after) = bracketed
             .split_once(']')
-            .ok_or(format!("unclosed `[` in {hostport:?}"))?;
+            .ok_or_else(|| UrlError::UnclosedBracket(hostport.to_owned()))?;
         return match after {
             "" => Ok((host, None)),
             _ => match after.strip_prefix(':') {
                 Some(port) => Ok((host, Some(port))),
-                None => Err(format!("unexpected {after:?} after the host")),
+                None => Err(UrlError::AfterHost(after.to_owned())),
             },
         };
     }
@@ -94,14 +124,12 @@ fn split_host_port(hostport: &str) -> Result<(&str, Option<&str>), String> {
 }
 
 /// The loopback address a host names, or why it is not allowed.
-fn loopback(host: &str) -> Result<IpAddr, String> {
+fn loopback(host: &str) -> Result<IpAddr, UrlError> {
     match host.to_ascii_lowercase().as_str() {
         "localhost" | "127.0.0.1" => Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         "::1" => Ok(IpAddr::V6(Ipv6Addr::LOCALHOST)),
-        "" => Err("no host".into()),
-        other => Err(format!(
-            "host {other:?} is not localhost, 127.0.0.1 or [::1]"
-        )),
+        "" => Err(UrlError::NoHost),
+        other => Err(UrlError::NotLoopback(other.to_owned())),
     }
 }
 

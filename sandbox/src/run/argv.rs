@@ -95,4 +95,55 @@ mod tests {
             ["/bin/true", "/proc/self/exe"].map(OsString::from)
         );
     }
+
+    #[test]
+    fn every_option_a_plan_emits_is_required_or_argv0() {
+        use crate::launcher::probe::{ARGV0_OPTION, REQUIRED_OPTIONS};
+        use crate::plan::{PlanOptions, build};
+        use crate::policy::Policy;
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(ws.path().join(".git")).unwrap();
+        std::fs::create_dir_all(ws.path().join("secret/open")).unwrap();
+        std::fs::write(ws.path().join("a.env"), "x").unwrap();
+        let other = tempfile::tempdir().unwrap();
+        std::fs::create_dir(other.path().join("real")).unwrap();
+        std::os::unix::fs::symlink("real", other.path().join("link")).unwrap();
+        let policy = Policy::parse(
+            &format!(
+                "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\
+                 \"secret\" = \"none\"\n\"secret/open\" = \"write\"\n\"{}\" = \"write\"\n\
+                 \"missing\" = \"none\"\n\"*.env\" = \"none\"\n",
+                other.path().join("link").display()
+            ),
+            "test.toml",
+        )
+        .unwrap();
+        let resolved = policy.resolve(ws.path(), None).unwrap();
+        let plan = build(&resolved, &PlanOptions::default()).unwrap();
+        let inner = InnerArgs {
+            network: resolved.network,
+            ready_fd: None,
+            mounts_fd: None,
+            stderr_fd: None,
+            proxy_routes: Vec::new(),
+            proxy_dir_fd: None,
+            pass_fds: Vec::new(),
+            command: vec!["true".into()],
+        };
+        let bwrap = Bwrap::assumed(Path::new("/bin/bwrap"), true);
+        let args = assemble(&plan, &bwrap, Path::new("/bin/sandbox"), &inner);
+        let options: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .take_while(|a| a != "--")
+            .filter(|a| a.starts_with("--"))
+            .collect();
+        assert!(options.len() > 10, "{options:?}");
+        for option in options {
+            assert!(
+                REQUIRED_OPTIONS.contains(&option.as_str()) || option == ARGV0_OPTION,
+                "the plan emits {option}, which the --help probe does not require"
+            );
+        }
+    }
 }

@@ -3,10 +3,9 @@
 mod argv;
 mod describe;
 mod diagnose;
-pub mod environ;
 mod mounts;
 pub mod placeholders;
-pub mod preflight;
+pub(crate) mod preflight;
 pub mod state;
 mod stderr;
 
@@ -22,18 +21,22 @@ use nix::unistd::Pid;
 use crate::SandboxError;
 use crate::launcher::Bwrap;
 use crate::plan::Plan;
-use crate::policy::{Limits, Resolved};
+use crate::policy::Resolved;
+use crate::spawn::SpawnSettings;
 use crate::supervise;
-pub use argv::assemble;
+pub(crate) use argv::assemble;
 pub use describe::describe;
-pub use diagnose::diagnose;
+use diagnose::diagnose;
+pub use placeholders::PlaceholderError;
 use placeholders::Placeholders;
+pub use preflight::PreflightError;
+pub use state::StateError;
 
 /// The descriptor the inner stage reports "command started" on.
 pub const READY_FD: i32 = 4;
 
 /// The descriptor the caller's stderr is passed on for the inner stage to restore; bwrap's
-/// own stderr is a pipe [`execute`] relays and reads for [`diagnose`].
+/// own stderr is a pipe the run relays and reads to diagnose a failed start.
 pub const STDERR_FD: i32 = 8;
 
 /// The descriptor bwrap writes its `--info-fd` JSON (with the sandbox's `child-pid`) to.
@@ -67,25 +70,26 @@ pub struct Prepared {
     pub spawn: SpawnSettings,
 }
 
-/// What the spawned sandbox inherits besides the filesystem and network plan.
-#[derive(Debug, Clone, Default)]
-pub struct SpawnSettings {
-    /// The command's complete environment (bwrap and the inner stage pass it on).
-    pub env: Vec<(OsString, OsString)>,
-    /// The caller's descriptors passed on to the command (`--pass-fd`), besides 0, 1, 2.
-    pub pass_fds: Vec<i32>,
-    /// The policy's resource limits, set before bwrap (or the legacy command) starts.
-    pub limits: Limits,
-}
-
-impl SpawnSettings {
-    /// The environment's variable names (for `explain`, which shows no values).
-    pub fn env_names(&self) -> Vec<String> {
-        self.env
-            .iter()
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect()
-    }
+/// Why running bwrap failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The termination signals could not be blocked before the spawn.
+    #[error("sigprocmask failed: {0}")]
+    BlockSignals(nix::Error),
+    /// Waiting for bwrap failed.
+    #[error("waitpid on bwrap failed: {0}")]
+    Wait(nix::Error),
+    /// bwrap exited before the command started.
+    #[error("{} exited with status {status} before the command started: {diagnosis}", .bwrap.display())]
+    NotStarted {
+        /// The bwrap binary.
+        bwrap: PathBuf,
+        /// Its exit status.
+        status: i32,
+        /// The diagnosis of its message, or where to find the message.
+        diagnosis: String,
+    },
 }
 
 /// Runs a prepared sandbox: spawns bwrap with the descriptors the plan needs, forwards
@@ -94,7 +98,7 @@ impl SpawnSettings {
 /// bwrap inherits only 0, 1, 2, the launch's own descriptors ([`RESERVED_FDS`];
 /// `proxy_dir` becomes [`PROXY_DIR_FD`]) and `prepared.spawn.pass_fds`; it gets exactly
 /// `prepared.env` as its environment.
-pub fn execute(
+pub(crate) fn execute(
     prepared: &Prepared,
     placeholders: Placeholders,
     proxy_dir: Option<BorrowedFd<'_>>,
@@ -146,8 +150,7 @@ pub fn execute(
         .envs(prepared.spawn.env.iter().map(|(k, v)| (k, v)));
     let limits = prepared.spawn.limits;
     let pass_fds = prepared.spawn.pass_fds.clone();
-    let previous =
-        supervise::block().map_err(|e| SandboxError::Setup(format!("sigprocmask failed: {e}")))?;
+    let previous = supervise::block().map_err(RunError::BlockSignals)?;
     let parent = pid as libc::pid_t;
     // SAFETY: the closure only calls pthread_sigmask, prctl, getppid, close_range, fcntl,
     // setrlimit and dup2, which are async-signal-safe, and allocates nothing; the source
@@ -187,7 +190,7 @@ pub fn execute(
                 let target = sandbox_pid(&info_read, &mut info).unwrap_or(bwrap);
                 let _ = kill(target, signal);
             })
-            .map_err(|e| SandboxError::Setup(format!("waitpid on bwrap failed: {e}")))
+            .map_err(|e| RunError::Wait(e).into())
         });
     let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
     let bwrap_messages = relay.finish();
@@ -198,13 +201,13 @@ pub fn execute(
     match outcome {
         supervise::Outcome::Signaled(_) => Ok(outcome.code()),
         _ if started => Ok(outcome.code()),
-        _ => Err(SandboxError::Setup(format!(
-            "{} exited with status {} before the command started: {}",
-            prepared.bwrap.path().display(),
-            outcome.code(),
-            diagnose(&bwrap_messages, &prepared.plan)
-                .unwrap_or_else(|| "see its message above".to_owned())
-        ))),
+        _ => Err(RunError::NotStarted {
+            bwrap: prepared.bwrap.path().to_path_buf(),
+            status: outcome.code(),
+            diagnosis: diagnose(&bwrap_messages, &prepared.plan)
+                .unwrap_or_else(|| "see its message above".to_owned()),
+        }
+        .into()),
     }
 }
 

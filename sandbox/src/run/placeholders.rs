@@ -38,21 +38,12 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
 use nix::sys::stat::{FileStat, Mode, fstat, fstatat, mkdirat};
 
+pub use crate::placeholder_mark::PLACEHOLDER_MODE;
 use crate::plan::mounts::Identity;
-
-/// The mode of a placeholder directory: `r-xr-xr-x` with the sticky bit.
-pub const PLACEHOLDER_MODE: u32 = 0o1555;
 
 /// How often the acquire step is retried when a concurrent run removes the name between
 /// opening and locking it (each retry means another run finished in that window).
 const ATTEMPTS: usize = 64;
-
-/// Whether a host entry looks like a placeholder (a directory with [`PLACEHOLDER_MODE`]):
-/// the plan treats it as missing and this run acquires it like one it creates.
-pub fn looks_like_placeholder(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    meta.is_dir() && meta.mode() & 0o7777 == PLACEHOLDER_MODE
-}
 
 /// Why a placeholder could not be acquired.
 #[derive(Debug, thiserror::Error)]
@@ -61,13 +52,58 @@ pub struct PlaceholderError {
     /// The placeholder's host path.
     pub path: PathBuf,
     /// What went wrong, with the fix where there is one.
-    pub problem: String,
+    pub problem: PlaceholderProblem,
 }
 
-fn error(path: &Path, problem: impl Into<String>) -> PlaceholderError {
+/// What went wrong with one placeholder.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlaceholderProblem {
+    /// The path has no parent or no name.
+    #[error("not a placeholder path")]
+    NotAPath,
+    /// A NUL byte in the name.
+    #[error("NUL in the path")]
+    Nul,
+    /// The parent cannot be opened without following a symlink.
+    #[error(
+        "its directory cannot be opened without following symlinks ({0}): it changed during launch"
+    )]
+    Parent(Errno),
+    /// `mkdirat` failed.
+    #[error("mkdir failed: {0}")]
+    Mkdir(Errno),
+    /// Setting the placeholder mode failed.
+    #[error("chmod failed: {0}")]
+    Chmod(io::Error),
+    /// The name cannot be opened as a directory.
+    #[error("it is not a placeholder directory ({0}): it changed during launch")]
+    NotADirectory(Errno),
+    /// `flock` failed.
+    #[error("flock failed: {0}")]
+    Flock(Errno),
+    /// `fstat` of the locked directory failed.
+    #[error("{0}")]
+    Stat(Errno),
+    /// Something else took the name's place.
+    #[error(
+        "something other than an empty placeholder directory appeared there: it changed during launch; run again"
+    )]
+    Replaced,
+    /// Every attempt found something else there or lost the name to a concurrent run.
+    #[error(
+        "something other than an empty placeholder directory is there, or concurrent runs kept removing it: it changed during launch; run again"
+    )]
+    Contended,
+    /// The janitor process could not be started.
+    #[error("cannot start the placeholder janitor: {0}")]
+    Janitor(io::Error),
+}
+
+fn error(path: &Path, problem: PlaceholderProblem) -> PlaceholderError {
     PlaceholderError {
         path: path.to_path_buf(),
-        problem: problem.into(),
+        problem,
     }
 }
 
@@ -114,16 +150,12 @@ impl Placeholders {
         }
         let mut identities = Vec::new();
         for (path, h) in paths.iter().zip(&held) {
-            let st = fstat(&h.dir).map_err(|e| error(path, e.to_string()))?;
+            let st = fstat(&h.dir).map_err(|e| error(path, PlaceholderProblem::Stat(e)))?;
             let (dev, ino, dir) = (st.st_dev, st.st_ino, true);
             identities.push((path.clone(), Identity { dev, ino, dir }));
         }
-        let (wake, done) = spawn_janitor(held).map_err(|e| {
-            error(
-                &paths[0],
-                format!("cannot start the placeholder janitor: {e}"),
-            )
-        })?;
+        let (wake, done) =
+            spawn_janitor(held).map_err(|e| error(&paths[0], PlaceholderProblem::Janitor(e)))?;
         Ok(Placeholders {
             wake: Some(wake),
             done: Some(done),
@@ -152,20 +184,14 @@ impl Placeholders {
 
 fn acquire_one(path: &Path) -> Result<Held, PlaceholderError> {
     let (Some(parent_path), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(error(path, "not a placeholder path"));
+        return Err(error(path, PlaceholderProblem::NotAPath));
     };
     let how = OpenHow::new()
         .flags(OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
         .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    let parent = openat2(nix::fcntl::AT_FDCWD, parent_path, how).map_err(|e| {
-        error(
-            path,
-            format!(
-                "its directory cannot be opened without following symlinks ({e}): it changed during launch"
-            ),
-        )
-    })?;
-    let name = CString::new(name.as_bytes()).map_err(|_| error(path, "NUL in the path"))?;
+    let parent = openat2(nix::fcntl::AT_FDCWD, parent_path, how)
+        .map_err(|e| error(path, PlaceholderProblem::Parent(e)))?;
+    let name = CString::new(name.as_bytes()).map_err(|_| error(path, PlaceholderProblem::Nul))?;
     for _ in 0..ATTEMPTS {
         // Created with its final mode in one step (the sticky bit survives mkdir, and a usual
         // umask clears none of 0555), so no other run sees it half made.
@@ -173,7 +199,7 @@ fn acquire_one(path: &Path) -> Result<Held, PlaceholderError> {
         let created = match mkdirat(&parent, name.as_c_str(), mode) {
             Ok(()) => true,
             Err(Errno::EEXIST) => false,
-            Err(e) => return Err(error(path, format!("mkdir failed: {e}"))),
+            Err(e) => return Err(error(path, PlaceholderProblem::Mkdir(e))),
         };
         if created && !marked(&parent, &name) {
             // An unusual umask cleared bits: set them (other runs retry meanwhile); a name
@@ -181,7 +207,7 @@ fn acquire_one(path: &Path) -> Result<Held, PlaceholderError> {
             match chmod_placeholder(&parent, &name) {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
-                Err(e) => return Err(error(path, format!("chmod failed: {e}"))),
+                Err(e) => return Err(error(path, PlaceholderProblem::Chmod(e))),
             }
         }
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
@@ -194,18 +220,15 @@ fn acquire_one(path: &Path) -> Result<Held, PlaceholderError> {
                 continue;
             }
             Err(e) => {
-                return Err(error(
-                    path,
-                    format!("it is not a placeholder directory ({e}): it changed during launch"),
-                ));
+                return Err(error(path, PlaceholderProblem::NotADirectory(e)));
             }
         };
         // SAFETY: flock on a descriptor this function owns. The lock lives with the open
         // file description, which the janitor later shares (nix's Flock would own it).
         if unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_SH) } != 0 {
-            return Err(error(path, format!("flock failed: {}", Errno::last())));
+            return Err(error(path, PlaceholderProblem::Flock(Errno::last())));
         }
-        let locked = fstat(&dir).map_err(|e| error(path, e.to_string()))?;
+        let locked = fstat(&dir).map_err(|e| error(path, PlaceholderProblem::Stat(e)))?;
         if !still_named(&parent, &name, &locked) {
             continue;
         }
@@ -214,10 +237,7 @@ fn acquire_one(path: &Path) -> Result<Held, PlaceholderError> {
             continue;
         }
         if locked.st_mode & 0o7777 != PLACEHOLDER_MODE || !is_empty(&dir) {
-            return Err(error(
-                path,
-                "something other than an empty placeholder directory appeared there: it changed during launch; run again",
-            ));
+            return Err(error(path, PlaceholderProblem::Replaced));
         }
         return Ok(Held {
             parent,
@@ -226,10 +246,7 @@ fn acquire_one(path: &Path) -> Result<Held, PlaceholderError> {
             created,
         });
     }
-    Err(error(
-        path,
-        "something other than an empty placeholder directory is there, or concurrent runs kept removing it: it changed during launch; run again",
-    ))
+    Err(error(path, PlaceholderProblem::Contended))
 }
 
 /// Sets [`PLACEHOLDER_MODE`] on the directory just created (never following a symlink).
@@ -434,6 +451,7 @@ unsafe fn remove_if_same(r: &Raw) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::placeholder_mark::looks_like_placeholder;
     use std::os::unix::fs::MetadataExt;
 
     fn wait_gone(path: &Path) -> bool {

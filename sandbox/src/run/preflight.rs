@@ -6,7 +6,8 @@
 //! hidden (never the host's); any other failure means bwrap cannot build a sandbox here.
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 
 use crate::launcher::Bwrap;
 use crate::launcher::cache::{self, ProbeCache};
@@ -14,6 +15,7 @@ use crate::policy::{MINIMAL_DIRS, NetworkMode};
 
 /// What the preflight found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ProcSupport {
     /// A fresh `/proc` can be mounted.
     Mountable,
@@ -38,13 +40,40 @@ pub fn args(network: NetworkMode) -> Vec<OsString> {
     args
 }
 
+/// Why the preflight says bwrap cannot build any sandbox on this host.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PreflightError {
+    /// bwrap could not be started.
+    #[error("cannot run {}: {source}", .bwrap.display())]
+    Spawn {
+        /// The bwrap binary.
+        bwrap: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// bwrap failed for a reason other than the proc mount.
+    #[error("{} cannot create a sandbox on this host ({status}): {stderr}", .bwrap.display())]
+    NoSandbox {
+        /// The bwrap binary.
+        bwrap: PathBuf,
+        /// How it exited.
+        status: ExitStatus,
+        /// Its message.
+        stderr: String,
+    },
+}
+
 /// Runs the preflight. `Err` carries bwrap's message when it cannot build any sandbox.
-pub fn check(bwrap: &Bwrap, network: NetworkMode) -> Result<ProcSupport, String> {
+pub fn check(bwrap: &Bwrap, network: NetworkMode) -> Result<ProcSupport, PreflightError> {
     let output = bwrap
         .command()
         .args(args(network))
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", bwrap.path().display()))?;
+        .map_err(|source| PreflightError::Spawn {
+            bwrap: bwrap.path().to_path_buf(),
+            source,
+        })?;
     if output.status.success() {
         return Ok(ProcSupport::Mountable);
     }
@@ -52,11 +81,11 @@ pub fn check(bwrap: &Bwrap, network: NetworkMode) -> Result<ProcSupport, String>
     if is_proc_mount_failure(&stderr) {
         Ok(ProcSupport::Refused(stderr))
     } else {
-        Err(format!(
-            "{} cannot create a sandbox on this host ({}): {stderr}",
-            bwrap.path().display(),
-            output.status
-        ))
+        Err(PreflightError::NoSandbox {
+            bwrap: bwrap.path().to_path_buf(),
+            status: output.status,
+            stderr,
+        })
     }
 }
 
@@ -68,7 +97,7 @@ pub fn check_cached(
     bwrap: &Bwrap,
     network: NetworkMode,
     cache: Option<&ProbeCache>,
-) -> Result<ProcSupport, String> {
+) -> Result<ProcSupport, PreflightError> {
     let key = cache.and_then(|_| bwrap.cache_key(network.as_str()));
     cache::remembered(
         cache,
@@ -125,7 +154,9 @@ mod tests {
             explicit: Some("/usr/bin/bwrap".into()),
             cwd: "/".into(),
         };
-        let Ok(bwrap) = crate::launcher::select(&options, None) else {
+        let choice = crate::launcher::Context::current()
+            .and_then(|ctx| crate::launcher::choose(&options, &ctx));
+        let Ok(bwrap) = choice.map(|c| c.bwrap) else {
             eprintln!("skip: /usr/bin/bwrap is not usable here");
             return;
         };

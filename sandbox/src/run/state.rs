@@ -2,9 +2,9 @@
 //! of bwrap's file masks, hidden from the command.
 //!
 //! Layout: `<$XDG_RUNTIME_DIR or /tmp>/sandbox-placeholders-<euid>/` (mode 0700, owned by
-//! the user; the name is the one earlier versions used for their placeholder registry,
-//! kept so existing caches stay valid). Placeholders themselves need no state here: see
-//! [`super::placeholders`].
+//! the user; the name is historical, see `DIR_PREFIX`). It holds no placeholders: those
+//! are the empty directories a run creates on the host where a mask needs a mount point,
+//! see [`super::placeholders`].
 
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -33,6 +33,10 @@ fn fail<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(io::Error) -> S
     }
 }
 
+/// The state directory's name before the euid. Only a name: earlier versions kept their
+/// placeholder registry there, and keeping it keeps existing probe caches valid.
+const DIR_PREFIX: &str = "sandbox-placeholders-";
+
 /// The state directory of one user.
 pub struct StateDir {
     dir: PathBuf,
@@ -47,7 +51,7 @@ impl StateDir {
             .filter(|p| p.is_absolute() && p.is_dir())
             .unwrap_or_else(|| PathBuf::from("/tmp"));
         let euid = nix::unistd::geteuid().as_raw();
-        let dir = base.join(format!("sandbox-placeholders-{euid}"));
+        let dir = base.join(format!("{DIR_PREFIX}{euid}"));
         match fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}

@@ -18,6 +18,7 @@ use crate::policy::{Access, NetworkMode};
 
 /// Which mechanism enforces the policy (`SANDBOX_ENFORCER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Enforcer {
     /// bwrap namespaces and mounts plus the inner stage's seccomp filter.
     Bwrap,

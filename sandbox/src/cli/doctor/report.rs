@@ -1,4 +1,4 @@
-//! `sandbox doctor`: one screen saying what this host gives the sandbox.
+//! The `sandbox doctor` report: one screen saying what this host gives the sandbox.
 //!
 //! Every check reads the real host: which bwrap [`crate::launcher::choose`] picks and why,
 //! its version, the bundled bwrap and its digest, a trial user namespace and `/proc` mount
@@ -9,8 +9,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::probe::Trial;
-use super::{apparmor, container, landlock, seccomp, userns, wsl};
+use crate::host::probe::Trial;
+use crate::host::{apparmor, container, landlock, seccomp, userns, wsl};
 use crate::launcher::bundled::DigestStatus;
 use crate::launcher::{self, Context, LaunchOptions, probe};
 use crate::policy::NetworkMode;
@@ -19,6 +19,7 @@ use crate::run::preflight::{self, ProcSupport};
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Status {
     /// Works.
     Ok,
@@ -196,7 +197,7 @@ fn proc_line(bwrap: &launcher::Bwrap) -> Check {
             message,
             Some(PROC_FIX.to_owned()),
         ),
-        Err(message) => line("/proc mount", Status::Fail, message, None),
+        Err(e) => line("/proc mount", Status::Fail, e.to_string(), None),
     }
 }
 

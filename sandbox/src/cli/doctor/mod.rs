@@ -3,8 +3,11 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::fail;
-use crate::host::doctor;
+mod report;
+
+pub use report::{Check, Report, Status, report};
+
+use super::{UsageError, fail};
 use crate::launcher::{Context, LaunchOptions};
 
 /// Prints the report (text, or JSON with `--json`); 0 when no check failed, 1 otherwise.
@@ -17,7 +20,7 @@ pub fn main(args: &[OsString]) -> i32 {
         let mut value = |name: &str| {
             rest.next()
                 .map(PathBuf::from)
-                .ok_or(format!("{name} needs a value"))
+                .ok_or_else(|| UsageError::NeedsValue(name.to_owned()))
         };
         let parsed = match arg.to_str() {
             Some("--json") => {
@@ -26,7 +29,7 @@ pub fn main(args: &[OsString]) -> i32 {
             }
             Some("--bwrap") => value("--bwrap").map(|p| opts.explicit = Some(p)),
             Some("--cwd") => value("--cwd").map(|p| cwd = Some(p)),
-            _ => Err(format!("unknown doctor option {arg:?}; see sandbox --help")),
+            _ => Err(UsageError::UnknownDoctorOption(arg.clone())),
         };
         if let Err(e) = parsed {
             return fail(e);
@@ -40,7 +43,7 @@ pub fn main(args: &[OsString]) -> i32 {
         Ok(ctx) => ctx,
         Err(e) => return fail(e),
     };
-    let report = doctor::report(&opts, &ctx);
+    let report = report(&opts, &ctx);
     if json {
         println!("{}", report.to_json());
     } else {
