@@ -82,65 +82,19 @@ pub fn all_caps() -> CapSet {
     }
 }
 
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: i32,
-}
-
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-const CAP_V3: u32 = 0x2008_0522;
-
 /// The calling thread's (effective, permitted, inheritable) sets.
 pub fn current() -> (CapSet, CapSet, CapSet) {
-    let mut header = CapHeader {
-        version: CAP_V3,
-        pid: 0,
-    };
-    let mut data = [CapData::default(); 2];
-    // SAFETY: header and a two-element data array are what capget expects for version 3.
-    let ret = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
-    if ret != 0 {
-        die_errno("capget failed", Errno::last());
-    }
-    let join = |f: fn(&CapData) -> u32| f(&data[0]) as u64 | (f(&data[1]) as u64) << 32;
-    (
-        join(|d| d.effective),
-        join(|d| d.permitted),
-        join(|d| d.inheritable),
-    )
+    let sets = uapi::caps::get().unwrap_or_else(|e| die_errno("capget failed", e));
+    (sets.effective, sets.permitted, sets.inheritable)
 }
 
 /// Sets effective = permitted = `caps`, and inheritable = `inheritable`.
 pub fn try_set(caps: CapSet, inheritable: CapSet) -> Result<(), Errno> {
-    let mut header = CapHeader {
-        version: CAP_V3,
-        pid: 0,
-    };
-    let split = |v: CapSet| [v as u32, (v >> 32) as u32];
-    let (c, i) = (split(caps), split(inheritable));
-    let data = [
-        CapData {
-            effective: c[0],
-            permitted: c[0],
-            inheritable: i[0],
-        },
-        CapData {
-            effective: c[1],
-            permitted: c[1],
-            inheritable: i[1],
-        },
-    ];
-    // SAFETY: header and a two-element data array are what capset expects for version 3.
-    let ret = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
-    Errno::result(ret).map(drop)
+    uapi::caps::set(uapi::caps::CapSets {
+        effective: caps,
+        permitted: caps,
+        inheritable,
+    })
 }
 
 /// Like [`try_set`], dying on failure.
@@ -150,24 +104,18 @@ pub fn set(caps: CapSet, inheritable: CapSet) {
     }
 }
 
-fn prctl(option: i32, arg: u64, arg2: u64) -> Result<i32, Errno> {
-    // SAFETY: the prctl options used here take integer arguments only.
-    let ret = unsafe { libc::prctl(option, arg, arg2, 0u64, 0u64) };
-    Errno::result(ret)
-}
-
 /// Removes from the bounding set every capability not in `keep`. Each capability is read
 /// first (`PR_CAPBSET_READ`); any failure is fatal, so a sandbox never starts with a
 /// bounding set other than the one intended.
 pub fn limit_bounding_set(keep: CapSet) {
     for cap in 0..=last_cap() {
-        match prctl(libc::PR_CAPBSET_READ, cap as u64, 0) {
-            Ok(0) => continue,
-            Ok(_) => {}
+        match uapi::caps::bounding_has(cap) {
+            Ok(false) => continue,
+            Ok(true) => {}
             Err(errno) => die_errno("Reading the capability bounding set failed", errno),
         }
         if keep & (1 << cap) == 0
-            && let Err(errno) = prctl(libc::PR_CAPBSET_DROP, cap as u64, 0)
+            && let Err(errno) = uapi::caps::bounding_drop(cap)
         {
             die_errno("Dropping capability from the bounding set failed", errno);
         }
@@ -179,11 +127,7 @@ pub fn raise_ambient(caps: CapSet) {
     // Only inheritable capabilities can be ambient; root that kept its own caps has none.
     let caps = caps & current().2;
     for cap in (0..=last_cap()).filter(|c| caps & (1 << c) != 0) {
-        if let Err(errno) = prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_RAISE as u64,
-            cap as u64,
-        ) {
+        if let Err(errno) = uapi::caps::ambient_raise(cap) {
             // Old kernels without ambient capabilities: the caps still apply to uid 0.
             if errno == Errno::EINVAL {
                 return;

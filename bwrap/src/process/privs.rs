@@ -53,8 +53,7 @@ fn switch_ids_in_joined_userns(launch: &Launch) {
     if uid.is_none() && gid.is_none() {
         return;
     }
-    // SAFETY: PR_SET_KEEPCAPS takes an integer argument.
-    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1u64, 0u64, 0u64, 0u64) };
+    let _ = nix::sys::prctl::set_keepcaps(true);
     let permitted = caps::current().1;
     if let Some(gid) = gid
         && let Err(e) = nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))
@@ -124,6 +123,5 @@ fn drop_to(launch: &Launch, requested: CapSet) {
             Err(e) => die_errno("capset failed", e),
         }
     }
-    // SAFETY: PR_SET_DUMPABLE takes an integer argument.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1u64, 0u64, 0u64, 0u64) };
+    let _ = nix::sys::prctl::set_dumpable(true);
 }

@@ -193,7 +193,10 @@ fn run(args: &InnerArgs) -> Result<i32, String> {
     if let Some(fd) = args.mounts_fd {
         mounts::apply(fd)?;
     }
-    caps::set_no_new_privs().map_err(|e| format!("prctl(PR_SET_NO_NEW_PRIVS) failed: {e}"))?;
+    nix::sys::prctl::set_no_new_privs().map_err(|e| {
+        let e = std::io::Error::from(e);
+        format!("prctl(PR_SET_NO_NEW_PRIVS) failed: {e}")
+    })?;
     caps::ensure_none()?;
     if let Some(fd) = args.proxy_dir_fd {
         // SAFETY: the launcher passed the bridge directory as this descriptor for this
