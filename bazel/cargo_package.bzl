@@ -70,6 +70,7 @@ def _bin_roots(bins, package):
 
 def cargo_package(
         name,
+        deps = [],
         bins = {},
         lib_rustc_env = {},
         lib_rustc_env_files = [],
@@ -96,6 +97,8 @@ def cargo_package(
 
     Args:
         name: the Cargo package name.
+        deps: the workspace's own crates it depends on (e.g. `//uapi:lib`); crate_universe
+            provides only the third-party ones.
         bins: `[[bin]]` targets of Cargo.toml whose name or path Cargo would not discover,
             name -> path of the crate root.
         lib_rustc_env: extra compile-time environment of the library (and its unit tests).
@@ -132,7 +135,7 @@ def cargo_package(
             srcs = srcs,
             rustc_env = pkg_env | lib_rustc_env,
             rustc_env_files = lib_rustc_env_files,
-            deps = all_crate_deps(normal = True),
+            deps = deps + all_crate_deps(normal = True),
             visibility = visibility,
             **common
         )
@@ -151,7 +154,7 @@ def cargo_package(
             crate_root = root,
             srcs = srcs,
             rustc_env = pkg_env | {"CARGO_BIN_NAME": bin_name},
-            deps = lib_deps + all_crate_deps(normal = True),
+            deps = lib_deps + deps + all_crate_deps(normal = True),
             visibility = visibility,
             **common
         )
@@ -180,6 +183,6 @@ def cargo_package(
             args = test_args.get(test_name, []),
             tags = test_tags.get(test_name, []),
             use_libtest_harness = test_name not in no_harness,
-            deps = lib_deps + all_crate_deps(normal = True, normal_dev = True),
+            deps = lib_deps + deps + all_crate_deps(normal = True, normal_dev = True),
             proc_macro_deps = all_crate_deps(proc_macro = True, proc_macro_dev = True),
         )

@@ -129,25 +129,12 @@ fn system_bwrap() -> Option<PathBuf> {
 
 /// The Landlock ABI version the kernel offers, or why it offers none.
 pub fn landlock_abi() -> Result<i64, String> {
-    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
-    // SAFETY: landlock_create_ruleset with a null attr, size 0 and the VERSION flag only
-    // queries the ABI; it reads no memory and returns no descriptor.
-    let abi = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<libc::c_void>(),
-            0usize,
-            LANDLOCK_CREATE_RULESET_VERSION,
-        )
-    };
-    if abi < 0 {
-        Err(format!(
+    uapi::landlock::abi_version().map(i64::from).map_err(|e| {
+        format!(
             "the kernel offers no Landlock (landlock_create_ruleset: {})",
-            std::io::Error::last_os_error()
-        ))
-    } else {
-        Ok(abi)
-    }
+            std::io::Error::from(e)
+        )
+    })
 }
 
 fn with_bwrap(name: &'static str, bwrap: &Path, detail: String) -> Target {

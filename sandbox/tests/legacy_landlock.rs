@@ -11,7 +11,7 @@ use sandbox::legacy::landlock::{LandlockError, prepare};
 /// Applies the legacy Landlock rules to this (re-run child) process.
 fn restrict(writable: &[std::path::PathBuf]) -> Result<(), LandlockError> {
     let ruleset = prepare(writable)?;
-    sandbox::inner::caps::set_no_new_privs().unwrap();
+    nix::sys::prctl::set_no_new_privs().unwrap();
     ruleset.restrict_self().unwrap();
     Ok(())
 }

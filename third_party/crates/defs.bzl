@@ -327,6 +327,12 @@ _NORMAL_DEPENDENCIES = {
             "walkdir": Label("@crates__walkdir-2.5.0//:walkdir"),
         },
     },
+    "uapi": {
+        _COMMON_CONDITION: {
+            "libc": Label("@crates__libc-0.2.191//:libc"),
+            "nix": Label("@crates__nix-0.31.3//:nix"),
+        },
+    },
 }
 
 
@@ -340,6 +346,10 @@ _NORMAL_ALIASES = {
         },
     },
     "sandbox": {
+        _COMMON_CONDITION: {
+        },
+    },
+    "uapi": {
         _COMMON_CONDITION: {
         },
     },
@@ -361,6 +371,8 @@ _NORMAL_DEV_DEPENDENCIES = {
             "tempfile": Label("@crates__tempfile-3.27.0//:tempfile"),
         },
     },
+    "uapi": {
+    },
 }
 
 
@@ -375,6 +387,8 @@ _NORMAL_DEV_ALIASES = {
         _COMMON_CONDITION: {
         },
     },
+    "uapi": {
+    },
 }
 
 
@@ -384,6 +398,8 @@ _PROC_MACRO_DEPENDENCIES = {
     "conformance": {
     },
     "sandbox": {
+    },
+    "uapi": {
     },
 }
 
@@ -395,6 +411,8 @@ _PROC_MACRO_ALIASES = {
     },
     "sandbox": {
     },
+    "uapi": {
+    },
 }
 
 
@@ -404,6 +422,8 @@ _PROC_MACRO_DEV_DEPENDENCIES = {
     "conformance": {
     },
     "sandbox": {
+    },
+    "uapi": {
     },
 }
 
@@ -419,6 +439,8 @@ _PROC_MACRO_DEV_ALIASES = {
         _COMMON_CONDITION: {
         },
     },
+    "uapi": {
+    },
 }
 
 
@@ -428,6 +450,8 @@ _BUILD_DEPENDENCIES = {
     "conformance": {
     },
     "sandbox": {
+    },
+    "uapi": {
     },
 }
 
@@ -439,6 +463,8 @@ _BUILD_ALIASES = {
     },
     "sandbox": {
     },
+    "uapi": {
+    },
 }
 
 
@@ -449,6 +475,8 @@ _BUILD_PROC_MACRO_DEPENDENCIES = {
     },
     "sandbox": {
     },
+    "uapi": {
+    },
 }
 
 
@@ -458,6 +486,8 @@ _BUILD_PROC_MACRO_ALIASES = {
     "conformance": {
     },
     "sandbox": {
+    },
+    "uapi": {
     },
 }
 

@@ -54,8 +54,7 @@ fn switch_ids_in_joined_userns(launch: &Launch) -> Result<(), SetupError> {
     if uid.is_none() && gid.is_none() {
         return Ok(());
     }
-    // SAFETY: PR_SET_KEEPCAPS takes an integer argument.
-    unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1u64, 0u64, 0u64, 0u64) };
+    let _ = nix::sys::prctl::set_keepcaps(true);
     let permitted = caps::current()?.1;
     if let Some(gid) = gid {
         nix::unistd::setgid(nix::unistd::Gid::from_raw(gid))
@@ -127,7 +126,6 @@ fn drop_to(launch: &Launch, requested: CapSet) -> Result<(), SetupError> {
             Err(e) => return Err(SetupError::sys("capset failed", e)),
         }
     }
-    // SAFETY: PR_SET_DUMPABLE takes an integer argument.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1u64, 0u64, 0u64, 0u64) };
+    let _ = nix::sys::prctl::set_dumpable(true);
     Ok(())
 }

@@ -2,9 +2,6 @@
 
 use crate::legacy::landlock::REQUIRED_ABI;
 
-/// `LANDLOCK_CREATE_RULESET_VERSION`: ask for the ABI version instead of a ruleset.
-const CREATE_RULESET_VERSION: libc::c_uint = 1;
-
 /// What the kernel says about Landlock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Landlock {
@@ -18,22 +15,10 @@ pub enum Landlock {
 
 /// Asks the kernel (`landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`).
 pub fn detect() -> Landlock {
-    // SAFETY: with a null attribute pointer, size 0 and the VERSION flag the syscall reads
-    // no memory and creates no descriptor; it only returns the ABI version or an error.
-    let version = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<libc::c_void>(),
-            0usize,
-            CREATE_RULESET_VERSION,
-        )
-    };
-    if version > 0 {
-        return Landlock::Abi(version as i32);
-    }
-    match std::io::Error::last_os_error().raw_os_error() {
-        Some(libc::EOPNOTSUPP) => Landlock::NotEnabled,
-        _ => Landlock::NotImplemented,
+    match uapi::landlock::abi_version() {
+        Ok(version) => Landlock::Abi(version),
+        Err(nix::errno::Errno::EOPNOTSUPP) => Landlock::NotEnabled,
+        Err(_) => Landlock::NotImplemented,
     }
 }
 
@@ -73,11 +58,13 @@ mod tests {
     }
 
     #[test]
-    fn this_kernel_reports_a_landlock_abi() {
-        // The project's hosts run kernel 6.18 with Landlock enabled.
-        match detect() {
-            Landlock::Abi(v) => assert!(v >= 1),
-            other => eprintln!("skip: Landlock not usable on this host: {other:?}"),
-        }
+    fn the_legacy_mode_is_reported_usable_exactly_when_its_ruleset_can_be_built() {
+        let landlock = detect();
+        let built = crate::legacy::landlock::prepare(&[]);
+        assert_eq!(
+            landlock.describe().1.is_none(),
+            built.is_ok(),
+            "{landlock:?}, ruleset: {built:?}"
+        );
     }
 }

@@ -205,7 +205,8 @@ fn run(args: &InnerArgs) -> Result<i32, InnerError> {
     if let Some(fd) = args.mounts_fd {
         mounts::apply(fd).map_err(InnerError::Mounts)?;
     }
-    caps::set_no_new_privs().map_err(InnerError::NoNewPrivs)?;
+    nix::sys::prctl::set_no_new_privs()
+        .map_err(|e| InnerError::NoNewPrivs(std::io::Error::from(e)))?;
     caps::ensure_none().map_err(InnerError::Capabilities)?;
     if let Some(fd) = args.proxy_dir_fd {
         // SAFETY: the launcher passed the bridge directory as this descriptor for this

@@ -87,7 +87,7 @@ pub fn status(
             // The command dies with this supervising process, as bwrap's
             // --die-with-parent makes it on the bwrap path.
             supervise::die_with_parent(supervisor)?;
-            inner::caps::set_no_new_privs()?;
+            nix::sys::prctl::set_no_new_privs()?;
             inner::caps::drop_all()?;
             ruleset.restrict_self()?;
             seccompiler::apply_filter(&filter).map_err(io::Error::other)

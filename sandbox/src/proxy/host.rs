@@ -226,9 +226,8 @@ pub fn bridge_main(args: &[OsString]) -> ! {
         eprintln!("sandbox: proxy bridge: expected one argument, the TCP endpoint");
         std::process::exit(crate::exit::FAILURE);
     };
-    // SAFETY: prctl with integer arguments only. Not dumpable: no other process of this
-    // user can ptrace it or open its /proc/<pid>/mem.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) };
+    // Not dumpable: no other process of this user can ptrace it or open its /proc/<pid>/mem.
+    let _ = nix::sys::prctl::set_dumpable(false);
     // SAFETY: the parent passed the listening socket as descriptor 3 for this purpose.
     let listener = unsafe { UnixListener::from_raw_fd(LISTENER_FD) };
     let active = Arc::new(AtomicUsize::new(0));

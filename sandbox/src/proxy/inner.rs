@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{Ipv4Addr, TcpListener};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
@@ -79,7 +79,8 @@ fn bind_loopback() -> Result<TcpListener, String> {
                 Some(libc::EADDRNOTAVAIL | libc::ENETUNREACH)
             ) =>
         {
-            bring_lo_up().map_err(|e| {
+            uapi::net::bring_up_lo().map_err(|e| {
+                let e = io::Error::from(e);
                 format!("loopback is down and cannot be brought up (ioctl SIOCSIFFLAGS on lo): {e}")
             })?;
             TcpListener::bind(any_port)
@@ -89,40 +90,12 @@ fn bind_loopback() -> Result<TcpListener, String> {
     .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))
 }
 
-/// Sets `IFF_UP` on `lo` (the kernel then gives it 127.0.0.1).
-fn bring_lo_up() -> io::Result<()> {
-    // SAFETY: plain socket(2); the descriptor is owned right away.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is a new descriptor nothing else owns.
-    let sock = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    // SAFETY: ifreq is plain data; all-zero is a valid value.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo") {
-        *dst = *src as libc::c_char;
-    }
-    // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
-    unsafe {
-        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 /// The bridge process: accepts TCP connections and relays each to `socket` in `dir`.
 fn serve(listener: TcpListener, socket: &str, dir: &OwnedFd) -> io::Result<()> {
-    // SAFETY: prctl with integer arguments only. Not dumpable: the command (same uid) can
-    // neither ptrace this process nor write its memory through /proc, nor open its
-    // /proc/PID/cwd (the bridge directory), so it cannot use this unfiltered process to
-    // reach other Unix sockets.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) };
+    // Not dumpable: the command (same uid) can neither ptrace this process nor write its
+    // memory through /proc, nor open its /proc/PID/cwd (the bridge directory), so it cannot
+    // use this unfiltered process to reach other Unix sockets.
+    let _ = nix::sys::prctl::set_dumpable(false);
     nix::unistd::fchdir(dir)?;
     let null = std::fs::OpenOptions::new()
         .read(true)

@@ -3,6 +3,7 @@
 
 use std::ffi::CString;
 use std::io;
+use std::mem::MaybeUninit;
 
 use crate::{Dispatched, Outcome, Usage, args, fail, number};
 
@@ -82,27 +83,21 @@ fn shmat(id: libc::c_int) -> Outcome {
 }
 
 fn sem_stat(id: libc::c_int) -> libc::c_int {
-    let mut ds: libc::semid_ds = unsafe_zeroed();
-    // SAFETY: IPC_STAT writes one semid_ds into `ds`, which is large enough.
-    unsafe { libc::semctl(id, 0, libc::IPC_STAT, &mut ds as *mut libc::semid_ds) }
+    let mut ds = MaybeUninit::<libc::semid_ds>::uninit();
+    // SAFETY: IPC_STAT writes one semid_ds into `ds`, which has room for it; it is never read.
+    unsafe { libc::semctl(id, 0, libc::IPC_STAT, ds.as_mut_ptr()) }
 }
 
 fn msg_stat(id: libc::c_int) -> libc::c_int {
-    let mut ds: libc::msqid_ds = unsafe_zeroed();
-    // SAFETY: IPC_STAT writes one msqid_ds into `ds`.
-    unsafe { libc::msgctl(id, libc::IPC_STAT, &mut ds) }
+    let mut ds = MaybeUninit::<libc::msqid_ds>::uninit();
+    // SAFETY: IPC_STAT writes one msqid_ds into `ds`, which has room for it; it is never read.
+    unsafe { libc::msgctl(id, libc::IPC_STAT, ds.as_mut_ptr()) }
 }
 
 fn shm_stat(id: libc::c_int) -> libc::c_int {
-    let mut ds: libc::shmid_ds = unsafe_zeroed();
-    // SAFETY: IPC_STAT writes one shmid_ds into `ds`.
-    unsafe { libc::shmctl(id, libc::IPC_STAT, &mut ds) }
-}
-
-fn unsafe_zeroed<T>() -> T {
-    // SAFETY: only used for the plain-old-data kernel structs above, for which all-zero
-    // bytes are a valid value.
-    unsafe { std::mem::zeroed() }
+    let mut ds = MaybeUninit::<libc::shmid_ds>::uninit();
+    // SAFETY: IPC_STAT writes one shmid_ds into `ds`, which has room for it; it is never read.
+    unsafe { libc::shmctl(id, libc::IPC_STAT, ds.as_mut_ptr()) }
 }
 
 fn stat_by_id(action: &str, id: libc::c_int, stat: fn(libc::c_int) -> libc::c_int) -> Outcome {
@@ -175,7 +170,9 @@ fn mq_open(name: &str, create: bool) -> Outcome {
         libc::O_RDONLY
     };
     // A one-message queue: queues count against the user's RLIMIT_MSGQUEUE.
-    let mut attr: libc::mq_attr = unsafe_zeroed();
+    // SAFETY: mq_attr is a C struct of integers (and private padding): all zero bytes are a
+    // valid value.
+    let mut attr: libc::mq_attr = unsafe { std::mem::zeroed() };
     attr.mq_maxmsg = 1;
     attr.mq_msgsize = 64;
     // SAFETY: `c` is NUL-terminated and `attr` a live mq_attr (read only with O_CREAT).

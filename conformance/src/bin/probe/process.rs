@@ -53,47 +53,19 @@ pub fn dispatch(action: &str, rest: &[&str]) -> Dispatched {
 /// Prints the five capability sets (bounding and ambient read through prctl, the others
 /// through capget) and the no_new_privs flag, in `/proc/self/status` style.
 fn caps() -> Outcome {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Default, Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const VERSION_3: u32 = 0x2008_0522;
-    let mut header = Header {
-        version: VERSION_3,
-        pid: 0,
-    };
-    let mut data = [Data::default(); 2];
-    // SAFETY: capget with a v3 header reads two Data structs into `data`.
-    let ret = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
-    if ret != 0 {
-        return Err(fail("caps", "capget", io::Error::last_os_error()));
-    }
-    let join = |f: fn(&Data) -> u32| u64::from(f(&data[0])) | (u64::from(f(&data[1])) << 32);
+    let sets = uapi::caps::get().map_err(|e| fail("caps", "capget", io::Error::from(e)))?;
     let mut bounding = 0u64;
     let mut ambient = 0u64;
-    for cap in 0..64u64 {
-        // SAFETY: prctl queries with scalar arguments; an unknown cap returns -1 (EINVAL).
-        let in_bset = unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap, 0, 0, 0) } == 1;
-        // SAFETY: as above.
-        let amb =
-            unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_IS_SET, cap, 0, 0) }
-                == 1;
-        bounding |= u64::from(in_bset) << cap;
-        ambient |= u64::from(amb) << cap;
+    for cap in 0..64u32 {
+        // An unknown capability is in neither set (the kernel answers EINVAL).
+        bounding |= u64::from(uapi::caps::bounding_has(cap).unwrap_or(false)) << cap;
+        ambient |= u64::from(uapi::caps::ambient_has(cap).unwrap_or(false)) << cap;
     }
-    // SAFETY: a query with scalar arguments.
-    let nnp = unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) };
-    println!("CapInh: {:016x}", join(|d| d.inheritable));
-    println!("CapPrm: {:016x}", join(|d| d.permitted));
-    println!("CapEff: {:016x}", join(|d| d.effective));
+    // -1 if the kernel refused the query, as prctl itself reports it.
+    let nnp = nix::sys::prctl::get_no_new_privs().map_or(-1, i32::from);
+    println!("CapInh: {:016x}", sets.inheritable);
+    println!("CapPrm: {:016x}", sets.permitted);
+    println!("CapEff: {:016x}", sets.effective);
     println!("CapBnd: {bounding:016x}");
     println!("CapAmb: {ambient:016x}");
     println!("NoNewPrivs: {nnp}");
