@@ -33,7 +33,7 @@ use placeholders::Placeholders;
 pub const READY_FD: i32 = 4;
 
 /// The descriptor the caller's stderr is passed on for the inner stage to restore; bwrap's
-/// own stderr is a pipe [`execute`] relays and reads for [`diagnose`].
+/// own stderr is a pipe [`execute`] relays and reads for [`diagnose()`].
 pub const STDERR_FD: i32 = 8;
 
 /// The descriptor bwrap writes its `--info-fd` JSON (with the sandbox's `child-pid`) to.
