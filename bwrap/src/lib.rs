@@ -198,10 +198,10 @@ fn start(launch: &Launch) -> ! {
     if let Some(fd) = cfg.userns_fd {
         join_userns(fd);
     }
-    if cfg.pidns_fd.is_some() {
-        if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
-            die_errno("prctl(PR_SET_CHILD_SUBREAPER)", e);
-        }
+    if cfg.pidns_fd.is_some()
+        && let Err(e) = nix::sys::prctl::set_child_subreaper(true)
+    {
+        die_errno("prctl(PR_SET_CHILD_SUBREAPER)", e);
     }
     let mut chld = SigSet::empty();
     chld.add(Signal::SIGCHLD);

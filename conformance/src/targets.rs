@@ -275,11 +275,11 @@ fn peer(peer: Peer, cache: &Path) -> Target {
 
 fn old_bwrap(bins: &Binaries, system: Option<&Path>, shim_dir: &Path) -> Target {
     let system_help = system.and_then(|p| Some((p, bwrap_help(p)?)));
-    if let Some((path, help)) = &system_help {
-        if !help.contains("--argv0") {
-            let detail = format!("{} ({}, no --argv0)", path.display(), bwrap_version(path));
-            return with_bwrap("old-bwrap", path, detail);
-        }
+    if let Some((path, help)) = &system_help
+        && !help.contains("--argv0")
+    {
+        let detail = format!("{} ({}, no --argv0)", path.display(), bwrap_version(path));
+        return with_bwrap("old-bwrap", path, detail);
     }
     let real = system.unwrap_or(&bins.bwrap);
     match argv0_shim(shim_dir, &bins.probe, real) {

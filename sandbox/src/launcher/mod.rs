@@ -261,10 +261,8 @@ fn userns_trial(bwrap: &Bwrap, cache: Option<&ProbeCache>) -> Trial {
 pub fn after_failed_start(bwrap: &Bwrap, cache: &ProbeCache) {
     let recalled = cache.has("userns");
     cache.forget();
-    if recalled {
-        if let Some(warning) = host::userns::probe_with(bwrap.command()) {
-            eprintln!("{warning}");
-        }
+    if recalled && let Some(warning) = host::userns::probe_with(bwrap.command()) {
+        eprintln!("{warning}");
     }
 }
 

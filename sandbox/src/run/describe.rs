@@ -92,14 +92,14 @@ pub fn describe(prepared: &Prepared) -> String {
     let mut args = plan.bwrap_args.iter();
     let mut vars = Vec::new();
     while let Some(arg) = args.next() {
-        if arg == "--setenv" {
-            if let (Some(name), Some(value)) = (args.next(), args.next()) {
-                vars.push(format!(
-                    "{}={}",
-                    name.to_string_lossy(),
-                    value.to_string_lossy()
-                ));
-            }
+        if arg == "--setenv"
+            && let (Some(name), Some(value)) = (args.next(), args.next())
+        {
+            vars.push(format!(
+                "{}={}",
+                name.to_string_lossy(),
+                value.to_string_lossy()
+            ));
         }
     }
     let _ = writeln!(out, "environment {}", vars.join(" "));
