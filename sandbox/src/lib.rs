@@ -19,6 +19,8 @@ pub mod policy;
 pub mod proxy;
 pub mod run;
 mod supervise;
+#[cfg(test)]
+mod testing;
 
 use std::ffi::OsString;
 use std::path::Path;

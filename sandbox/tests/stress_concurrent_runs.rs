@@ -225,8 +225,9 @@ fn concurrent_runs_of_both_users_and_both_bwraps_never_break_each_other() {
         }
     }
     if !targets().iter().any(|t| t.user == User::Test) {
-        eprintln!("skip: the stress test needs root and the {TEST_USER} user (ci/setup)");
-        return;
+        return skip(format!(
+            "the stress test needs root and the {TEST_USER} user (ci/setup)"
+        ));
     }
     let layout = layout();
     let base = layout.base.path().canonicalize().unwrap();

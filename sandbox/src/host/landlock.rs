@@ -77,7 +77,7 @@ mod tests {
         // The project's hosts run kernel 6.18 with Landlock enabled.
         match detect() {
             Landlock::Abi(v) => assert!(v >= 1),
-            other => eprintln!("skip: Landlock not usable on this host: {other:?}"),
+            other => crate::testing::skip(format!("Landlock not usable on this host: {other:?}")),
         }
     }
 }

@@ -126,8 +126,7 @@ mod tests {
             cwd: "/".into(),
         };
         let Ok(bwrap) = crate::launcher::select(&options, None) else {
-            eprintln!("skip: /usr/bin/bwrap is not usable here");
-            return;
+            return crate::testing::skip("/usr/bin/bwrap is not usable here");
         };
         let dir = tempfile::tempdir().unwrap();
         let cache = ProbeCache::new(dir.path());
