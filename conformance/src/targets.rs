@@ -9,7 +9,10 @@
 //! - `bwrap-0.4.1`, `bwrap-0.8.0`, `bwrap-0.12.0`, `bwrap-codex`: real C bubblewraps
 //!   ([`versions`]);
 //! - `codex`, `srt`: the peer sandboxes `ci/peers` installs ([`crate::peers`]), offered when
-//!   installed (under `CI=true` a missing peer fails its trials: CI installs them).
+//!   installed.
+//!
+//! Under CI (`CI` set and non-empty, [`under_ci`]) every target is required: CI installs them
+//! all, so an unavailable one fails its trials instead of being reported as ignored.
 
 pub mod versions;
 
@@ -63,7 +66,7 @@ pub struct Target {
     pub sandbox_stderr: Vec<String>,
     /// What runs the commands.
     pub kind: Kind,
-    /// An unavailable target fails its trials instead of being ignored (a peer under CI).
+    /// An unavailable target fails its trials instead of being ignored (under CI).
     pub required: bool,
 }
 
@@ -164,6 +167,11 @@ fn with_bwrap(name: &'static str, bwrap: &Path, detail: String) -> Target {
     }
 }
 
+/// Whether this is a CI run (`CI` set and non-empty), where a missing target is a failure.
+pub fn under_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
 fn unavailable(name: &'static str, reason: String) -> Target {
     Target {
         name,
@@ -174,7 +182,7 @@ fn unavailable(name: &'static str, reason: String) -> Target {
         path_prefix: None,
         sandbox_stderr: Vec::new(),
         kind: Kind::Sandbox,
-        required: false,
+        required: under_ci(),
     }
 }
 
@@ -231,9 +239,9 @@ pub fn discover(bins: &Binaries, shim_dir: &Path) -> Vec<Target> {
     all
 }
 
-/// A peer target: offered when `ci/peers` installed it; under `CI=true` required.
+/// A peer target: offered when `ci/peers` installed it; required under CI (not under Bazel).
 fn peer(peer: Peer, cache: &Path) -> Target {
-    let required = std::env::var("CI").is_ok_and(|v| v == "true");
+    let required = under_ci();
     let under_bazel =
         crate::binaries::runfiles_present() && std::env::var_os("CONFORMANCE_PEERS").is_none();
     let located = if under_bazel {
