@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{BASE, Caller, available, command, pass_fds, run, sh, shared_tempdir, stderr, stdout};
+use common::{
+    BASE, Caller, available, command, pass_fds, run, sh, shared_tempdir, skip, stderr, stdout,
+};
 use rstest::rstest;
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -26,8 +28,8 @@ fn inside(caller: Caller, extra: &[&str], script: &str) -> String {
 fn exit_status_is_the_commands_or_128_plus_signal(
     #[values(Caller::Root, Caller::User)] who: Caller,
 ) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     assert_eq!(sh(who, &[], "exit 7").status.code(), Some(7));
     let ignored = sh(who, &[], "grep SigIgn /proc/self/status | cut -f2");
@@ -56,8 +58,8 @@ fn exit_status_is_the_commands_or_128_plus_signal(
 fn a_failure_in_any_process_is_printed_once_with_status_1(
     #[values(Caller::Root, Caller::User)] who: Caller,
 ) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let base = ["--ro-bind", "/", "/"];
     let cases: [(&[&str], &str); 3] = [
@@ -90,8 +92,8 @@ fn ro_bind_is_read_only_nosuid_nodev_on_every_submount(
     #[values(Caller::Root, Caller::User)] who: Caller,
     #[values("--debug-opt=force-legacy-mount", "--unshare-ipc")] mount_path: &str,
 ) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     // Both ways of binding: the new mount API (default here) and the mount(2) fallback.
     let out = run(
@@ -146,8 +148,8 @@ fn ro_bind_is_read_only_nosuid_nodev_on_every_submount(
 
 #[rstest]
 fn bind_is_writable_and_dev_bind_keeps_devices(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let dir = shared_tempdir(0o777);
     let d = dir.path().to_str().unwrap();
@@ -194,8 +196,8 @@ fn bind_is_writable_and_dev_bind_keeps_devices(#[values(Caller::Root, Caller::Us
 
 #[rstest]
 fn missing_sources_fail_unless_try(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let out = run(
         who,
@@ -230,8 +232,8 @@ fn missing_sources_fail_unless_try(#[values(Caller::Root, Caller::User)] who: Ca
 
 #[rstest]
 fn old_and_setup_roots_are_not_visible(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let text = inside(
         who,
@@ -244,8 +246,8 @@ fn old_and_setup_roots_are_not_visible(#[values(Caller::Root, Caller::User)] who
 
 #[rstest]
 fn dev_has_the_standard_nodes_pts_and_shm(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let text = inside(
         who,
@@ -268,8 +270,8 @@ fn dev_has_the_standard_nodes_pts_and_shm(#[values(Caller::Root, Caller::User)] 
 fn proc_is_fresh_in_a_new_pid_namespace_and_covers_knobs(
     #[values(Caller::Root, Caller::User)] who: Caller,
 ) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let text = inside(who, &["--unshare-pid"], "echo $$; cat /proc/1/comm");
     assert_eq!(text, "2\nbwrap\n", "the reaper is pid 1, the command pid 2");
@@ -287,8 +289,8 @@ fn proc_is_fresh_in_a_new_pid_namespace_and_covers_knobs(
 
 #[rstest]
 fn ids_and_maps_follow_uid_gid_options(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let outside = if who == Caller::Root { 0 } else { 1001 };
     let text = inside(
@@ -320,8 +322,8 @@ fn ids_and_maps_follow_uid_gid_options(#[values(Caller::Root, Caller::User)] who
 
 #[rstest]
 fn capabilities_dropped_for_users_kept_for_root(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let caps = |extra: &[&str]| {
         inside(
@@ -363,8 +365,8 @@ fn capabilities_dropped_for_users_kept_for_root(#[values(Caller::Root, Caller::U
 
 #[rstest]
 fn namespaces_are_created_as_asked(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let ns = |kind: &str| {
         std::fs::read_link(format!("/proc/self/ns/{kind}"))
@@ -397,8 +399,8 @@ fn namespaces_are_created_as_asked(#[values(Caller::Root, Caller::User)] who: Ca
 
 #[rstest]
 fn env_ops_apply_in_argv_order_and_pwd_is_set(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let out = run(
         who,
@@ -468,8 +470,8 @@ fn env_ops_apply_in_argv_order_and_pwd_is_set(#[values(Caller::Root, Caller::Use
 
 #[rstest]
 fn file_ops_create_what_they_say_with_modes(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let text = inside(
         who,
@@ -554,8 +556,8 @@ fn with_data_fds(who: Caller, args: &[&str], data: &[&[u8]]) -> std::process::Ou
 
 #[rstest]
 fn data_ops_copy_fd_contents(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let mut args: Vec<&str> = BASE.to_vec();
     args.extend([
@@ -578,8 +580,8 @@ fn data_ops_copy_fd_contents(#[values(Caller::Root, Caller::User)] who: Caller) 
 
 #[rstest]
 fn remount_ro_applies_to_a_mount_point_only(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let out = sh(
         who,
@@ -602,8 +604,8 @@ fn remount_ro_applies_to_a_mount_point_only(#[values(Caller::Root, Caller::User)
 fn status_fds_report_pid_namespaces_and_exit_code(
     #[values(Caller::Root, Caller::User)] who: Caller,
 ) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let mut args: Vec<&str> = BASE.to_vec();
     args.extend([
@@ -641,13 +643,12 @@ fn status_fds_report_pid_namespaces_and_exit_code(
 
 #[rstest]
 fn seccomp_programs_are_installed_before_exec(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     // Classic BPF: load the syscall number; uname (63 on x86_64) → ERRNO(EPERM), else allow.
     if !cfg!(target_arch = "x86_64") {
-        eprintln!("SKIP: the test program is written for x86_64 syscall numbers");
-        return;
+        return skip("the test program is written for x86_64 syscall numbers");
     }
     let insn = |code: u16, jt: u8, jf: u8, k: u32| {
         let mut v = code.to_ne_bytes().to_vec();
@@ -685,8 +686,8 @@ fn seccomp_programs_are_installed_before_exec(#[values(Caller::Root, Caller::Use
 fn lock_file_is_held_by_init_while_the_sandbox_runs(
     #[values(Caller::Root, Caller::User)] who: Caller,
 ) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let dir = shared_tempdir(0o755);
     let lock = dir.path().join("lock");
@@ -737,8 +738,8 @@ fn lock_file_is_held_by_init_while_the_sandbox_runs(
 
 #[test]
 fn overlays_read_through_and_write_where_asked() {
-    if !available(Caller::User) {
-        return;
+    if let Err(why) = available(Caller::User) {
+        return skip(why);
     }
     let dir = tempfile::tempdir_in("/var/tmp").unwrap();
     for sub in ["lower", "upper", "work"] {
@@ -779,8 +780,8 @@ fn overlays_read_through_and_write_where_asked() {
 fn destinations_resolve_symlinks_inside_the_sandbox_root(
     #[values(Caller::Root, Caller::User)] who: Caller,
 ) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let host = shared_tempdir(0o777);
     // During setup the host is at /oldroot: an absolute symlink pointing there must resolve
@@ -829,8 +830,8 @@ fn destinations_resolve_symlinks_inside_the_sandbox_root(
 /// Every request starts with `--ro-bind / /`, so no random op can write to the host.
 #[rstest]
 fn random_valid_requests_run_or_fail_cleanly(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let options: &[&[&str]] = &[
         &["--unshare-all"],
@@ -903,8 +904,8 @@ fn random_valid_requests_run_or_fail_cleanly(#[values(Caller::Root, Caller::User
 fn masks_after_an_op_over_the_root_land_on_the_new_root(
     #[values(Caller::Root, Caller::User)] who: Caller,
 ) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     // One empty source bound over several files (opened once, cloned for each bind),
     // after ops that mount over the sandbox root itself ("/" and a destination climbing

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    BWRAP, Caller, as_caller, available, child_pid, command, pass_fds, run, sh, stderr, stdout,
+    BWRAP, Caller, as_caller, available, child_pid, command, pass_fds, run, sh, skip, stderr,
+    stdout,
 };
 use rstest::rstest;
 use std::io::{BufRead, BufReader, Read};
@@ -59,8 +60,8 @@ fn finished_within(child: &mut Child, limit: Duration) -> bool {
 fn block_fd_holds_the_command_until_data_arrives(
     #[values(Caller::Root, Caller::User)] who: Caller,
 ) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let args = ["--ro-bind", "/", "/", "--block-fd", "5", "echo", "ran"];
     let (mut child, write) = spawn_with_pipe(who, &args, PipeEnd::Read);
@@ -77,8 +78,8 @@ fn block_fd_holds_the_command_until_data_arrives(
 fn sync_fd_stays_open_in_init_while_the_sandbox_runs(
     #[values(Caller::Root, Caller::User)] who: Caller,
 ) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let script = "test ! -e /proc/self/fd/5 && sleep 0.5";
     let args = ["--ro-bind", "/", "/", "--sync-fd", "5", "sh", "-c", script];
@@ -100,8 +101,8 @@ fn sync_fd_stays_open_in_init_while_the_sandbox_runs(
 
 #[test]
 fn userns_block_fd_waits_after_reporting_info() {
-    if !available(Caller::Root) {
-        return;
+    if let Err(why) = available(Caller::Root) {
+        return skip(why);
     }
     let (info_r, info_w) = pipe();
     let (block_r, block_w) = pipe();
@@ -149,8 +150,8 @@ fn userns_block_fd_waits_after_reporting_info() {
 
 #[rstest]
 fn joining_existing_user_and_pid_namespaces(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let (info_r, info_w) = pipe();
     let args = [
@@ -198,8 +199,8 @@ fn joining_existing_user_and_pid_namespaces(#[values(Caller::Root, Caller::User)
 
 #[rstest]
 fn disable_userns_forbids_nested_namespaces(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let script = "unshare -U true 2>/dev/null || echo refused";
     let out = run(
@@ -258,8 +259,8 @@ fn disable_userns_forbids_nested_namespaces(#[values(Caller::Root, Caller::User)
 
 #[rstest]
 fn new_session_and_mqueue(#[values(Caller::Root, Caller::User)] who: Caller) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     let text = stdout(&sh(
         who,
@@ -276,8 +277,8 @@ fn new_session_and_mqueue(#[values(Caller::Root, Caller::User)] who: Caller) {
 fn die_with_parent_kills_the_sandbox_with_its_caller(
     #[values(Caller::Root, Caller::User)] who: Caller,
 ) {
-    if !available(who) {
-        return;
+    if let Err(why) = available(who) {
+        return skip(why);
     }
     // A shell starts bwrap in the background and reports the sandboxed sleep's host pid.
     let inner = format!(
@@ -324,8 +325,8 @@ fn die_with_parent_kills_the_sandbox_with_its_caller(
 
 #[test]
 fn refuses_to_run_setuid() {
-    if !available(Caller::User) {
-        return;
+    if let Err(why) = available(Caller::User) {
+        return skip(why);
     }
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let copy = dir.path().join("bwrap");
@@ -353,11 +354,10 @@ fn refuses_to_run_setuid() {
     }
     let err = String::from_utf8_lossy(&out.stderr);
     if err.is_empty() && out.status.success() {
-        eprintln!(
-            "SKIP: {} is mounted nosuid, the setuid bit has no effect there",
+        return skip(format!(
+            "{} is mounted nosuid, the setuid bit has no effect there",
             dir.path().display()
-        );
-        return;
+        ));
     }
     assert_eq!(out.status.code(), Some(1));
     assert!(

@@ -123,11 +123,11 @@ fn wait_until(
             Err(_) => return Ended::Exit(-1),
         }
         let now = Instant::now();
-        if let Some((at, sig)) = signal {
-            if now >= at {
-                let _ = kill(Pid::from_raw(child.id() as i32), sig);
-                signal = None;
-            }
+        if let Some((at, sig)) = signal
+            && now >= at
+        {
+            let _ = kill(Pid::from_raw(child.id() as i32), sig);
+            signal = None;
         }
         if now >= deadline {
             let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);

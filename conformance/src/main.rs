@@ -133,11 +133,11 @@ fn main() {
         ),
     ];
     for (path, text) in outputs {
-        if let Some(path) = path {
-            if let Err(e) = std::fs::write(path, text) {
-                eprintln!("conformance: writing {path}: {e}");
-                std::process::exit(2);
-            }
+        if let Some(path) = path
+            && let Err(e) = std::fs::write(path, text)
+        {
+            eprintln!("conformance: writing {path}: {e}");
+            std::process::exit(2);
         }
     }
     let unexpected = report::summarize(&rows).unexpected;

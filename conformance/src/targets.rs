@@ -9,7 +9,10 @@
 //! - `bwrap-0.4.1`, `bwrap-0.8.0`, `bwrap-0.12.0`, `bwrap-codex`: real C bubblewraps
 //!   ([`versions`]);
 //! - `codex`, `srt`: the peer sandboxes `ci/peers` installs ([`crate::peers`]), offered when
-//!   installed (under `CI=true` a missing peer fails its trials: CI installs them).
+//!   installed.
+//!
+//! Under CI (`CI` set and non-empty, [`under_ci`]) every target is required: CI installs them
+//! all, so an unavailable one fails its trials instead of being reported as ignored.
 
 pub mod versions;
 
@@ -63,7 +66,7 @@ pub struct Target {
     pub sandbox_stderr: Vec<String>,
     /// What runs the commands.
     pub kind: Kind,
-    /// An unavailable target fails its trials instead of being ignored (a peer under CI).
+    /// An unavailable target fails its trials instead of being ignored (under CI).
     pub required: bool,
 }
 
@@ -151,6 +154,11 @@ fn with_bwrap(name: &'static str, bwrap: &Path, detail: String) -> Target {
     }
 }
 
+/// Whether this is a CI run (`CI` set and non-empty), where a missing target is a failure.
+pub fn under_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
 fn unavailable(name: &'static str, reason: String) -> Target {
     Target {
         name,
@@ -161,7 +169,7 @@ fn unavailable(name: &'static str, reason: String) -> Target {
         path_prefix: None,
         sandbox_stderr: Vec::new(),
         kind: Kind::Sandbox,
-        required: false,
+        required: under_ci(),
     }
 }
 
@@ -218,9 +226,9 @@ pub fn discover(bins: &Binaries, shim_dir: &Path) -> Vec<Target> {
     all
 }
 
-/// A peer target: offered when `ci/peers` installed it; under `CI=true` required.
+/// A peer target: offered when `ci/peers` installed it; required under CI (not under Bazel).
 fn peer(peer: Peer, cache: &Path) -> Target {
-    let required = std::env::var("CI").is_ok_and(|v| v == "true");
+    let required = under_ci();
     let under_bazel =
         crate::binaries::runfiles_present() && std::env::var_os("CONFORMANCE_PEERS").is_none();
     let located = if under_bazel {
@@ -262,11 +270,11 @@ fn peer(peer: Peer, cache: &Path) -> Target {
 
 fn old_bwrap(bins: &Binaries, system: Option<&Path>, shim_dir: &Path) -> Target {
     let system_help = system.and_then(|p| Some((p, bwrap_help(p)?)));
-    if let Some((path, help)) = &system_help {
-        if !help.contains("--argv0") {
-            let detail = format!("{} ({}, no --argv0)", path.display(), bwrap_version(path));
-            return with_bwrap("old-bwrap", path, detail);
-        }
+    if let Some((path, help)) = &system_help
+        && !help.contains("--argv0")
+    {
+        let detail = format!("{} ({}, no --argv0)", path.display(), bwrap_version(path));
+        return with_bwrap("old-bwrap", path, detail);
     }
     let real = system.unwrap_or(&bins.bwrap);
     match argv0_shim(shim_dir, &bins.probe, real) {

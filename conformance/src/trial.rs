@@ -47,7 +47,7 @@ pub fn run(session: &Session, case: &Case, target: &Target) -> Verdict {
     if let Some(reason) = &target.unavailable {
         if target.required {
             return Verdict::Fail(format!(
-                "target unavailable under CI=true (ci/peers installs it): {reason}"
+                "target unavailable under CI (ci/setup and ci/peers install every target): {reason}"
             ));
         }
         return Verdict::Ignored(format!("target unavailable: {reason}"));

@@ -300,10 +300,10 @@ impl SandboxCommand {
         }
         let proxy_dir = bridges.as_ref().map(HostBridges::handle);
         let status = run::execute(&prepared, placeholders, proxy_dir);
-        if status.is_err() {
-            if let Some(warning) = launcher::after_failed_start(&prepared.bwrap, &cache) {
-                notice(Notice::Warning(warning));
-            }
+        if status.is_err()
+            && let Some(warning) = launcher::after_failed_start(&prepared.bwrap, &cache)
+        {
+            notice(Notice::Warning(warning));
         }
         status
     }

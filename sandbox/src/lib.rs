@@ -22,6 +22,8 @@ pub mod proxy;
 pub mod run;
 pub mod spawn;
 mod supervise;
+#[cfg(test)]
+mod testing;
 
 use std::ffi::OsString;
 use std::path::Path;

@@ -64,8 +64,8 @@ fn refs(v: &[String]) -> Vec<&str> {
 
 #[test]
 fn doctor_reports_this_machine() {
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     let report = doctor_with_system_path();
     assert_eq!(
@@ -141,8 +141,8 @@ fn wsl2_takes_the_normal_path() {
         assert_eq!(status_of(&report, "user namespaces"), Status::Ok);
         return;
     }
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     let dir = tempfile::tempdir().unwrap();
     let (root, user) = with_proc_version(&fake_proc_version(dir.path(), WSL2_VERSION));
@@ -172,8 +172,8 @@ fn user_namespaces_off_warns_with_cause_and_fix() {
         assert!(!report.healthy());
         return;
     }
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     rerun_as_root_and_user(
         "user_namespaces_off_warns_with_cause_and_fix",
@@ -192,8 +192,8 @@ fn masked_proc_is_reported_unmountable_with_fix() {
         assert!(line.fix.as_deref().unwrap().contains("unmask"));
         return;
     }
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     // Like Docker: a file of /proc covered by /dev/null makes a new proc mount "too
     // revealing" for a user namespace.

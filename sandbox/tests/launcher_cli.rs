@@ -63,8 +63,8 @@ fn bundled_bwrap_runs_the_command_after_warning_on_stderr() {
         assert!(merged.contains("fix: install bubblewrap"), "{merged}");
         return;
     }
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     rerun_as_root_and_user(
         "bundled_bwrap_runs_the_command_after_warning_on_stderr",
@@ -76,9 +76,10 @@ fn bundled_bwrap_runs_the_command_after_warning_on_stderr() {
 #[test]
 fn old_bwrap_without_argv0_on_path_runs_the_command() {
     if !is_rerun() {
-        if have_system_bwrap() {
-            rerun_as_root_and_user("old_bwrap_without_argv0_on_path_runs_the_command", &[], &[]);
+        if let Err(why) = system_bwrap() {
+            return skip(why);
         }
+        rerun_as_root_and_user("old_bwrap_without_argv0_on_path_runs_the_command", &[], &[]);
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -107,9 +108,10 @@ exec {SYSTEM_BWRAP} "$@""#,
 #[test]
 fn planted_workspace_bwrap_is_never_run_by_sandbox() {
     if !is_rerun() {
-        if have_system_bwrap() {
-            rerun_as_root_and_user("planted_workspace_bwrap_is_never_run_by_sandbox", &[], &[]);
+        if let Err(why) = system_bwrap() {
+            return skip(why);
         }
+        rerun_as_root_and_user("planted_workspace_bwrap_is_never_run_by_sandbox", &[], &[]);
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -169,8 +171,8 @@ fn doctor_cli_reports_a_healthy_machine() {
         assert_eq!(json["healthy"], true, "{json}");
         return;
     }
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     rerun_as_root_and_user("doctor_cli_reports_a_healthy_machine", &[], &[]);
 }
@@ -199,8 +201,8 @@ fn user_namespaces_off_warns_with_fix_before_the_run_fails() {
         assert!(!merged.contains("must-not-run"), "{merged}");
         return;
     }
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     rerun_as_root_and_user(
         "user_namespaces_off_warns_with_fix_before_the_run_fails",

@@ -36,8 +36,8 @@ fn digest_of(path: &Path) -> Expected {
 
 #[test]
 fn debian_bubblewrap_on_path_is_chosen_without_argv0() {
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     let root = tempfile::tempdir().unwrap();
     let ctx = context(root.path(), "/usr/bin", Expected::Unchecked);
@@ -51,8 +51,8 @@ fn debian_bubblewrap_on_path_is_chosen_without_argv0() {
 
 #[test]
 fn fake_old_bwrap_without_argv0_is_kept_and_really_rejects_argv0() {
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     let root = tempfile::tempdir().unwrap();
     let help = root.path().join("help.txt");
@@ -85,8 +85,8 @@ exec {SYSTEM_BWRAP} "$@""#,
 
 #[test]
 fn bwrap_without_perms_is_skipped_with_a_warning_naming_version_and_option() {
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     let root = tempfile::tempdir().unwrap();
     let help = root.path().join("help.txt");
@@ -121,8 +121,8 @@ fn bwrap_without_perms_is_skipped_with_a_warning_naming_version_and_option() {
 
 #[test]
 fn no_bwrap_on_path_warns_and_uses_the_bundled_one() {
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     let root = tempfile::tempdir().unwrap();
     install_bwrap_copy(&bundled_path(root.path()), b"");
@@ -139,8 +139,8 @@ fn no_bwrap_on_path_warns_and_uses_the_bundled_one() {
 
 #[test]
 fn installed_layout_libexec_bwrap_is_found() {
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     let root = tempfile::tempdir().unwrap();
     let libexec = root.path().join("libexec/agent-sandbox/bwrap");
@@ -171,8 +171,8 @@ fn no_bwrap_anywhere_refuses_with_the_generic_status() {
 
 #[test]
 fn planted_workspace_bwrap_never_runs() {
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     let workspace = tempfile::tempdir().unwrap();
     let marker = workspace.path().join("planted-bwrap-ran");
@@ -191,8 +191,8 @@ fn planted_workspace_bwrap_never_runs() {
 
 #[test]
 fn tampered_bundled_bwrap_is_refused_with_its_own_status() {
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     let root = tempfile::tempdir().unwrap();
     install_bwrap_copy(&bundled_path(root.path()), b"\0");
@@ -207,8 +207,8 @@ fn tampered_bundled_bwrap_is_refused_with_its_own_status() {
 
 #[test]
 fn verified_bundled_bwrap_runs_the_hashed_descriptor_even_if_swapped() {
-    if !have_system_bwrap() {
-        return;
+    if let Err(why) = system_bwrap() {
+        return skip(why);
     }
     let root = tempfile::tempdir().unwrap();
     let bundled = bundled_path(root.path());
@@ -283,8 +283,7 @@ fn bundled_digest_check_holds_for_an_unprivileged_user() {
         return;
     }
     let Some(user) = as_bwraptest() else {
-        eprintln!("skip: no bwraptest user (ci/setup creates it)");
-        return;
+        return skip("no bwraptest user (ci/setup creates it)");
     };
     let out = rerun(
         "bundled_digest_check_holds_for_an_unprivileged_user",

@@ -67,13 +67,14 @@ fn forge(runtime: &Path, name: &str, answer: &str) {
 #[test]
 fn a_stale_user_namespace_answer_fails_closed_and_still_warns() {
     if !is_rerun() {
-        if have_system_bwrap() {
-            rerun_as_root_and_user(
-                "a_stale_user_namespace_answer_fails_closed_and_still_warns",
-                &[],
-                &[],
-            );
+        if let Err(why) = system_bwrap() {
+            return skip(why);
         }
+        rerun_as_root_and_user(
+            "a_stale_user_namespace_answer_fails_closed_and_still_warns",
+            &[],
+            &[],
+        );
         return;
     }
     let runtime = tempfile::tempdir().unwrap();
@@ -126,9 +127,10 @@ exec {SYSTEM_BWRAP} "$@""#,
 #[test]
 fn forged_probe_answers_never_weaken_the_sandbox() {
     if !is_rerun() {
-        if have_system_bwrap() {
-            rerun_as_root_and_user("forged_probe_answers_never_weaken_the_sandbox", &[], &[]);
+        if let Err(why) = system_bwrap() {
+            return skip(why);
         }
+        rerun_as_root_and_user("forged_probe_answers_never_weaken_the_sandbox", &[], &[]);
         return;
     }
     let runtime = tempfile::tempdir().unwrap();

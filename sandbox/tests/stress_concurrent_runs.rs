@@ -113,7 +113,7 @@ struct Run {
 
 /// Starts run `i` of a round: user, workspace, runtime directory and policy vary with `i`.
 fn start(layout: &Layout, bwrap: &Path, round: usize, i: usize) -> Run {
-    let (user, name) = if i % 2 == 0 {
+    let (user, name) = if i.is_multiple_of(2) {
         (User::Root, "root")
     } else {
         (User::Test, TEST_USER)
@@ -125,7 +125,7 @@ fn start(layout: &Layout, bwrap: &Path, round: usize, i: usize) -> Run {
     };
     let xdg = (i / 2 + round) % (RUNTIME_DIRS + 1);
     let xdg = (xdg < RUNTIME_DIRS).then(|| &layout.runtime[name][xdg]);
-    let missing = i % 3 == 0;
+    let missing = i.is_multiple_of(3);
     let killed = i % KILL_EVERY == KILL_EVERY - 1;
     let expected = format!("OK-{round}-{i}");
     let script = if killed {
@@ -225,8 +225,9 @@ fn concurrent_runs_of_both_users_and_both_bwraps_never_break_each_other() {
         }
     }
     if !targets().iter().any(|t| t.user == User::Test) {
-        eprintln!("skip: the stress test needs root and the {TEST_USER} user (ci/setup)");
-        return;
+        return skip(format!(
+            "the stress test needs root and the {TEST_USER} user (ci/setup)"
+        ));
     }
     let layout = layout();
     let base = layout.base.path().canonicalize().unwrap();

@@ -67,8 +67,7 @@ fn no_writable_tmp_makes_slash_tmp_read_only_again() {
 #[test]
 fn node_temp_dirs_and_child_process_helpers_work() {
     if !Path::new(NODE).exists() {
-        eprintln!("skip: {NODE} is not installed");
-        return;
+        return skip(format!("{NODE} is not installed"));
     }
     let script = r#"
 const cp = require("child_process"), fs = require("fs"), os = require("os"), path = require("path");

@@ -98,57 +98,108 @@ pub enum OverlayKind {
 pub enum Op {
     /// `--bind`, `--ro-bind`, `--dev-bind` and their `-try` forms.
     Bind {
+        /// Host path, made canonical before setup.
         src: OsString,
+        /// Path inside the sandbox.
         dest: OsString,
+        /// How the source is mounted.
         kind: BindKind,
+        /// The `-try` form: a missing source is skipped.
         optional: bool,
     },
     /// `--bind-fd` / `--ro-bind-fd`; `resolved` is the fd's host path, filled in before setup.
     BindFd {
+        /// Descriptor of the directory to bind.
         fd: RawFd,
+        /// Path inside the sandbox.
         dest: OsString,
+        /// Mounted read-only.
         read_only: bool,
+        /// The fd's host path, filled in before setup.
         resolved: OsString,
     },
     /// `--remount-ro`.
-    RemountRo { dest: OsString },
+    RemountRo {
+        /// Path inside the sandbox.
+        dest: OsString,
+    },
     /// `--proc`.
-    Proc { dest: OsString },
+    Proc {
+        /// Path inside the sandbox.
+        dest: OsString,
+    },
     /// `--dev`.
-    Dev { dest: OsString },
+    Dev {
+        /// Path inside the sandbox.
+        dest: OsString,
+    },
     /// `--tmpfs` with its `--perms`/`--size` modifiers.
     Tmpfs {
+        /// Path inside the sandbox.
         dest: OsString,
+        /// Mode from a preceding `--perms`.
         perms: Option<u32>,
+        /// Size limit from a preceding `--size`.
         size: Option<u64>,
     },
     /// `--mqueue`.
-    Mqueue { dest: OsString },
+    Mqueue {
+        /// Path inside the sandbox.
+        dest: OsString,
+    },
     /// `--dir`.
-    Dir { dest: OsString, perms: Option<u32> },
+    Dir {
+        /// Path inside the sandbox.
+        dest: OsString,
+        /// Mode from a preceding `--perms`.
+        perms: Option<u32>,
+    },
     /// `--file FD DEST`.
     File {
+        /// Data fd copied into the file, then closed.
         fd: RawFd,
+        /// Path inside the sandbox.
         dest: OsString,
+        /// Mode from a preceding `--perms`.
         perms: Option<u32>,
     },
     /// `--bind-data` / `--ro-bind-data`.
     BindData {
+        /// Data fd copied into the mounted file, then closed.
         fd: RawFd,
+        /// Path inside the sandbox.
         dest: OsString,
+        /// Mode from a preceding `--perms`.
         perms: Option<u32>,
+        /// Mounted read-only.
         read_only: bool,
     },
     /// `--symlink TARGET DEST`.
-    Symlink { target: OsString, dest: OsString },
+    Symlink {
+        /// What the link points to (not resolved).
+        target: OsString,
+        /// Path inside the sandbox.
+        dest: OsString,
+    },
     /// `--chmod OCTAL DEST`.
-    Chmod { dest: OsString, mode: u32 },
+    Chmod {
+        /// Path inside the sandbox.
+        dest: OsString,
+        /// The new mode.
+        mode: u32,
+    },
     /// `--hostname NAME` (run at its place in the queue).
-    Hostname { name: OsString },
+    Hostname {
+        /// The host name.
+        name: OsString,
+    },
     /// The overlay ops, with their lower layers in argv order (bottom first).
     Overlay {
+        /// Host lower layers, bottom first.
         sources: Vec<OsString>,
+        /// Which overlay.
         kind: OverlayKind,
+        /// Path inside the sandbox.
         dest: OsString,
     },
 }

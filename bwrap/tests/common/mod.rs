@@ -16,8 +16,18 @@ pub enum Caller {
     User,
 }
 
-/// Whether tests for `caller` can run here; prints why not otherwise.
-pub fn available(caller: Caller) -> bool {
+/// Ends a test whose prerequisite this host lacks: under CI (`CI` set and non-empty, where
+/// every prerequisite is installed) the test fails with `reason`, so it can't pass without
+/// running; elsewhere it prints `skipped: <reason>` for the test to return (`return skip(..)`).
+#[track_caller]
+pub fn skip(reason: impl std::fmt::Display) {
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    assert!(!ci, "CI is set, so a missing prerequisite fails: {reason}");
+    eprintln!("skipped: {reason}");
+}
+
+/// Whether tests for `caller` can run here, or why not (for [`skip`]).
+pub fn available(caller: Caller) -> Result<(), String> {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
     let ok = match caller {
@@ -31,9 +41,11 @@ pub fn available(caller: Caller) -> bool {
         }
     };
     if !ok {
-        eprintln!("SKIP: cannot run as {caller:?} here (need root, and user {TEST_USER} for User)");
+        return Err(format!(
+            "cannot run as {caller:?} here (need root, and user {TEST_USER} for User)"
+        ));
     }
-    ok
+    Ok(())
 }
 
 /// Builds the command that runs bwrap with `args` as `caller`.

@@ -173,7 +173,7 @@ mod tests {
         let cache = ProbeCache::new(dir.path());
         let key = || Some(some_key(dir.path(), ""));
         let decode = |s: &str| s.parse::<u32>().ok();
-        let even = |n: &u32| (n % 2 == 0).then(|| n.to_string());
+        let even = |n: &u32| n.is_multiple_of(2).then(|| n.to_string());
         let mut runs = 0;
         let mut ask = |answer: u32| {
             remembered(

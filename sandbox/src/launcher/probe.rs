@@ -153,8 +153,7 @@ mod tests {
     fn debian_bubblewrap_is_usable_without_argv0() {
         let path = std::path::Path::new("/usr/bin/bwrap");
         if !path.exists() {
-            eprintln!("skip: /usr/bin/bwrap is not installed");
-            return;
+            return crate::testing::skip("/usr/bin/bwrap is not installed");
         }
         let caps = probe_help(Command::new(path)).unwrap();
         assert!(caps.usable(), "missing {:?}", caps.missing);

@@ -158,7 +158,7 @@ struct Scan<'a> {
     matches: usize,
     /// (dev, ino) of matched files with more than one link.
     linked: HashSet<(u64, u64)>,
-    /// frames[d]: the children at depth d of the directory currently open at depth d-1.
+    /// `frames[d]`: the children at depth d of the directory currently open at depth d-1.
     frames: Vec<Frame>,
 }
 

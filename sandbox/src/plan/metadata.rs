@@ -25,11 +25,12 @@ pub fn protected_paths(root: &Path, writable: &[PathBuf]) -> Result<Vec<PathBuf>
                 origin: format!("protected metadata under {}", root.display()),
             });
         }
-        if name == ".git" && meta.as_ref().is_some_and(|m| m.is_file()) {
-            if let Some(target) = gitdir_target(&path)? {
-                let origin = format!("gitdir: of {}", path.display());
-                out.push(secure_path(&target, writable, &origin)?);
-            }
+        if name == ".git"
+            && meta.as_ref().is_some_and(|m| m.is_file())
+            && let Some(target) = gitdir_target(&path)?
+        {
+            let origin = format!("gitdir: of {}", path.display());
+            out.push(secure_path(&target, writable, &origin)?);
         }
         out.push(path);
     }

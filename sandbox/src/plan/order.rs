@@ -89,10 +89,10 @@ pub fn emit(
     let mut visible_below: HashSet<usize> = HashSet::new();
     for rule in rules.iter().filter(|r| r.access != Access::None) {
         for a in rule.path.ancestors().skip(1) {
-            if let Some(&j) = effective.get(a) {
-                if rules[j].access == Access::None {
-                    visible_below.insert(j);
-                }
+            if let Some(&j) = effective.get(a)
+                && rules[j].access == Access::None
+            {
+                visible_below.insert(j);
             }
         }
     }

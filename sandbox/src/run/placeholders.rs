@@ -354,6 +354,7 @@ fn spawn_janitor(held: Vec<Held>) -> io::Result<(OwnedFd, OwnedFd)> {
     // open in this process until the fork returns.
     match unsafe { libc::fork() } {
         -1 => return Err(io::Error::last_os_error()),
+        // SAFETY: the child of the fork above, under the same conditions.
         0 => unsafe {
             libc::setsid();
             if libc::fork() != 0 {
@@ -406,7 +407,7 @@ unsafe fn close_all_but(keep: &[RawFd]) {
 /// Only system calls: runs in a forked child of a possibly multithreaded process.
 unsafe fn janitor(raw: &mut [Raw], wake: RawFd, done: RawFd) -> ! {
     let mut byte = 0u8;
-    // SAFETY (whole body): system calls on descriptors this process holds.
+    // SAFETY: (whole body) system calls on descriptors this process holds.
     unsafe {
         while libc::read(wake, (&raw mut byte).cast(), 1) < 0 && Errno::last() == Errno::EINTR {}
         for r in raw.iter_mut() {

@@ -157,8 +157,7 @@ mod tests {
         let choice = crate::launcher::Context::current()
             .and_then(|ctx| crate::launcher::choose(&options, &ctx));
         let Ok(bwrap) = choice.map(|c| c.bwrap) else {
-            eprintln!("skip: /usr/bin/bwrap is not usable here");
-            return;
+            return crate::testing::skip("/usr/bin/bwrap is not usable here");
         };
         let dir = tempfile::tempdir().unwrap();
         let cache = ProbeCache::new(dir.path());

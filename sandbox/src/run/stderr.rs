@@ -1,6 +1,6 @@
 //! bwrap's own stderr: a pipe copied to ours as it arrives and kept (the first
 //! [`KEPT_BYTES`]) so a failure before the command starts can be explained
-//! ([`super::diagnose`]). The command's stderr is the caller's own descriptor, which the
+//! ([`super::diagnose()`]). The command's stderr is the caller's own descriptor, which the
 //! inner stage restores ([`crate::inner::InnerArgs::stderr_fd`]): it never passes here.
 
 use std::fs::File;

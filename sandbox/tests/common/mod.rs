@@ -4,11 +4,15 @@
 //! unprivileged `bwraptest` user (through `setpriv`), with Debian's C bwrap
 //! (`/usr/bin/bwrap`, no `--argv0`: the compatibility path) and with the Rust bwrap when
 //! one is built (`$SANDBOX_TEST_RUST_BWRAP`, or `bwrap` next to the `sandbox` binary).
-//! Targets that are not available are skipped with a printed reason.
+//! Targets that are not available are skipped with a printed reason (under CI, where all
+//! are installed, a missing one fails: [`skip`]).
 
 #![allow(dead_code)]
 
 pub mod attack;
+pub mod prereq;
+
+pub use prereq::skip;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -86,15 +90,15 @@ pub fn targets() -> Vec<Target> {
             let mut bwraps = vec![("c-bwrap", PathBuf::from("/usr/bin/bwrap"))];
             match rust_bwrap() {
                 Some(path) => bwraps.push(("rust-bwrap", path)),
-                None => eprintln!(
-                    "skip: no working Rust bwrap (set SANDBOX_TEST_RUST_BWRAP or build it into the target dir); testing /usr/bin/bwrap only"
+                None => skip(
+                    "no working Rust bwrap (set SANDBOX_TEST_RUST_BWRAP or build it into the target dir); testing /usr/bin/bwrap only"
                 ),
             }
             let mut users = vec![User::Root];
             if nix::unistd::geteuid().is_root() && test_user_exists() {
                 users.push(User::Test);
             } else {
-                eprintln!("skip: the {TEST_USER} runs need root and the {TEST_USER} user (ci/setup)");
+                skip(format!("the {TEST_USER} runs need root and the {TEST_USER} user (ci/setup)"));
             }
             let mut out = Vec::new();
             for user in users {

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use sandbox::launcher::Context;
+
+#[path = "../common/prereq.rs"]
+mod prereq;
+pub use prereq::skip;
 use sandbox::launcher::bundled::Expected;
 
 /// The environment variable that marks a re-run child.
@@ -77,7 +81,7 @@ pub fn rerun_as_root_and_user_with(
             prepare(&mut as_user);
             assert_child_passed(&run_child(as_user));
         }
-        None => eprintln!("skip the bwraptest run: no bwraptest user (ci/setup creates it)"),
+        None => skip("the bwraptest run: no bwraptest user (ci/setup creates it)"),
     }
 }
 
@@ -160,13 +164,14 @@ pub fn bundled_path(root: &Path) -> PathBuf {
     root.join("bin/bwrap")
 }
 
-/// Whether the system bwrap exists; prints why a test is skipped when it does not.
-pub fn have_system_bwrap() -> bool {
-    let present = Path::new(SYSTEM_BWRAP).exists();
-    if !present {
-        eprintln!("skip: {SYSTEM_BWRAP} is not installed (ci/setup installs bubblewrap)");
+/// Whether the system bwrap exists, or why a test can't run (for [`skip`]).
+pub fn system_bwrap() -> Result<(), String> {
+    if !Path::new(SYSTEM_BWRAP).exists() {
+        return Err(format!(
+            "{SYSTEM_BWRAP} is not installed (ci/setup installs bubblewrap)"
+        ));
     }
-    present
+    Ok(())
 }
 
 /// Makes `cmd` start under a seccomp filter that fails the three Landlock syscalls with
