@@ -3,7 +3,7 @@
 //!
 //! bwrap starts the stage as uid 0 of the sandbox's user namespace (which owns its mount
 //! namespace) with `CAP_SYS_ADMIN` and `CAP_SETPCAP` only (and `CAP_SETFCAP` for a caller other than root, see
-//! below). The stage makes one detached
+//! below). At its first mask the stage makes one detached
 //! tmpfs (`fsopen`/`fsmount`) holding an empty mode-000 file and two empty directories
 //! (modes 000 and 555), then makes that mount read-only, `nosuid`, `nodev` and `noexec`
 //! with `mount_setattr`; every mask is an `open_tree(OPEN_TREE_CLONE)` of one of them
@@ -64,10 +64,11 @@ pub fn apply(fd: RawFd) -> Result<(), String> {
                 .into(),
         );
     }
-    let sources = Sources::new()?;
+    // Made at the first mask: a run with read-only carve-outs only needs no tmpfs.
+    let mut sources = None;
     let mut parent = Parent::default();
     for op in &payload.ops {
-        apply_one(&sources, &mut parent, op)?;
+        apply_one(&mut sources, &mut parent, op)?;
         parent.mounted_on(&op.path);
     }
     drop(parent);
@@ -196,7 +197,11 @@ impl Parent {
     }
 }
 
-fn apply_one(sources: &Sources, parent: &mut Parent, op: &MountOp) -> Result<(), String> {
+fn apply_one(
+    sources: &mut Option<Sources>,
+    parent: &mut Parent,
+    op: &MountOp,
+) -> Result<(), String> {
     let path = op.path.display();
     let changed = |why: String| format!("{path} changed during launch ({why}); run again");
     let identity = op
@@ -216,6 +221,10 @@ fn apply_one(sources: &Sources, parent: &mut Parent, op: &MountOp) -> Result<(),
                 Action::MaskDir { mode: 0o000 } if is_dir => c"d000",
                 Action::MaskDir { mode: 0o555 } if is_dir => c"d555",
                 _ => return Err(changed("its kind does not fit its mask".into())),
+            };
+            let sources = match sources {
+                Some(sources) => sources,
+                None => sources.insert(Sources::new()?),
             };
             (clone(sources.mount.as_raw_fd(), name, 0), None, false)
         }
