@@ -3,7 +3,7 @@
 //!
 //! bwrap starts the stage as uid 0 of the sandbox's user namespace (which owns its mount
 //! namespace) with `CAP_SYS_ADMIN` and `CAP_SETPCAP` only (and `CAP_SETFCAP` for a caller other than root, see
-//! below). The stage makes one detached
+//! below). At its first mask the stage makes one detached
 //! tmpfs (`fsopen`/`fsmount`) holding an empty mode-000 file and two empty directories
 //! (modes 000 and 555), then makes that mount read-only, `nosuid`, `nodev` and `noexec`
 //! with `mount_setattr`; every mask is an `open_tree(OPEN_TREE_CLONE)` of one of them
@@ -17,8 +17,8 @@
 //! inheritable, ambient and bounding.
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::path::Path;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
 use nix::sys::stat::fstat;
@@ -64,10 +64,14 @@ pub fn apply(fd: RawFd) -> Result<(), String> {
                 .into(),
         );
     }
-    let sources = Sources::new()?;
+    // Made at the first mask: a run with read-only carve-outs only needs no tmpfs.
+    let mut sources = None;
+    let mut parent = Parent::default();
     for op in &payload.ops {
-        apply_one(&sources, op)?;
+        apply_one(&mut sources, &mut parent, op)?;
+        parent.mounted_on(&op.path);
     }
+    drop(parent);
     drop(sources);
     if payload.uid != 0 || payload.gid != 0 {
         map_caller(payload.uid, payload.gid)?;
@@ -153,13 +157,57 @@ impl Sources {
     }
 }
 
-fn apply_one(sources: &Sources, op: &MountOp) -> Result<(), String> {
+/// The directory the last target was opened in, kept for the next target in the same
+/// directory (the ops of one glob come grouped by directory): each target is then one
+/// single-component lookup instead of a walk from `/`.
+#[derive(Default)]
+struct Parent {
+    open: Option<(PathBuf, OwnedFd)>,
+}
+
+impl Parent {
+    /// Opens `path` (not following any symlink): through the held parent directory when
+    /// it is `path`'s parent, otherwise from `/` (and then holds `path`'s parent).
+    fn open(&mut self, path: &Path) -> nix::Result<OwnedFd> {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return open_target(nix::fcntl::AT_FDCWD, path, OFlag::empty());
+        };
+        if self.open.as_ref().is_none_or(|(held, _)| held != dir) {
+            self.open = None;
+            let fd = open_target(nix::fcntl::AT_FDCWD, dir, OFlag::O_DIRECTORY)?;
+            self.open = Some((dir.to_path_buf(), fd));
+        }
+        let Some((_, fd)) = &self.open else {
+            unreachable!("the parent was opened above")
+        };
+        // One component, no symlink, and never above the held directory.
+        open_target(fd.as_fd(), Path::new(name), OFlag::empty())
+    }
+
+    /// A mount was just placed on `path`: a held directory at or below it is now covered
+    /// (lookups through the old descriptor would miss the mount), so it is let go.
+    fn mounted_on(&mut self, path: &Path) {
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|(held, _)| held.starts_with(path))
+        {
+            self.open = None;
+        }
+    }
+}
+
+fn apply_one(
+    sources: &mut Option<Sources>,
+    parent: &mut Parent,
+    op: &MountOp,
+) -> Result<(), String> {
     let path = op.path.display();
     let changed = |why: String| format!("{path} changed during launch ({why}); run again");
     let identity = op
         .identity
         .ok_or_else(|| format!("{path}: no identity recorded for its mask"))?;
-    let target = open_target(&op.path).map_err(|e| changed(e.to_string()))?;
+    let target = parent.open(&op.path).map_err(|e| changed(e.to_string()))?;
     let st = fstat(&target).map_err(|e| changed(e.to_string()))?;
     let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
     if st.st_dev != identity.dev || st.st_ino != identity.ino || is_dir != identity.dir {
@@ -173,6 +221,10 @@ fn apply_one(sources: &Sources, op: &MountOp) -> Result<(), String> {
                 Action::MaskDir { mode: 0o000 } if is_dir => c"d000",
                 Action::MaskDir { mode: 0o555 } if is_dir => c"d555",
                 _ => return Err(changed("its kind does not fit its mask".into())),
+            };
+            let sources = match sources {
+                Some(sources) => sources,
+                None => sources.insert(Sources::new()?),
             };
             (clone(sources.mount.as_raw_fd(), name, 0), None, false)
         }
@@ -205,11 +257,18 @@ fn apply_one(sources: &Sources, op: &MountOp) -> Result<(), String> {
     Ok(())
 }
 
-fn open_target(path: &Path) -> nix::Result<OwnedFd> {
+/// `openat2` of `path` as an `O_PATH` descriptor (plus `extra`), following no symlink on
+/// the way, the last component included. A relative `path` is resolved under `dir` and
+/// may not leave it (`RESOLVE_BENEATH`); an absolute one from the root.
+fn open_target<Fd: std::os::fd::AsFd>(dir: Fd, path: &Path, extra: OFlag) -> nix::Result<OwnedFd> {
+    let mut resolve = ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS;
+    if path.is_relative() {
+        resolve |= ResolveFlag::RESOLVE_BENEATH;
+    }
     let how = OpenHow::new()
-        .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-    openat2(nix::fcntl::AT_FDCWD, path, how)
+        .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | extra)
+        .resolve(resolve);
+    openat2(dir, path, how)
 }
 
 fn clone(dir: RawFd, name: &std::ffi::CStr, flags: libc::c_int) -> Result<OwnedFd, String> {

@@ -29,15 +29,6 @@ pub const MAX_GLOB_MATCHES: usize = 8192;
 /// siblings-to-be uncreatable, without saving any mount.
 pub const COLLAPSE_MIN_ENTRIES: u32 = 2;
 
-/// Children seen so far for the directory being scanned at one depth.
-#[derive(Clone, Copy)]
-struct Frame {
-    /// `masks.len()` when the first descendant was seen.
-    start: usize,
-    total: u32,
-    matched: u32,
-}
-
 /// Expands one glob (its search root already resolved to a real, symlink-free path).
 pub fn expand(
     glob: &ResolvedGlob,
@@ -60,14 +51,14 @@ pub fn expand(
         })?;
     // The search root is never collapsed, so each directory directly under it is an
     // independent subtree: those are scanned in parallel, the root's other entries here.
-    let mut scan = Scan::new(&matcher, glob);
+    let mut scan = Scan::new(&matcher, glob, search_root, max_depth);
     let mut subtrees = Vec::new();
-    for entry in WalkDir::new(search_root).min_depth(1).max_depth(1) {
-        let entry = entry.map_err(|e| walk_error(search_root, e))?;
-        if entry.file_type().is_dir() {
-            subtrees.push(entry.into_path());
+    for entry in read_dir(search_root)? {
+        let entry = entry?;
+        if entry.file_type.is_dir() {
+            subtrees.push(entry.path);
         } else {
-            scan.visit(&entry, 1, search_root)?;
+            scan.visit_other(entry)?;
         }
     }
     for subtree in scan_in_parallel(&matcher, glob, search_root, &subtrees, max_depth) {
@@ -86,7 +77,7 @@ pub fn expand(
 fn scan_in_parallel<'a>(
     matcher: &'a GlobSet,
     glob: &'a ResolvedGlob,
-    root: &Path,
+    root: &'a Path,
     dirs: &[PathBuf],
     max_depth: Option<usize>,
 ) -> Vec<Result<Scan<'a>, PlanError>> {
@@ -120,16 +111,42 @@ fn scan_in_parallel<'a>(
 fn scan_subtree<'a>(
     matcher: &'a GlobSet,
     glob: &'a ResolvedGlob,
-    root: &Path,
+    root: &'a Path,
     dir: &Path,
     max_depth: Option<usize>,
 ) -> Result<Scan<'a>, PlanError> {
-    let mut scan = Scan::new(matcher, glob);
-    for entry in walker(dir, max_depth.map(|d| d.saturating_sub(1))) {
-        let entry = entry.map_err(|e| walk_error(dir, e))?;
-        scan.visit(&entry, entry.depth() + 1, root)?;
-    }
+    let mut scan = Scan::new(matcher, glob, root, max_depth);
+    scan.visit_dir(dir.to_path_buf(), 1)?;
     Ok(scan)
+}
+
+/// The entries of `dir` with their types (symlinks not followed). The type comes from the
+/// directory listing where the file system gives it, and [`std::fs::DirEntry::metadata`]
+/// is looked up relative to the open directory, so a scan does not walk each path from
+/// `/` again.
+fn read_dir(dir: &Path) -> Result<impl Iterator<Item = Result<Entry, PlanError>> + '_, PlanError> {
+    let io = move |source| PlanError::Io {
+        path: dir.to_path_buf(),
+        action: "scan for deny globs",
+        source,
+    };
+    let entries = std::fs::read_dir(dir).map_err(io)?;
+    Ok(entries.map(move |entry| {
+        let entry = entry.map_err(io)?;
+        let file_type = entry.file_type().map_err(io)?;
+        Ok(Entry {
+            path: entry.path(),
+            file_type,
+            entry,
+        })
+    }))
+}
+
+/// One directory entry being scanned.
+struct Entry {
+    entry: std::fs::DirEntry,
+    path: PathBuf,
+    file_type: std::fs::FileType,
 }
 
 fn walker(root: &Path, max_depth: Option<usize>) -> WalkDir {
@@ -152,26 +169,34 @@ fn walk_error(root: &Path, e: walkdir::Error) -> PlanError {
 struct Scan<'a> {
     matcher: &'a GlobSet,
     glob: &'a ResolvedGlob,
+    /// The search root: matching is on paths relative to it.
+    root: &'a Path,
+    /// Directories at this depth are not descended into.
+    max_depth: Option<usize>,
     masks: Vec<PathBuf>,
     /// Real targets of matched symlinks (they may lie outside any collapsed directory).
     targets: Vec<PathBuf>,
     matches: usize,
     /// (dev, ino) of matched files with more than one link.
     linked: HashSet<(u64, u64)>,
-    /// `frames[d]`: the children at depth d of the directory currently open at depth d-1.
-    frames: Vec<Frame>,
 }
 
 impl<'a> Scan<'a> {
-    fn new(matcher: &'a GlobSet, glob: &'a ResolvedGlob) -> Self {
+    fn new(
+        matcher: &'a GlobSet,
+        glob: &'a ResolvedGlob,
+        root: &'a Path,
+        max_depth: Option<usize>,
+    ) -> Self {
         Scan {
             matcher,
             glob,
+            root,
+            max_depth,
             masks: Vec::new(),
             targets: Vec::new(),
             matches: 0,
             linked: HashSet::new(),
-            frames: Vec::new(),
         }
     }
 
@@ -185,63 +210,62 @@ impl<'a> Scan<'a> {
         Ok(())
     }
 
-    /// Visits one entry at `depth` below the search root `root` (entries come deepest
-    /// first: the walk is contents-first).
-    fn visit(
-        &mut self,
-        entry: &walkdir::DirEntry,
-        depth: usize,
-        root: &Path,
-    ) -> Result<(), PlanError> {
+    fn is_match(&self, path: &Path) -> bool {
+        self.matcher.is_match(relative_to(path, self.root))
+    }
+
+    /// Visits the directory `dir` at `depth` below the search root: its contents first
+    /// (within the depth cap), then itself. A directory that matches, or whose entries (at
+    /// least [`COLLAPSE_MIN_ENTRIES`]) all matched, is masked as a whole, replacing the
+    /// masks found inside it. Returns whether it is masked.
+    fn visit_dir(&mut self, dir: PathBuf, depth: usize) -> Result<bool, PlanError> {
         let start = self.masks.len();
-        if self.frames.len() <= depth {
-            self.frames.resize(
-                depth + 1,
-                Frame {
-                    start,
-                    total: 0,
-                    matched: 0,
-                },
-            );
+        let (mut total, mut matched) = (0u32, 0u32);
+        if self.max_depth.is_none_or(|max| depth < max) {
+            for entry in read_dir(&dir)? {
+                let entry = entry?;
+                let hit = if entry.file_type.is_dir() {
+                    self.visit_dir(entry.path, depth + 1)?
+                } else {
+                    self.visit_other(entry)?
+                };
+                total += 1;
+                matched += u32::from(hit);
+            }
         }
-        let relative = relative_to(entry.path(), root);
-        let is_match = self.matcher.is_match(relative);
-        let file_type = entry.file_type();
-        let matched = if file_type.is_dir() {
-            let children = self.frames.get(depth + 1).copied();
-            let full =
-                children.is_some_and(|c| c.total >= COLLAPSE_MIN_ENTRIES && c.matched == c.total);
-            if is_match || full {
-                if let Some(c) = children {
-                    self.masks.truncate(c.start);
-                }
-                self.record(entry.path().to_path_buf())?;
+        let full = total >= COLLAPSE_MIN_ENTRIES && matched == total;
+        let masked = full || self.is_match(&dir);
+        if masked {
+            self.masks.truncate(start);
+            self.record(dir)?;
+        }
+        Ok(masked)
+    }
+
+    /// Visits an entry that is not a directory; returns whether it matched.
+    fn visit_other(&mut self, entry: Entry) -> Result<bool, PlanError> {
+        if !self.is_match(&entry.path) {
+            return Ok(false);
+        }
+        if entry.file_type.is_symlink() {
+            // The name itself holds nothing; mask what it points to, if anything.
+            // Kept apart: a collapse of this directory must not drop it.
+            if let Ok(target) = std::fs::canonicalize(&entry.path) {
+                self.count()?;
+                self.targets.push(target);
             }
-            is_match || full
-        } else if is_match {
-            if file_type.is_symlink() {
-                // The name itself holds nothing; mask what it points to, if anything.
-                // Kept apart: a collapse of this directory must not drop it.
-                if let Ok(target) = std::fs::canonicalize(entry.path()) {
-                    self.count()?;
-                    self.targets.push(target);
-                }
-            } else {
-                let meta = entry.metadata().map_err(|e| walk_error(root, e))?;
-                if meta.is_file() && meta.nlink() > 1 {
-                    self.linked.insert((meta.dev(), meta.ino()));
-                }
-                self.record(entry.path().to_path_buf())?;
-            }
-            true
         } else {
-            false
-        };
-        let frame = &mut self.frames[depth];
-        frame.total += 1;
-        frame.matched += u32::from(matched);
-        self.frames.truncate(depth + 1);
-        Ok(())
+            let meta = entry.entry.metadata().map_err(|source| PlanError::Io {
+                path: entry.path.clone(),
+                action: "scan for deny globs",
+                source,
+            })?;
+            if meta.is_file() && meta.nlink() > 1 {
+                self.linked.insert((meta.dev(), meta.ino()));
+            }
+            self.record(entry.path)?;
+        }
+        Ok(true)
     }
 
     fn record(&mut self, path: PathBuf) -> Result<(), PlanError> {

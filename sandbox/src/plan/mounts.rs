@@ -41,13 +41,19 @@ pub struct Identity {
 impl Identity {
     /// The identity of `path` itself (not following a final symlink).
     pub fn of(path: &Path) -> Option<Identity> {
+        Some(Identity::from_metadata(
+            &std::fs::symlink_metadata(path).ok()?,
+        ))
+    }
+
+    /// The identity `meta` (from `lstat`) describes.
+    pub fn from_metadata(meta: &std::fs::Metadata) -> Identity {
         use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::symlink_metadata(path).ok()?;
-        Some(Identity {
+        Identity {
             dev: meta.dev(),
             ino: meta.ino(),
             dir: meta.is_dir(),
-        })
+        }
     }
 }
 

@@ -73,7 +73,7 @@ pub fn emit(
         inner: Vec::new(),
     };
     st.base(root);
-    let present: Vec<Option<bool>> = rules.iter().map(|r| st.kind(&r.path)).collect();
+    let present: Vec<Option<Identity>> = rules.iter().map(|r| st.identity(&r.path)).collect();
     // Missing writable roots are ignored and do not enclose anything.
     let effective: HashMap<&Path, usize> = rules
         .iter()
@@ -142,8 +142,8 @@ pub fn emit(
         }
         let outer = enclosing(&rule.path);
         let outer_access = outer.map_or(root, |j| rules[j].access);
-        let is_dir = match present[i] {
-            Some(is_dir) => is_dir,
+        let (identity, is_dir) = match present[i] {
+            Some(identity) => (identity, identity.dir),
             None => {
                 if outer_access == Access::Write {
                     st.placeholder(&rule.path, rule.access);
@@ -170,7 +170,7 @@ pub fn emit(
             st.inner.push(MountOp {
                 action,
                 path: rule.path.clone(),
-                identity: Identity::of(&rule.path),
+                identity: Some(identity),
             });
             continue;
         }
@@ -230,8 +230,13 @@ impl State<'_> {
     /// `Some(is_dir)` for a path that really exists, `None` for a missing one or a
     /// placeholder of a concurrent run (which this run acquires as its own).
     fn kind(&self, path: &Path) -> Option<bool> {
+        self.identity(path).map(|identity| identity.dir)
+    }
+
+    /// [`kind`](Self::kind) with the identity the inner stage checks (one `lstat` for both).
+    fn identity(&self, path: &Path) -> Option<Identity> {
         let meta = std::fs::symlink_metadata(path).ok()?;
-        (!looks_like_placeholder(&meta)).then(|| meta.is_dir())
+        (!looks_like_placeholder(&meta)).then(|| Identity::from_metadata(&meta))
     }
 
     fn base(&mut self, root: Access) {
