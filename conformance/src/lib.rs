@@ -6,8 +6,6 @@
 //! commands are [`exec`]uted under `sandbox run`, and the results are [`check`]ed. The test
 //! harness (`tests/conformance.rs`) and the matrix runner (`src/main.rs`) share [`Suite`].
 
-#![warn(missing_docs)]
-
 pub mod binaries;
 pub mod case;
 pub mod check;

@@ -122,13 +122,7 @@ mod tests {
         let plan = build(&resolved, &PlanOptions::default()).unwrap();
         let inner = InnerArgs {
             network: resolved.network,
-            ready_fd: None,
-            mounts_fd: None,
-            stderr_fd: None,
-            proxy_routes: Vec::new(),
-            proxy_dir_fd: None,
-            pass_fds: Vec::new(),
-            command: vec!["true".into()],
+            ..inner()
         };
         let bwrap = Bwrap::assumed(Path::new("/bin/bwrap"), true);
         let args = assemble(&plan, &bwrap, Path::new("/bin/sandbox"), &inner);
