@@ -25,6 +25,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+use parse::Halt;
 use std::ffi::OsString;
 use std::os::fd::RawFd;
 
@@ -52,12 +53,23 @@ pub(crate) fn command_line(
     real_uid: u32,
     real_gid: u32,
 ) -> Result<Parsed, ArgError> {
-    match parse::parse(argv, effects)? {
+    match parse_args(argv, effects)? {
         Parsed::Run(mut cfg) => {
             check::validate(&mut cfg, real_uid, real_gid)?;
             Ok(Parsed::Run(cfg))
         }
         printed => Ok(printed),
+    }
+}
+
+/// Parses `argv` (with `argv[0]`) with the option table, unvalidated: a configuration, or the
+/// text that `--help`/`--version` print, or upstream's refusal.
+fn parse_args(argv: &[OsString], effects: &mut dyn Effects) -> Result<Parsed, ArgError> {
+    match parse::parse(argv, table::OPTIONS, effects) {
+        Ok(cfg) => Ok(Parsed::Run(cfg)),
+        Err(Halt::Refused(err)) => Err(err),
+        Err(Halt::Help) => Ok(Parsed::Help(help::usage(&parse::invoked_as(argv)))),
+        Err(Halt::Version) => Ok(Parsed::Version(help::version())),
     }
 }
 
