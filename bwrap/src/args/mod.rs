@@ -10,6 +10,10 @@
 //! `--level-prefix`, the environment, reading `--args`/`--add-seccomp-fd` descriptors) goes
 //! through `Effects`, so tests run the parser in-process. To add an option: an entry in
 //! `table.rs`, its handler in `handlers.rs` or `setup_ops.rs`, its refusals in `error.rs`.
+//!
+//! The modules depend one way: `parse` (the loop and the `Spec` format, given the table as
+//! data) ← `table` (the options; their handlers in `handlers` and `setup_ops`) ← `help` (which
+//! renders the table); this module joins them.
 
 mod cap_names;
 mod check;
