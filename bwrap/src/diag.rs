@@ -36,16 +36,6 @@ pub(crate) fn fatal(err: &SetupError) -> ! {
     std::process::exit(1)
 }
 
-/// Describes an errno the way `strerror` does (without nix's `EFOO: ` prefix).
-pub(crate) fn strerror(errno: nix::errno::Errno) -> String {
-    std::io::Error::from_raw_os_error(errno as i32)
-        .to_string()
-        .split(" (os error")
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// Renders a byte path or argument for a message.
 pub(crate) fn show(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

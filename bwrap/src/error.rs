@@ -3,7 +3,6 @@
 //! Setup and process code return it; `lib.rs` prints it once as `bwrap: …` (through
 //! [`crate::diag::fatal`]) and exits with status 1, in whichever process it happened.
 
-use crate::diag::strerror;
 use nix::errno::Errno;
 use std::fmt;
 
@@ -78,6 +77,16 @@ impl fmt::Display for SetupError {
 }
 
 impl std::error::Error for SetupError {}
+
+/// Describes an errno the way `strerror` does (without nix's `EFOO: ` prefix).
+pub(crate) fn strerror(errno: nix::errno::Errno) -> String {
+    std::io::Error::from_raw_os_error(errno as i32)
+        .to_string()
+        .split(" (os error")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
 
 #[cfg(test)]
 mod tests {

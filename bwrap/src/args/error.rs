@@ -1,6 +1,6 @@
 //! Why a command line was refused, in upstream bubblewrap's exact words.
 
-use crate::diag::strerror;
+use crate::error::strerror;
 use nix::errno::Errno;
 use std::fmt;
 

@@ -10,6 +10,10 @@
 //! `--level-prefix`, the environment, reading `--args`/`--add-seccomp-fd` descriptors) goes
 //! through `Effects`, so tests run the parser in-process. To add an option: an entry in
 //! `table.rs`, its handler in `handlers.rs` or `setup_ops.rs`, its refusals in `error.rs`.
+//!
+//! The modules depend one way: `parse` (the loop and the `Spec` format, given the table as
+//! data) ← `table` (the options; their handlers in `handlers` and `setup_ops`) ← `help` (which
+//! renders the table); this module joins them.
 
 mod cap_names;
 mod check;
@@ -25,6 +29,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+use parse::Halt;
 use std::ffi::OsString;
 use std::os::fd::RawFd;
 
@@ -52,12 +57,23 @@ pub(crate) fn command_line(
     real_uid: u32,
     real_gid: u32,
 ) -> Result<Parsed, ArgError> {
-    match parse::parse(argv, effects)? {
+    match parse_args(argv, effects)? {
         Parsed::Run(mut cfg) => {
             check::validate(&mut cfg, real_uid, real_gid)?;
             Ok(Parsed::Run(cfg))
         }
         printed => Ok(printed),
+    }
+}
+
+/// Parses `argv` (with `argv[0]`) with the option table, unvalidated: a configuration, or the
+/// text that `--help`/`--version` print, or upstream's refusal.
+fn parse_args(argv: &[OsString], effects: &mut dyn Effects) -> Result<Parsed, ArgError> {
+    match parse::parse(argv, table::OPTIONS, effects) {
+        Ok(cfg) => Ok(Parsed::Run(cfg)),
+        Err(Halt::Refused(err)) => Err(err),
+        Err(Halt::Help) => Ok(Parsed::Help(help::usage(&parse::invoked_as(argv)))),
+        Err(Halt::Version) => Ok(Parsed::Version(help::version())),
     }
 }
 

@@ -1,10 +1,9 @@
-//! The left-to-right argument parser (upstream's `parse_args_recurse`), driven by
-//! [`OPTIONS`](super::table::OPTIONS).
+//! The left-to-right argument parser (upstream's `parse_args_recurse`), driven by the option
+//! table it is given: each [`Spec`] names an option, its values and what parsing it does.
 
+use super::Config;
 use super::effects::Effects;
 use super::error::ArgError;
-use super::table::{self, Keeps, Run, Spec};
-use super::{Config, Parsed, help};
 use crate::diag::show;
 use std::ffi::OsString;
 use std::os::fd::RawFd;
@@ -13,17 +12,18 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 /// Most arguments bwrap accepts in total, counting those read through `--args`.
 pub(super) const MAX_ARGS: usize = 9000;
 
-/// Parses the whole command line (`argv[0]` included) into a configuration, or the text
-/// that `--help`/`--version` print, or upstream's refusal.
-pub(super) fn parse(argv: &[OsString], effects: &mut dyn Effects) -> Result<Parsed, ArgError> {
-    let argv0 = argv
-        .first()
-        .map(|a| show(a.as_bytes()))
-        .unwrap_or_else(|| "bwrap".into());
+/// Parses the whole command line (`argv[0]` included) with the option table `options` into a
+/// configuration, or why it stopped: `--help`, `--version` or upstream's refusal.
+pub(super) fn parse(
+    argv: &[OsString],
+    options: &'static [Spec],
+    effects: &mut dyn Effects,
+) -> Result<Box<Config>, Halt> {
     if argv.len() > MAX_ARGS {
-        return Err(ArgError::TooManyArgs(MAX_ARGS));
+        return Err(ArgError::TooManyArgs(MAX_ARGS).into());
     }
     let mut parser = Parser {
+        options,
         effects,
         cfg: Config::default(),
         perms: None,
@@ -34,17 +34,19 @@ pub(super) fn parse(argv: &[OsString], effects: &mut dyn Effects) -> Result<Pars
         in_args_file: false,
     };
     let rest = argv.get(1..).unwrap_or_default();
-    let used = match parser.parse_list(rest) {
-        Ok(used) => used,
-        Err(Halt::Refused(err)) => return Err(err),
-        Err(Halt::Help) => return Ok(Parsed::Help(help::usage(&argv0))),
-        Err(Halt::Version) => return Ok(Parsed::Version(help::version())),
-    };
+    let used = parser.parse_list(rest)?;
     parser.check_overlay_src_consumed()?;
     let mut cfg = parser.cfg;
     cfg.command = rest[used..].to_vec();
-    cfg.invoked_as = argv0;
-    Ok(Parsed::Run(Box::new(cfg)))
+    cfg.invoked_as = invoked_as(argv);
+    Ok(Box::new(cfg))
+}
+
+/// `argv[0]` for messages and `--help` (`bwrap` when there is none).
+pub(super) fn invoked_as(argv: &[OsString]) -> String {
+    argv.first()
+        .map(|a| show(a.as_bytes()))
+        .unwrap_or_else(|| "bwrap".into())
 }
 
 /// Why parsing stopped before the end.
@@ -63,8 +65,44 @@ impl From<ArgError> for Halt {
     }
 }
 
+/// What an option does when parsed.
+#[derive(Clone, Copy)]
+pub(super) enum Run {
+    /// Sets a flag in the configuration.
+    Set(fn(&mut Config)),
+    /// Anything else, with the option's values.
+    Call(fn(&mut Parser, &Call) -> Result<(), Halt>),
+}
+
+/// Which pending modifiers an option leaves for the next one instead of refusing them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Keeps {
+    /// None: a pending `--perms`, `--size` or `--overlay-src` must have been consumed.
+    Nothing,
+    /// `--overlay-src`: more layers may follow.
+    Sources,
+    /// `--perms` and `--size`: they are the modifiers.
+    All,
+}
+
+/// One option.
+pub(super) struct Spec {
+    /// The option as written, e.g. `--bind`.
+    pub(super) name: &'static str,
+    /// The names of the values that follow it, e.g. `["SRC", "DEST"]`.
+    pub(super) values: &'static [&'static str],
+    /// Its `--help` description; further lines are printed below it. Empty: not listed.
+    pub(super) help: &'static [&'static str],
+    /// What parsing it does.
+    pub(super) run: Run,
+    /// The pending modifiers it leaves alone.
+    pub(super) keeps: Keeps,
+}
+
 /// The parser's state between options.
 pub(super) struct Parser<'e> {
+    /// The option table.
+    options: &'static [Spec],
     pub(super) effects: &'e mut dyn Effects,
     pub(super) cfg: Config,
     /// Pending `--perms`, for the next op that creates a file.
@@ -107,7 +145,7 @@ impl Parser<'_> {
             if !arg.starts_with(b"-") {
                 return Ok(i);
             }
-            let spec = lookup(&String::from_utf8_lossy(arg))?;
+            let spec = lookup(self.options, &String::from_utf8_lossy(arg))?;
             let rest = &args[i + 1..];
             // Upstream refuses a nested `--args` before it counts the option's argument.
             if spec.name == "--args" && self.in_args_file {
@@ -191,9 +229,10 @@ impl Parser<'_> {
     }
 }
 
-/// The option named `option` (a `--debug-opt=` value not in the table is refused as such).
-fn lookup(option: &str) -> Result<&'static Spec, ArgError> {
-    if let Some(spec) = table::OPTIONS.iter().find(|spec| spec.name == option) {
+/// The option named `option` in `options` (a `--debug-opt=` value not in the table is refused
+/// as such).
+fn lookup(options: &'static [Spec], option: &str) -> Result<&'static Spec, ArgError> {
+    if let Some(spec) = options.iter().find(|spec| spec.name == option) {
         return Ok(spec);
     }
     Err(match option.strip_prefix("--debug-opt=") {

@@ -4,42 +4,8 @@
 
 use super::Config;
 use super::error::ArgError;
-use super::parse::{Call, Halt, Parser};
+use super::parse::{Call, Halt, Keeps, Parser, Run, Spec};
 use super::{BindKind, CapChange, Op, OverlayKind};
-
-/// What an option does when parsed.
-#[derive(Clone, Copy)]
-pub(super) enum Run {
-    /// Sets a flag in the configuration.
-    Set(fn(&mut Config)),
-    /// Anything else, with the option's values.
-    Call(fn(&mut Parser, &Call) -> Result<(), Halt>),
-}
-
-/// Which pending modifiers an option leaves for the next one instead of refusing them.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Keeps {
-    /// None: a pending `--perms`, `--size` or `--overlay-src` must have been consumed.
-    Nothing,
-    /// `--overlay-src`: more layers may follow.
-    Sources,
-    /// `--perms` and `--size`: they are the modifiers.
-    All,
-}
-
-/// One option.
-pub(super) struct Spec {
-    /// The option as written, e.g. `--bind`.
-    pub(super) name: &'static str,
-    /// The names of the values that follow it, e.g. `["SRC", "DEST"]`.
-    pub(super) values: &'static [&'static str],
-    /// Its `--help` description; further lines are printed below it. Empty: not listed.
-    pub(super) help: &'static [&'static str],
-    /// What parsing it does.
-    pub(super) run: Run,
-    /// The pending modifiers it leaves alone.
-    pub(super) keeps: Keeps,
-}
 
 /// A flag: no values, sets something in the configuration.
 const fn set(name: &'static str, help: &'static [&'static str], set: fn(&mut Config)) -> Spec {

@@ -43,7 +43,7 @@ fn tolerate(fail_open: bool, what: &Path, errno: Errno) -> bool {
         crate::diag::warn(&format!(
             "Unable to apply mount flags on {}: {}",
             what.display(),
-            crate::diag::strerror(errno)
+            crate::error::strerror(errno)
         ));
     }
     tolerated

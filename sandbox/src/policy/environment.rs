@@ -16,10 +16,6 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use serde_json::Value;
-
-use super::model::PolicyError;
-use super::parse::Parser;
 
 /// The names `inherit = "core"` keeps (plus `LC_*`).
 pub const CORE: &[&str] = &[
@@ -123,76 +119,6 @@ fn globs(patterns: &[String]) -> Result<GlobSet, globset::Error> {
     builder.build()
 }
 
-impl Parser<'_> {
-    /// Parses `[environment]`.
-    pub(super) fn environment(&self, value: &Value) -> Result<EnvPolicy, PolicyError> {
-        let mut env = EnvPolicy::default();
-        for (key, value) in self.table(value, "environment")? {
-            let name = format!("environment.{key}");
-            match key.as_str() {
-                "inherit" => {
-                    env.inherit = match value.as_str() {
-                        Some("all") => Inherit::All,
-                        Some("core") => Inherit::Core,
-                        Some("none") => Inherit::None,
-                        _ => {
-                            return Err(self.err(
-                                &name,
-                                format!("unknown value {value}"),
-                                "use \"all\", \"core\" or \"none\"",
-                            ));
-                        }
-                    }
-                }
-                "include" => env.include = self.patterns(&name, value)?,
-                "exclude" => env.exclude = self.patterns(&name, value)?,
-                "set" => {
-                    for (var, text) in self.table(value, &name)? {
-                        let entry = format!("{name}.{var}");
-                        if var.is_empty() || var.contains(['=', '\0']) {
-                            return Err(self.err(
-                                &entry,
-                                "not a variable name",
-                                "use a name without `=` or NUL",
-                            ));
-                        }
-                        let text =
-                            text.as_str().filter(|t| !t.contains('\0')).ok_or_else(|| {
-                                self.err(&entry, "expected a string without NUL", "quote the value")
-                            })?;
-                        env.set.insert(var.clone(), text.to_string());
-                    }
-                }
-                _ => {
-                    return Err(self.err(
-                        &name,
-                        "unknown key",
-                        "use only inherit, include, exclude and set in [environment]",
-                    ));
-                }
-            }
-        }
-        Ok(env)
-    }
-
-    fn patterns(&self, name: &str, value: &Value) -> Result<Vec<String>, PolicyError> {
-        let fix = "write a list of name patterns, e.g. [\"CARGO_*\", \"RUST_LOG\"]";
-        let list = value
-            .as_array()
-            .ok_or_else(|| self.err(name, "expected a list of strings", fix))?;
-        let mut out = Vec::new();
-        for item in list {
-            let pattern = item
-                .as_str()
-                .ok_or_else(|| self.err(name, format!("{item} is not a string"), fix))?;
-            Glob::new(pattern)
-                .map_err(|e| self.err(name, format!("bad pattern {pattern:?}: {e}"), fix))?;
-            out.push(pattern.to_string());
-        }
-        Ok(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::Policy;
@@ -248,20 +174,5 @@ mod tests {
             CALLER,
         );
         assert_eq!(names(&excluded), ["CARGO_HOME", "LC_ALL", "PATH"]);
-    }
-
-    #[test]
-    fn bad_sections_name_the_entry() {
-        for (text, entry) in [
-            ("[environment]\ninherit = \"some\"\n", "environment.inherit"),
-            ("[environment]\ninclude = \"X\"\n", "environment.include"),
-            ("[environment]\nexclude = [\"[\"]\n", "environment.exclude"),
-            ("[environment]\nset = { A = 1 }\n", "environment.set.A"),
-            ("[environment]\nunset = []\n", "environment.unset"),
-        ] {
-            let e = Policy::parse(text, "bad.toml").unwrap_err();
-            assert_eq!(e.entry, entry, "{text}");
-            assert!(e.to_string().starts_with("bad.toml: entry"), "{e}");
-        }
     }
 }

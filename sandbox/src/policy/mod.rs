@@ -24,12 +24,14 @@
 //! ```
 
 mod environment;
+mod error;
 mod limits;
 mod model;
 mod parse;
 mod resolve;
 
 pub use environment::{CORE, CREDENTIALS, EnvPolicy, Inherit};
+pub use error::PolicyError;
 pub use limits::{LimitError, Limits};
-pub use model::{Access, Entry, NetworkMode, PathSpec, Policy, PolicyError, Special};
+pub use model::{Access, Entry, NetworkMode, PathSpec, Policy, Special};
 pub use resolve::{MINIMAL_DIRS, Resolved, ResolvedEntry, ResolvedGlob, depth};

@@ -1,7 +1,10 @@
-//! The policy's data model: entries, access levels, network modes, errors.
+//! The policy's data model: entries, access levels, network modes.
 
 use std::fmt;
 use std::path::PathBuf;
+
+use super::environment::EnvPolicy;
+use super::limits::Limits;
 
 /// What a path entry allows. Ordered by precedence on a tie: `None` > `Write` > `Read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -124,9 +127,9 @@ pub struct Policy {
     /// [`crate::legacy`]).
     pub legacy_landlock: bool,
     /// `[environment]`: which variables the command sees.
-    pub environment: super::environment::EnvPolicy,
+    pub environment: EnvPolicy,
     /// `[limits]`: resource limits.
-    pub limits: super::limits::Limits,
+    pub limits: Limits,
     /// `legacy_unprotected_metadata = true`: in legacy Landlock mode, accept that protected
     /// metadata (`.git`, `.codex`, `.agents`, `.aws`) under writable roots is writable, with a
     /// warning on every run (see [`crate::legacy`]). No effect under bwrap.
@@ -174,18 +177,4 @@ impl Policy {
         });
         self
     }
-}
-
-/// A policy that was refused, naming the file, the entry and the fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{origin}: entry `{entry}`: {problem}; fix: {fix}")]
-pub struct PolicyError {
-    /// The file (or `<string>`) the policy came from.
-    pub origin: String,
-    /// The entry or key at fault.
-    pub entry: String,
-    /// What is wrong.
-    pub problem: String,
-    /// How to fix it.
-    pub fix: String,
 }

@@ -2,7 +2,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::model::{Access, NetworkMode, PathSpec, Policy, PolicyError, Special};
+use super::error::PolicyError;
+use super::model::{Access, NetworkMode, PathSpec, Policy, Special};
 use super::parse::check_glob_prefix;
 
 /// The system directories `:minimal` makes readable (those that exist).

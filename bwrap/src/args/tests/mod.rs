@@ -61,7 +61,7 @@ fn argv<S: AsRef<OsStr>>(args: &[S]) -> Vec<OsString> {
 
 /// Parses `args` (after `argv[0]`) with `effects`.
 fn parse_with<S: AsRef<OsStr>>(args: &[S], effects: &mut Recorder) -> Result<Parsed, ArgError> {
-    super::parse::parse(&argv(args), effects)
+    super::parse_args(&argv(args), effects)
 }
 
 /// Parses `args` that must be a valid sandbox request.

@@ -4,7 +4,11 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::model::{Access, Entry, NetworkMode, PathSpec, Policy, PolicyError, Special};
+mod environment;
+mod limits;
+
+use super::error::PolicyError;
+use super::model::{Access, Entry, NetworkMode, PathSpec, Policy, Special};
 
 /// Characters that make a key a glob.
 const GLOB_META: &[char] = &['*', '?', '['];
@@ -49,18 +53,14 @@ impl Policy {
     }
 }
 
-/// Parses one policy's sections, naming its origin in every error.
-pub(super) struct Parser<'a> {
+/// Parses one policy's sections, naming its origin in every error (the `[environment]` and
+/// `[limits]` sections in the submodules of the same name).
+struct Parser<'a> {
     origin: &'a str,
 }
 
 impl Parser<'_> {
-    pub(super) fn err(
-        &self,
-        entry: &str,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> PolicyError {
+    fn err(&self, entry: &str, problem: impl Into<String>, fix: impl Into<String>) -> PolicyError {
         PolicyError {
             origin: self.origin.to_string(),
             entry: entry.to_string(),
@@ -69,7 +69,12 @@ impl Parser<'_> {
         }
     }
 
-    pub(super) fn table<'v>(
+    /// A key this part of the policy does not have; `fix` lists the ones it has.
+    fn unknown_key(&self, entry: &str, fix: &str) -> PolicyError {
+        self.err(entry, "unknown key", fix)
+    }
+
+    fn table<'v>(
         &self,
         value: &'v Value,
         entry: &str,
@@ -81,15 +86,11 @@ impl Parser<'_> {
 
     fn policy(&self, value: &Value) -> Result<Policy, PolicyError> {
         let top = self.table(value, "(top level)")?;
+        // A key left out keeps the built-in default's value; the entries are only the file's.
         let mut policy = Policy {
             origin: self.origin.to_string(),
             entries: Vec::new(),
-            network: NetworkMode::Restricted,
-            glob_scan_max_depth: None,
-            legacy_landlock: false,
-            environment: Default::default(),
-            limits: Default::default(),
-            legacy_unprotected_metadata: false,
+            ..Policy::default()
         };
         for (key, value) in top {
             match key.as_str() {
@@ -107,9 +108,8 @@ impl Parser<'_> {
                 "environment" => policy.environment = self.environment(value)?,
                 "limits" => policy.limits = self.limits(value)?,
                 other => {
-                    return Err(self.err(
+                    return Err(self.unknown_key(
                         other,
-                        "unknown key",
                         "use only glob_scan_max_depth, legacy_landlock, legacy_unprotected_metadata, \
                          [filesystem], [network], [environment] and [limits]",
                     ));
@@ -145,7 +145,7 @@ impl Parser<'_> {
         for (key, value) in self.table(value, "network")? {
             let name = format!("network.{key}");
             if key != "mode" {
-                return Err(self.err(&name, "unknown key", "use only `mode` in [network]"));
+                return Err(self.unknown_key(&name, "use only `mode` in [network]"));
             }
             mode = match value.as_str() {
                 Some("restricted") => NetworkMode::Restricted,
@@ -373,6 +373,15 @@ mode = "enabled"
                 "legacy_unprotected_metadata = 1\n",
                 "legacy_unprotected_metadata",
             ),
+            ("[environment]\ninherit = \"some\"\n", "environment.inherit"),
+            ("[environment]\ninclude = \"X\"\n", "environment.include"),
+            ("[environment]\nexclude = [\"[\"]\n", "environment.exclude"),
+            ("[environment]\nset = { A = 1 }\n", "environment.set.A"),
+            ("[environment]\nunset = []\n", "environment.unset"),
+            ("[limits]\nprocesses = 0\n", "limits.processes"),
+            ("[limits]\nopen_files = \"x\"\n", "limits.open_files"),
+            ("[limits]\nmemory = 1\n", "limits.memory"),
+            ("[limits]\nstack = 1\n", "limits.stack"),
         ] {
             let e = Policy::parse(text, "bad.toml").unwrap_err();
             assert_eq!(e.origin, "bad.toml");
