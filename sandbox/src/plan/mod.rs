@@ -67,7 +67,7 @@ pub struct Rule {
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// The bwrap operations, in order, that build the namespaces and the filesystem view
-    /// (everything before the inner stage's own, see [`crate::run::assemble`]).
+    /// (everything before the inner stage's own, see `crate::run::assemble`).
     pub ops: Vec<Op>,
     /// The network mode; the inner stage installs the matching seccomp filter.
     pub network: NetworkMode,
