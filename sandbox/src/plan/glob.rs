@@ -19,6 +19,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use walkdir::WalkDir;
 
 use super::PlanError;
+use super::mounts::Identity;
 use crate::policy::ResolvedGlob;
 
 /// The most matches one glob may have before the sandbox refuses to start.
@@ -29,12 +30,32 @@ pub const MAX_GLOB_MATCHES: usize = 8192;
 /// siblings-to-be uncreatable, without saving any mount.
 pub const COLLAPSE_MIN_ENTRIES: u32 = 2;
 
+/// One path to mask, with the identity the scan saw when it looked at it (a matched file;
+/// `None` for directories, symlink targets and other links, which the scan does not stat),
+/// so that the plan need not look it up again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// The path to mask.
+    pub path: PathBuf,
+    /// Its identity from the scan's `lstat`, if it made one.
+    pub identity: Option<Identity>,
+}
+
+impl Match {
+    fn unseen(path: PathBuf) -> Match {
+        Match {
+            path,
+            identity: None,
+        }
+    }
+}
+
 /// Expands one glob (its search root already resolved to a real, symlink-free path).
 pub fn expand(
     glob: &ResolvedGlob,
     search_root: &Path,
     max_depth: Option<usize>,
-) -> Result<Vec<PathBuf>, PlanError> {
+) -> Result<Vec<Match>, PlanError> {
     if !search_root.is_dir() {
         return Ok(Vec::new());
     }
@@ -68,7 +89,7 @@ pub fn expand(
         scan.add_other_links(search_root, max_depth)?;
     }
     let mut masks = scan.masks;
-    masks.append(&mut scan.targets);
+    masks.extend(scan.targets.into_iter().map(Match::unseen));
     Ok(masks)
 }
 
@@ -173,7 +194,7 @@ struct Scan<'a> {
     root: &'a Path,
     /// Directories at this depth are not descended into.
     max_depth: Option<usize>,
-    masks: Vec<PathBuf>,
+    masks: Vec<Match>,
     /// Real targets of matched symlinks (they may lie outside any collapsed directory).
     targets: Vec<PathBuf>,
     matches: usize,
@@ -237,7 +258,7 @@ impl<'a> Scan<'a> {
         let masked = full || self.is_match(&dir);
         if masked {
             self.masks.truncate(start);
-            self.record(dir)?;
+            self.record(Match::unseen(dir))?;
         }
         Ok(masked)
     }
@@ -263,14 +284,17 @@ impl<'a> Scan<'a> {
             if meta.is_file() && meta.nlink() > 1 {
                 self.linked.insert((meta.dev(), meta.ino()));
             }
-            self.record(entry.path)?;
+            self.record(Match {
+                path: entry.path,
+                identity: Some(Identity::from_metadata(&meta)),
+            })?;
         }
         Ok(true)
     }
 
-    fn record(&mut self, path: PathBuf) -> Result<(), PlanError> {
+    fn record(&mut self, found: Match) -> Result<(), PlanError> {
         self.count()?;
-        self.masks.push(path);
+        self.masks.push(found);
         Ok(())
     }
 
@@ -291,7 +315,7 @@ impl<'a> Scan<'a> {
 
     /// Second pass, only when a matched file has several names: masks the other names.
     fn add_other_links(&mut self, root: &Path, max_depth: Option<usize>) -> Result<(), PlanError> {
-        let already: HashSet<PathBuf> = self.masks.iter().cloned().collect();
+        let already: HashSet<PathBuf> = self.masks.iter().map(|m| m.path.clone()).collect();
         for entry in walker(root, max_depth) {
             let entry = entry.map_err(|e| walk_error(root, e))?;
             if !entry.file_type().is_file() || already.contains(entry.path()) {
@@ -299,7 +323,7 @@ impl<'a> Scan<'a> {
             }
             let meta = entry.metadata().map_err(|e| walk_error(root, e))?;
             if self.linked.contains(&(meta.dev(), meta.ino())) {
-                self.record(entry.path().to_path_buf())?;
+                self.record(Match::unseen(entry.path().to_path_buf()))?;
             }
         }
         Ok(())
@@ -361,7 +385,8 @@ mod tests {
         }
     }
 
-    fn sorted(mut v: Vec<PathBuf>) -> Vec<PathBuf> {
+    fn sorted(found: Vec<Match>) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = found.into_iter().map(|m| m.path).collect();
         v.sort();
         v
     }
@@ -388,6 +413,22 @@ mod tests {
             all,
             vec![r.join(".env"), r.join("app/.env"), r.join("app/deep/.env")]
         );
+    }
+
+    #[test]
+    fn a_matched_file_carries_the_identity_lstat_gives_and_a_collapsed_directory_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        fs::create_dir_all(r.join("app/all")).unwrap();
+        for f in ["app/a.env", "app/b.txt", "app/all/x.env", "app/all/y.env"] {
+            fs::write(r.join(f), "s").unwrap();
+        }
+        let found = expand(&glob(r, "**/*.env"), r, None).unwrap();
+        assert_eq!(found.len(), 2, "{found:?}");
+        for m in found {
+            let expected = (m.path != r.join("app/all")).then(|| Identity::of(&m.path).unwrap());
+            assert_eq!(m.identity, expected, "{}", m.path.display());
+        }
     }
 
     #[test]

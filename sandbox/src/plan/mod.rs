@@ -129,8 +129,8 @@ pub enum PlanError {
 
 /// Builds the plan for a resolved policy.
 pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanError> {
-    let (rules, links) = collect_rules(resolved, options)?;
-    let emitted = order::emit(resolved.root, &rules, &links, options)?;
+    let (rules, links, seen) = collect_rules(resolved, options)?;
+    let emitted = order::emit(resolved.root, &rules, &links, &seen, options)?;
     let mut ops = vec![Op::NewSession, Op::DieWithParent];
     ops.extend(emitted.ops);
     ops.extend([Namespace::User, Namespace::Pid, Namespace::Ipc].map(Op::Unshare));
@@ -161,13 +161,17 @@ pub fn build(resolved: &Resolved, options: &PlanOptions) -> Result<Plan, PlanErr
     })
 }
 
+/// The identities the glob scan saw, by path, so the plan does not stat those paths again.
+type Seen = HashMap<PathBuf, mounts::Identity>;
+
 /// Resolves entries on the host, adds metadata and glob rules, and sorts them by depth.
 /// Also returns the symlinks followed on the way to policy entries, so that the logical
-/// paths (`/lib64 -> usr/lib64`) exist where the base does not show them.
+/// paths (`/lib64 -> usr/lib64`) exist where the base does not show them, and the
+/// identities of the glob matches the scan looked at.
 fn collect_rules(
     resolved: &Resolved,
     options: &PlanOptions,
-) -> Result<(Vec<Rule>, Vec<Followed>), PlanError> {
+) -> Result<(Vec<Rule>, Vec<Followed>, Seen), PlanError> {
     let mut writable: Vec<PathBuf> = resolved
         .entries
         .iter()
@@ -195,11 +199,15 @@ fn collect_rules(
             }
         }
     }
+    let mut seen = Seen::new();
     for glob in &resolved.globs {
         let origin = format!("{}{}", pins::GLOB_ORIGIN, glob.key);
         let search_root = symlink::secure_path(&glob.search_root, &writable, &origin)?;
-        for path in glob::expand(glob, &search_root, resolved.glob_scan_max_depth)? {
-            add(&mut rules, path, Access::None, &origin);
+        for found in glob::expand(glob, &search_root, resolved.glob_scan_max_depth)? {
+            if let Some(identity) = found.identity {
+                seen.insert(found.path.clone(), identity);
+            }
+            add(&mut rules, found.path, Access::None, &origin);
         }
     }
     for path in &options.hidden {
@@ -214,7 +222,7 @@ fn collect_rules(
     // By depth, then path; each depth counted once (thousands of glob rules).
     rules.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     rules.sort_by_cached_key(|r| depth(&r.path));
-    Ok((rules, links))
+    Ok((rules, links, seen))
 }
 
 /// The access `path` gets from the closest rule at or above it (the root's without one).

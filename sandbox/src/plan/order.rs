@@ -57,11 +57,13 @@ struct State<'a> {
 }
 
 /// Emits the filesystem operations for `rules` (sorted by depth) over a base of `root`,
-/// recreating each symlink in `links` whose directory the view does not show.
+/// recreating each symlink in `links` whose directory the view does not show. `seen` holds
+/// identities already looked up (by the glob scan); every other rule's path is looked up.
 pub fn emit(
     root: Access,
     rules: &[Rule],
     links: &[Followed],
+    seen: &HashMap<PathBuf, Identity>,
     options: &PlanOptions,
 ) -> Result<Emitted, PlanError> {
     let mut st = State {
@@ -73,7 +75,10 @@ pub fn emit(
         inner: Vec::new(),
     };
     st.base(root);
-    let present: Vec<Option<Identity>> = rules.iter().map(|r| st.identity(&r.path)).collect();
+    let present: Vec<Option<Identity>> = rules
+        .iter()
+        .map(|r| seen.get(&r.path).copied().or_else(|| st.identity(&r.path)))
+        .collect();
     // Missing writable roots are ignored and do not enclose anything.
     let effective: HashMap<&Path, usize> = rules
         .iter()
