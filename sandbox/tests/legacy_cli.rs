@@ -102,6 +102,32 @@ fn legacy_run_confines_writes_network_and_privileges() {
 }
 
 #[test]
+fn legacy_run_starts_a_session_of_its_own() {
+    let f = fixture(LEGACY_POLICY);
+    // The shell is the process the sandbox's child became: its session id is field 6 of
+    // /proc/$$/stat (its name, `sh`, has no spaces).
+    let script = "echo \"sid=$(cut -d' ' -f6 /proc/$$/stat) pid=$$\"";
+    let out = sandbox_run(&f, &["--legacy-landlock"], script);
+    let (stdout, _) = texts(&out);
+    assert_eq!(out.status.code(), Some(0));
+    let caller = nix::unistd::getsid(None).unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("sid="))
+        .expect("no sid");
+    let (sid, pid) = line["sid=".len()..].split_once(" pid=").unwrap();
+    assert_ne!(
+        sid,
+        caller.to_string(),
+        "the command is in the caller's session"
+    );
+    assert_eq!(
+        sid, pid,
+        "the command does not lead its own session: {line}"
+    );
+}
+
+#[test]
 fn legacy_landlock_in_the_policy_file_selects_legacy_mode() {
     let f = fixture(&format!("legacy_landlock = true\n{LEGACY_POLICY}"));
     let script = format!(

@@ -1,6 +1,6 @@
 //! Legacy Landlock mode (`sandbox run --legacy-landlock`, or `legacy_landlock = true` in the
-//! policy): no bwrap, no namespaces. The command runs as a child that sets
-//! `no_new_privs`, drops every capability, restricts itself with Landlock and installs the
+//! policy): no bwrap, no namespaces. The command runs as a child that starts a session of
+//! its own (`setsid`, as bwrap's `--new-session` on the bwrap path), sets `no_new_privs`, drops every capability, restricts itself with Landlock and installs the
 //! network seccomp filter of the bwrap path ([`crate::inner::seccomp`]), then execs.
 //!
 //! Only policies that mean exactly the same under this model are accepted ([`model`]);
@@ -76,9 +76,8 @@ pub fn status(
     let previous = supervise::block().map_err(LegacyError::BlockSignals)?;
     let supervisor = std::process::id() as libc::pid_t;
     // SAFETY: between fork and exec the closure only makes system calls (sigprocmask,
-    // prctl, getppid, close_range, fcntl, setrlimit, landlock_restrict_self, seccomp) on
-    // data prepared before the fork;
-    // nothing allocates on the success path.
+    // prctl, getppid, setsid, close_range, fcntl, setrlimit, landlock_restrict_self,
+    // seccomp) on data prepared before the fork; nothing allocates on the success path.
     unsafe {
         cmd.pre_exec(move || {
             pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None)?;
@@ -87,6 +86,11 @@ pub fn status(
             // The command dies with this supervising process, as bwrap's
             // --die-with-parent makes it on the bwrap path.
             supervise::die_with_parent(supervisor)?;
+            // A session of its own, without a controlling terminal, as bwrap's --new-session
+            // gives it: the command can't push input into the caller's terminal (TIOCSTI).
+            // The child of a fork leads no process group, so this fails only if the kernel
+            // refuses; the spawn then fails and nothing runs.
+            nix::unistd::setsid()?;
             nix::sys::prctl::set_no_new_privs()?;
             inner::caps::drop_all()?;
             ruleset.restrict_self()?;

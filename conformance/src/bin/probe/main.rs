@@ -33,11 +33,11 @@ sysv ipc: shmat ID | shmctl ID | shmget KEY | semget KEY | semctl ID | msgget KE
 posix:    mq-open NAME | mq-create NAME | shm-open NAME | sem-open NAME
 network:  socket FAMILY [TYPE] | socketpair | connect-tcp HOST:PORT
           connect-unix-abstract NAME | bind-tcp HOST:PORT | bind-unix PATH
-process:  caps | pid | sid | proc-pids | kill0 PID | ptrace | process-vm-readv | io-uring
+process:  caps | pid | sid | ns KIND | proc-pids | kill0 PID | ptrace | process-vm-readv | io-uring
           signal SIG | exit N
           sleep SECS [LABEL...] | print TEXT... | env NAME
-bwrap:    bwrap-shim --real PATH [--hide OPTION]... [--drop OPTION:N[:TEXT]]... [--log FILE]
-          -- ARGS...";
+bwrap:    bwrap-shim --real PATH [--hide OPTION]... [--drop OPTION:N[:TEXT]]...
+          [--drop-inner ACTION[:TEXT]]... [--log FILE] -- ARGS...";
 
 fn usage(msg: &str) -> ExitCode {
     eprintln!("probe: {msg}\nusage: probe ACTION [ARGS...]\n{ACTIONS}");

@@ -23,6 +23,12 @@ pub fn dispatch(action: &str, rest: &[&str]) -> Dispatched {
             println!("sid: {sid}");
             Ok(())
         }),
+        "ns" => args::<1>(a, rest).map(|[kind]| {
+            let link = format!("/proc/self/ns/{kind}");
+            let target = std::fs::read_link(&link).map_err(|e| fail(a, &link, e))?;
+            println!("ns: {}", target.display());
+            Ok(())
+        }),
         "kill0" => args::<1>(a, rest).and_then(|[p]| Ok(kill0(number(a, p)? as i32))),
         "ptrace" => args::<0>(a, rest).map(|[]| ptrace_attach()),
         "signal" => args::<1>(a, rest).map(|[s]| raise(s)),

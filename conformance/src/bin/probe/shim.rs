@@ -5,7 +5,8 @@
 //! `--help` output has the hidden options' lines removed; a run that uses a hidden option
 //! fails like bubblewrap does with an unknown option. `--drop OPT:N[:TEXT]` removes every
 //! occurrence of OPT with its N arguments (only those where an argument contains TEXT) before
-//! the command's `--`. Anything else is exec'd as is. With `--log FILE`, every invocation
+//! the command's `--`. `--drop-inner ACTION[:TEXT]` removes entries from the sandbox's
+//! inner-stage mount list instead ([`inner`]). Anything else is exec'd as is. With `--log FILE`, every invocation
 //! other than `--help`/`--version` appends a line to FILE (so a case can prove whether this
 //! bwrap actually ran its command).
 
@@ -14,6 +15,8 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use crate::{Dispatched, Outcome, Usage, fail};
+
+mod inner;
 
 /// Runs the shim, or returns `None` for other actions.
 pub fn dispatch(action: &str, rest: &[&str]) -> Dispatched {
@@ -27,6 +30,7 @@ struct Shim<'a> {
     real: &'a str,
     hide: Vec<&'a str>,
     omit: Vec<Omit<'a>>,
+    omit_inner: Vec<inner::InnerDrop<'a>>,
     log: Option<&'a str>,
     args: Vec<&'a str>,
 }
@@ -89,6 +93,7 @@ fn parse<'a>(rest: &[&'a str]) -> Result<Shim<'a>, Usage> {
         real: "",
         hide: Vec::new(),
         omit: Vec::new(),
+        omit_inner: Vec::new(),
         log: None,
         args: Vec::new(),
     };
@@ -103,6 +108,7 @@ fn parse<'a>(rest: &[&'a str]) -> Result<Shim<'a>, Usage> {
             "--real" => shim.real = value()?,
             "--hide" => shim.hide.push(value()?),
             "--drop" => shim.omit.push(Omit::parse(value()?)?),
+            "--drop-inner" => shim.omit_inner.push(inner::InnerDrop::parse(value()?)?),
             "--log" => shim.log = Some(value()?),
             "--" => {
                 shim.args = it.copied().collect();
@@ -133,6 +139,9 @@ impl Shim<'_> {
                 .open(log)
                 .map_err(|e| fail("bwrap-shim", log, e))?;
             writeln!(file, "{}", self.args.join(" ")).map_err(|e| fail("bwrap-shim", log, e))?;
+        }
+        if let (Some(fd), false) = (inner::mounts_fd(&self.args), self.omit_inner.is_empty()) {
+            inner::rewrite(fd, &self.omit_inner)?;
         }
         let err = Command::new(self.real)
             .args(without_dropped(&self.args, &self.omit))
