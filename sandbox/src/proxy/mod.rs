@@ -22,8 +22,8 @@
 //!   through the filesystem (`/run/docker.sock`, a D-Bus or ssh-agent socket); abstract Unix
 //!   sockets are per network namespace, but pathname ones are not.
 
-pub mod host;
-pub mod inner;
+pub(crate) mod host;
+pub(crate) mod inner;
 mod relay;
 mod url;
 
