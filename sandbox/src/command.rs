@@ -139,7 +139,7 @@ impl SandboxCommand {
     }
 
     /// Before running, report the plan in plain words ([`Notice::Plan`],
-    /// [`crate::run::describe`]).
+    /// `run::describe`).
     pub fn verbose(&mut self, verbose: bool) -> &mut Self {
         self.verbose = verbose;
         self
@@ -393,7 +393,7 @@ pub enum Notice {
     ProcHidden(String),
     /// Legacy mode with `legacy_unprotected_metadata`: these protected paths are writable.
     UnprotectedMetadata(Vec<PathBuf>),
-    /// [`SandboxCommand::verbose`]: the plan in plain words ([`crate::run::describe`]).
+    /// [`SandboxCommand::verbose`]: the plan in plain words (`run::describe`).
     Plan(String),
 }
 

@@ -4,19 +4,19 @@
 //! 1. `--bwrap PATH` ([`LaunchOptions::explicit`]); if its `--help` lacks an option the
 //!    plan needs, the run is refused.
 //! 2. The first executable `bwrap` on `PATH` whose canonical path is outside the command's
-//!    working directory ([`discovery`]). It is probed once with `--help` ([`probe`]): one
+//!    working directory (`discovery`). It is probed once with `--help` (`probe`): one
 //!    lacking a required option (e.g. `--perms`, bubblewrap < 0.5) is skipped with a
 //!    warning naming its version and the option; one lacking only `--argv0`
 //!    (bubblewrap < 0.9) is kept and [`Bwrap::supports_argv0`] is `false`.
 //! 3. The bundled bwrap next to the `sandbox` executable ([`bundled`]), opened once,
 //!    hashed through the descriptor against the digest compiled in from
 //!    `SANDBOX_BWRAP_SHA256`, and executed through `/proc/self/fd/N`. In Bazel debug builds
-//!    only, the runfiles `CARGO_BIN_EXE_bwrap` is a last candidate ([`runfiles`]).
+//!    only, the runfiles `CARGO_BIN_EXE_bwrap` is a last candidate (`runfiles`).
 //!
 //! On WSL1 nothing is chosen: bwrap cannot work there (no user namespaces).
 //!
 //! A run's probes (`--help`, the user-namespace trial) are answered from the user's
-//! [`cache::ProbeCache`] when the same binary was probed before on this boot, so that a
+//! `cache::ProbeCache` when the same binary was probed before on this boot, so that a
 //! run normally starts no bwrap but its own; a run bwrap failed to start drops those answers.
 //!
 //! Exit statuses the CLI uses for launch failures ([`LaunchError::exit_status`]):
@@ -129,7 +129,7 @@ impl Bwrap {
         self.digest.as_ref()
     }
 
-    /// The key of a remembered answer about this binary (see [`cache::key`]), from the
+    /// The key of a remembered answer about this binary (see `cache::key`), from the
     /// descriptor that is executed when there is one.
     pub fn cache_key(&self, extra: &str) -> Option<String> {
         let meta = match &self.opened {
