@@ -333,8 +333,12 @@ impl SandboxCommand {
         proxy: Option<(&ProxyRoutes, PathBuf)>,
     ) -> Result<Prepared, SandboxError> {
         // The bridge directory is never mounted; masked in case a writable root shows it.
-        let hidden = std::iter::once(state.dir().to_path_buf())
-            .chain(proxy.as_ref().map(|(_, dir)| dir.clone()))
+        let hidden = std::iter::once((state.dir().to_path_buf(), "sandbox state directory"))
+            .chain(
+                proxy
+                    .as_ref()
+                    .map(|(_, dir)| (dir.clone(), "proxy bridges' socket directory")),
+            )
             .collect();
         let options = PlanOptions {
             proc,
