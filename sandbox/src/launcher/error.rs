@@ -154,7 +154,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_digest_mismatch_exits_122() {
+    fn the_variant_decides_the_exit_status_and_the_message() {
         let mismatch = LaunchError::DigestMismatch {
             path: PathBuf::from("/b"),
             expected: "aa".to_owned(),
@@ -173,5 +173,6 @@ mod tests {
             "no usable bwrap: none, and no bundled bwrap at /a, /b; install bubblewrap 0.5 or \
              later, or reinstall sandbox with its bundled bwrap"
         );
+        assert_eq!(LaunchError::Wsl1.to_string(), WSL1_REFUSAL);
     }
 }
