@@ -139,7 +139,7 @@ impl SandboxCommand {
     }
 
     /// Before running, report the plan in plain words ([`Notice::Plan`],
-    /// [`crate::run::describe`]).
+    /// `run::describe`).
     pub fn verbose(&mut self, verbose: bool) -> &mut Self {
         self.verbose = verbose;
         self
@@ -333,8 +333,12 @@ impl SandboxCommand {
         proxy: Option<(&ProxyRoutes, PathBuf)>,
     ) -> Result<Prepared, SandboxError> {
         // The bridge directory is never mounted; masked in case a writable root shows it.
-        let hidden = std::iter::once(state.dir().to_path_buf())
-            .chain(proxy.as_ref().map(|(_, dir)| dir.clone()))
+        let hidden = std::iter::once((state.dir().to_path_buf(), "sandbox state directory"))
+            .chain(
+                proxy
+                    .as_ref()
+                    .map(|(_, dir)| (dir.clone(), "proxy bridges' socket directory")),
+            )
             .collect();
         let options = PlanOptions {
             proc,
@@ -393,7 +397,7 @@ pub enum Notice {
     ProcHidden(String),
     /// Legacy mode with `legacy_unprotected_metadata`: these protected paths are writable.
     UnprotectedMetadata(Vec<PathBuf>),
-    /// [`SandboxCommand::verbose`]: the plan in plain words ([`crate::run::describe`]).
+    /// [`SandboxCommand::verbose`]: the plan in plain words (`run::describe`).
     Plan(String),
 }
 

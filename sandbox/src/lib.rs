@@ -104,7 +104,7 @@ impl SandboxError {
 }
 
 /// Runs the inner stage (or a host proxy bridge) and exits if this process was started as
-/// it (`argv[0]`'s basename is [`inner::INNER_STAGE_NAME`] or [`proxy::host::BRIDGE_NAME`]);
+/// it (`argv[0]`'s basename is [`inner::INNER_STAGE_NAME`] or `proxy::host::BRIDGE_NAME`);
 /// returns otherwise. Call it first in `main` of any executable used with
 /// [`SandboxCommand::inner_stage_exe`].
 pub fn dispatch_inner_stage() {

@@ -115,8 +115,8 @@ fn wsl1_is_refused_before_any_bwrap_runs() {
             cwd: workspace.path().to_path_buf(),
         };
         let err = choose(&opts, &ctx).unwrap_err();
-        assert!(err.message.contains("WSL1"), "{}", err.message);
-        assert!(err.message.contains("WSL2"), "{}", err.message);
+        assert!(err.to_string().contains("WSL1"), "{err}");
+        assert!(err.to_string().contains("WSL2"), "{err}");
         assert!(!marker.exists(), "bwrap was invoked on WSL1");
         let report = doctor::report(&opts, &ctx);
         assert_eq!(status_of(&report, "WSL"), Status::Fail);

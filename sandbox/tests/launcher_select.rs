@@ -160,13 +160,13 @@ fn no_bwrap_anywhere_refuses_with_the_generic_status() {
     let root = tempfile::tempdir().unwrap();
     let ctx = context(root.path(), "", Expected::Unchecked);
     let err = choose(&opts(root.path()), &ctx).unwrap_err();
-    assert_eq!(err.kind, LaunchErrorKind::Unavailable);
+    assert_eq!(err.kind(), LaunchErrorKind::Unavailable);
     assert_eq!(err.exit_status(), FAILURE);
     assert!(
-        err.message
+        err.to_string()
             .contains(&bundled_path(root.path()).display().to_string())
     );
-    assert!(err.message.contains("install bubblewrap"));
+    assert!(err.to_string().contains("install bubblewrap"));
 }
 
 #[test]
@@ -198,11 +198,11 @@ fn tampered_bundled_bwrap_is_refused_with_its_own_status() {
     install_bwrap_copy(&bundled_path(root.path()), b"\0");
     let ctx = context(root.path(), "", digest_of(Path::new(SYSTEM_BWRAP)));
     let err = choose(&opts(root.path()), &ctx).unwrap_err();
-    assert_eq!(err.kind, LaunchErrorKind::DigestMismatch);
+    assert_eq!(err.kind(), LaunchErrorKind::DigestMismatch);
     assert_eq!(err.exit_status(), DIGEST_MISMATCH);
     assert_ne!(DIGEST_MISMATCH, FAILURE);
-    assert!(err.message.contains("digest mismatch"), "{}", err.message);
-    assert!(err.message.contains("expected sha256:"), "{}", err.message);
+    assert!(err.to_string().contains("digest mismatch"), "{err}");
+    assert!(err.to_string().contains("expected sha256:"), "{err}");
 }
 
 #[test]
@@ -250,8 +250,8 @@ fn explicit_bwrap_lacking_perms_is_refused() {
     };
     let err = choose(&options, &ctx).unwrap_err();
     assert_eq!(err.exit_status(), FAILURE);
-    assert!(err.message.contains("--perms"), "{}", err.message);
-    assert!(err.message.contains("bubblewrap 0.4.0"), "{}", err.message);
+    assert!(err.to_string().contains("--perms"), "{err}");
+    assert!(err.to_string().contains("bubblewrap 0.4.0"), "{err}");
 }
 
 #[test]

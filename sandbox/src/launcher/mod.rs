@@ -4,30 +4,31 @@
 //! 1. `--bwrap PATH` ([`LaunchOptions::explicit`]); if its `--help` lacks an option the
 //!    plan needs, the run is refused.
 //! 2. The first executable `bwrap` on `PATH` whose canonical path is outside the command's
-//!    working directory ([`discovery`]). It is probed once with `--help` ([`probe`]): one
+//!    working directory (`discovery`). It is probed once with `--help` (`probe`): one
 //!    lacking a required option (e.g. `--perms`, bubblewrap < 0.5) is skipped with a
 //!    warning naming its version and the option; one lacking only `--argv0`
 //!    (bubblewrap < 0.9) is kept and [`Bwrap::supports_argv0`] is `false`.
 //! 3. The bundled bwrap next to the `sandbox` executable ([`bundled`]), opened once,
 //!    hashed through the descriptor against the digest compiled in from
 //!    `SANDBOX_BWRAP_SHA256`, and executed through `/proc/self/fd/N`. In Bazel debug builds
-//!    only, the runfiles `CARGO_BIN_EXE_bwrap` is a last candidate ([`runfiles`]).
+//!    only, the runfiles `CARGO_BIN_EXE_bwrap` is a last candidate (`runfiles`).
 //!
 //! On WSL1 nothing is chosen: bwrap cannot work there (no user namespaces).
 //!
 //! A run's probes (`--help`, the user-namespace trial) are answered from the user's
-//! [`cache::ProbeCache`] when the same binary was probed before on this boot, so that a
+//! `cache::ProbeCache` when the same binary was probed before on this boot, so that a
 //! run normally starts no bwrap but its own; a run bwrap failed to start drops those answers.
 //!
 //! Exit statuses the CLI uses for launch failures ([`LaunchError::exit_status`]):
-//! [`exit::DIGEST_MISMATCH`] (122) when the bundled bwrap's digest differs from the
-//! compiled-in one, [`exit::FAILURE`] (125) for every other reason.
+//! [`crate::exit::DIGEST_MISMATCH`] (122) when the bundled bwrap's digest differs from the
+//! compiled-in one, [`crate::exit::FAILURE`] (125) for every other reason.
 
 pub mod bundled;
-pub mod cache;
-pub mod discovery;
-pub mod probe;
-pub mod runfiles;
+pub(crate) mod cache;
+pub(crate) mod discovery;
+mod error;
+pub(crate) mod probe;
+pub(crate) mod runfiles;
 
 use std::ffi::OsString;
 use std::fs::{File, Metadata};
@@ -38,16 +39,17 @@ use std::process::Command;
 
 use nix::fcntl::{FcntlArg, fcntl};
 
-use crate::exit;
 use crate::host::probe::Trial;
 use crate::host::{self, Warning};
 use bundled::{DigestStatus, Expected};
 use cache::ProbeCache;
+pub use error::{LaunchError, LaunchErrorKind};
 use probe::Capabilities;
+pub use probe::ProbeError;
 
 /// The bundled bwrap's descriptor is at least this number: runs place descriptors bwrap
 /// reads at fixed low numbers, which must not replace it before the exec.
-pub const FIRST_FREE_FD: i32 = 100;
+pub(crate) const FIRST_FREE_FD: i32 = 100;
 
 /// Where the chosen bwrap came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,43 +70,6 @@ pub struct LaunchOptions {
     pub explicit: Option<PathBuf>,
     /// The command's working directory: a `bwrap` inside it is never trusted.
     pub cwd: PathBuf,
-}
-
-/// The kind of a [`LaunchError`], which decides the exit status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LaunchErrorKind {
-    /// No usable bwrap was found, or the host cannot run one (WSL1).
-    Unavailable,
-    /// The bundled bwrap's SHA-256 differs from the compiled-in digest.
-    DigestMismatch,
-}
-
-/// Why no usable bwrap could be chosen.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct LaunchError {
-    /// Human-readable cause and fix.
-    pub message: String,
-    /// What went wrong, for the exit status.
-    pub kind: LaunchErrorKind,
-}
-
-impl LaunchError {
-    fn unavailable(message: String) -> Self {
-        LaunchError {
-            message,
-            kind: LaunchErrorKind::Unavailable,
-        }
-    }
-
-    /// The documented exit status for this failure.
-    pub fn exit_status(&self) -> i32 {
-        match self.kind {
-            LaunchErrorKind::DigestMismatch => exit::DIGEST_MISMATCH,
-            LaunchErrorKind::Unavailable => exit::FAILURE,
-        }
-    }
 }
 
 /// A bwrap binary chosen for this run, with the features the plan may use.
@@ -164,7 +129,7 @@ impl Bwrap {
         self.digest.as_ref()
     }
 
-    /// The key of a remembered answer about this binary (see [`cache::key`]), from the
+    /// The key of a remembered answer about this binary (see `cache::key`), from the
     /// descriptor that is executed when there is one.
     pub fn cache_key(&self, extra: &str) -> Option<String> {
         let meta = match &self.opened {
@@ -192,15 +157,11 @@ pub struct Context {
 impl Context {
     /// This process's executable, `PATH`, compiled-in digest and runfiles candidate.
     pub fn current() -> Result<Self, LaunchError> {
-        let exe = std::env::current_exe().map_err(|e| {
-            LaunchError::unavailable(format!(
-                "cannot locate the sandbox executable through /proc/self/exe: {e}"
-            ))
-        })?;
+        let exe = std::env::current_exe().map_err(LaunchError::CurrentExe)?;
         Ok(Context {
             exe,
             path_var: std::env::var_os("PATH"),
-            expected: Expected::compiled().map_err(|e| LaunchError::unavailable(e.to_string()))?,
+            expected: Expected::compiled()?,
             runfiles_bwrap: runfiles::candidate(),
         })
     }
@@ -223,13 +184,13 @@ pub fn choose(opts: &LaunchOptions, ctx: &Context) -> Result<Choice, LaunchError
 }
 
 /// [`choose`], answering the probes from `cache` where it remembers the same binary.
-pub fn choose_cached(
+pub(crate) fn choose_cached(
     opts: &LaunchOptions,
     ctx: &Context,
     cache: Option<&ProbeCache>,
 ) -> Result<Choice, LaunchError> {
     if host::wsl::running_on_wsl1() {
-        return Err(LaunchError::unavailable(host::wsl::WSL1_REFUSAL.to_owned()));
+        return Err(LaunchError::Wsl1);
     }
     let mut choice = match &opts.explicit {
         Some(path) => choose_explicit(path, cache)?,
@@ -300,19 +261,19 @@ fn help_of(
 }
 
 fn choose_explicit(path: &Path, cache: Option<&ProbeCache>) -> Result<Choice, LaunchError> {
-    let caps = help_of(Command::new(path), path, std::fs::metadata(path), cache).map_err(|e| {
-        LaunchError::unavailable(format!(
-            "--bwrap {}: {e}; pass the path of a working bubblewrap",
-            path.display()
-        ))
-    })?;
+    let caps =
+        help_of(Command::new(path), path, std::fs::metadata(path), cache).map_err(|source| {
+            LaunchError::ExplicitProbe {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     if !caps.usable() {
-        return Err(LaunchError::unavailable(format!(
-            "--bwrap {} ({}) lacks {}; pass a bubblewrap 0.5 or later",
-            path.display(),
-            probe::probe_version(Command::new(path)),
-            caps.missing.join(", ")
-        )));
+        return Err(LaunchError::ExplicitLacks {
+            path: path.to_path_buf(),
+            version: probe::probe_version(Command::new(path)),
+            missing: caps.missing,
+        });
     }
     Ok(Choice {
         bwrap: system_bwrap(path.to_path_buf(), Source::Explicit, &caps),
@@ -399,8 +360,9 @@ pub(crate) fn open_and_check(
     path: &Path,
     expected: Expected,
 ) -> Result<(File, DigestStatus), LaunchError> {
-    let opened = File::open(path).map_err(|e| {
-        LaunchError::unavailable(format!("open bundled bwrap {}: {e}", path.display()))
+    let opened = File::open(path).map_err(|source| LaunchError::OpenBundled {
+        path: path.to_path_buf(),
+        source,
     })?;
     // Above the fixed descriptor numbers a run hands to bwrap (dup2'd in the child before
     // exec), so that /proc/self/fd/N still names this file when bwrap is exec'd.
@@ -409,11 +371,13 @@ pub(crate) fn open_and_check(
             // SAFETY: fcntl just returned this new descriptor, which nothing else owns.
             File::from(unsafe { OwnedFd::from_raw_fd(raw) })
         })
-        .map_err(|e| {
-            LaunchError::unavailable(format!("dup bundled bwrap {}: {e}", path.display()))
+        .map_err(|source| LaunchError::DupBundled {
+            path: path.to_path_buf(),
+            source,
         })?;
-    let digest = bundled::check(&file, expected).map_err(|e| {
-        LaunchError::unavailable(format!("read bundled bwrap {}: {e}", path.display()))
+    let digest = bundled::check(&file, expected).map_err(|source| LaunchError::ReadBundled {
+        path: path.to_path_buf(),
+        source,
     })?;
     Ok((file, digest))
 }
@@ -425,24 +389,16 @@ fn open_bundled(
     why_not_system: &str,
     cache: Option<&ProbeCache>,
 ) -> Result<Bwrap, LaunchError> {
-    let path = find_bundled(ctx).map_err(|tried| {
-        let list: Vec<_> = tried.iter().map(|p| p.display().to_string()).collect();
-        LaunchError::unavailable(format!(
-            "no usable bwrap: {why_not_system}, and no bundled bwrap at {}; \
-             install bubblewrap 0.5 or later, or reinstall sandbox with its bundled bwrap",
-            list.join(", ")
-        ))
+    let path = find_bundled(ctx).map_err(|tried| LaunchError::NoBundled {
+        why_not_system: why_not_system.to_owned(),
+        tried,
     })?;
     let (file, digest) = open_and_check(&path, ctx.expected)?;
     if let DigestStatus::Mismatch { expected, actual } = &digest {
-        return Err(LaunchError {
-            message: format!(
-                "bundled bwrap digest mismatch for {}: expected sha256:{expected}, got \
-                 sha256:{actual}; it was modified or belongs to another build: reinstall \
-                 sandbox, or install bubblewrap on PATH",
-                path.display()
-            ),
-            kind: LaunchErrorKind::DigestMismatch,
+        return Err(LaunchError::DigestMismatch {
+            path,
+            expected: expected.clone(),
+            actual: actual.clone(),
         });
     }
     let meta = file.metadata();
@@ -453,18 +409,17 @@ fn open_bundled(
         opened: Some(file),
         digest: Some(digest),
     };
-    let caps = help_of(bwrap.command(), &bwrap.path, meta, cache).map_err(|e| {
-        LaunchError::unavailable(format!(
-            "bundled bwrap {}: {e}; reinstall sandbox",
-            bwrap.path.display()
-        ))
+    let caps = help_of(bwrap.command(), &bwrap.path, meta, cache).map_err(|source| {
+        LaunchError::BundledProbe {
+            path: bwrap.path.clone(),
+            source,
+        }
     })?;
     if !caps.usable() {
-        return Err(LaunchError::unavailable(format!(
-            "bundled bwrap {} lacks {}; reinstall sandbox or install bubblewrap 0.5 or later",
-            bwrap.path.display(),
-            caps.missing.join(", ")
-        )));
+        return Err(LaunchError::BundledLacks {
+            path: bwrap.path,
+            missing: caps.missing,
+        });
     }
     bwrap.supports_argv0 = caps.argv0;
     Ok(bwrap)

@@ -42,8 +42,9 @@ pub enum ProcMode {
 pub struct PlanOptions {
     /// How `/proc` is provided.
     pub proc: ProcMode,
-    /// Extra host paths to hide from the command (the state directory).
-    pub hidden: Vec<PathBuf>,
+    /// Extra host paths to hide from the command, each with what it is (its rule's origin):
+    /// the state directory, the proxy bridges' socket directory.
+    pub hidden: Vec<(PathBuf, &'static str)>,
     /// An empty host file with mode 000, bound read-only over denied files by bwrap when
     /// the inner stage does not apply the masks.
     pub empty_file: PathBuf,
@@ -210,13 +211,8 @@ fn collect_rules(
             add(&mut rules, found.path, Access::None, &origin);
         }
     }
-    for path in &options.hidden {
-        add(
-            &mut rules,
-            path.clone(),
-            Access::None,
-            "sandbox state directory",
-        );
+    for (path, what) in &options.hidden {
+        add(&mut rules, path.clone(), Access::None, what);
     }
     let mut rules: Vec<Rule> = rules.into_values().collect();
     // By depth, then path; each depth counted once (thousands of glob rules).

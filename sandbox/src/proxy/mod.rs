@@ -4,13 +4,13 @@
 //! * [`ProxyRoutes::from_env`] reads `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and the other
 //!   [`PROXY_ENV_KEYS`] (any case). Every non-empty one must name `localhost`, `127.0.0.1`
 //!   or `[::1]`; one that does not, or none at all, refuses the run before anything starts.
-//! * Outside, in the host's network namespace ([`host`]): one bridge process per unique
+//! * Outside, in the host's network namespace (`host`): one bridge process per unique
 //!   endpoint listens on a Unix socket in a private 0700 directory and connects each
 //!   connection to the endpoint. The bridges die with the `sandbox` process
 //!   (`PR_SET_PDEATHSIG`) and are killed, and the directory removed, after the run. The
 //!   directory is never mounted into the sandbox and is masked wherever a writable root
 //!   would show it; the inner stage gets it only as a descriptor opened before bwrap
-//!   started (`O_DIRECTORY | O_NOFOLLOW`, [`crate::run::PROXY_DIR_FD`]).
+//!   started (`O_DIRECTORY | O_NOFOLLOW`, `run::PROXY_DIR_FD`).
 //! * Inside, in the new network namespace, before seccomp ([`inner`]): per socket a TCP
 //!   listener on `127.0.0.1:0` (bringing `lo` up if needed) forwards to it (the bridge
 //!   process's working directory is the descriptor, so it connects by bare name), and each
@@ -22,7 +22,7 @@
 //!   through the filesystem (`/run/docker.sock`, a D-Bus or ssh-agent socket); abstract Unix
 //!   sockets are per network namespace, but pathname ones are not.
 
-pub mod host;
+pub(crate) mod host;
 pub mod inner;
 mod relay;
 mod url;

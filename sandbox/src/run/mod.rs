@@ -25,7 +25,7 @@ use crate::policy::Resolved;
 use crate::spawn::SpawnSettings;
 use crate::supervise;
 pub(crate) use argv::assemble;
-pub use describe::describe;
+pub(crate) use describe::describe;
 use diagnose::diagnose;
 pub use placeholders::PlaceholderError;
 use placeholders::Placeholders;
@@ -33,24 +33,24 @@ pub use preflight::PreflightError;
 pub use state::StateError;
 
 /// The descriptor the inner stage reports "command started" on.
-pub const READY_FD: i32 = 4;
+pub(crate) const READY_FD: i32 = 4;
 
 /// The descriptor the caller's stderr is passed on for the inner stage to restore; bwrap's
 /// own stderr is a pipe the run relays and reads to diagnose a failed start.
-pub const STDERR_FD: i32 = 8;
+pub(crate) const STDERR_FD: i32 = 8;
 
 /// The descriptor bwrap writes its `--info-fd` JSON (with the sandbox's `child-pid`) to.
-pub const INFO_FD: i32 = 5;
+pub(crate) const INFO_FD: i32 = 5;
 
 /// The descriptor the inner stage reads its mounts from (a sealed memfd).
-pub const MOUNTS_FD: i32 = 6;
+pub(crate) const MOUNTS_FD: i32 = 6;
 
 /// The descriptor the inner stage finds the host proxy bridges' directory on (network
 /// mode `proxy`), see [`crate::proxy`].
-pub const PROXY_DIR_FD: i32 = 7;
+pub(crate) const PROXY_DIR_FD: i32 = 7;
 
 /// The descriptors the launch places itself; `--pass-fd` cannot name them.
-pub const RESERVED_FDS: [i32; 5] = [READY_FD, INFO_FD, MOUNTS_FD, PROXY_DIR_FD, STDERR_FD];
+pub(crate) const RESERVED_FDS: [i32; 5] = [READY_FD, INFO_FD, MOUNTS_FD, PROXY_DIR_FD, STDERR_FD];
 
 /// A plan with its complete bwrap command line, ready to run.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! What the command starts with besides its filesystem view, the same for both enforcers
 //! (bwrap and legacy Landlock): its environment, the descriptors passed on, the limits.
 
-pub mod environ;
+pub(crate) mod environ;
 
 use std::ffi::OsString;
 

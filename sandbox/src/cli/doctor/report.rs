@@ -131,7 +131,7 @@ pub fn report(opts: &LaunchOptions, ctx: &Context) -> Report {
             ));
             checks.push(proc_line);
         }
-        Err(e) => checks.push(line("bwrap", Status::Fail, e.message, None)),
+        Err(e) => checks.push(line("bwrap", Status::Fail, e.to_string(), None)),
     }
     checks.push(bundled_line(ctx));
     checks.push(tmp_line(std::env::var_os("TMPDIR")));
@@ -242,7 +242,7 @@ fn bundled_line(ctx: &Context) -> Check {
             format!("{shown}: sha256 {actual}, expected {expected}"),
             Some("reinstall sandbox together with its bundled bwrap".to_owned()),
         ),
-        Err(e) => line("bundled bwrap", Status::Fail, e.message, None),
+        Err(e) => line("bundled bwrap", Status::Fail, e.to_string(), None),
     }
 }
 
