@@ -63,7 +63,7 @@ pub enum InnerError {
     /// A capability is left ([`super::caps::ensure_none`]'s message).
     #[error("{0}")]
     Capabilities(String),
-    /// The proxy listeners could not start ([`crate::proxy::inner::activate`]'s message).
+    /// The proxy listeners could not start (`proxy::inner::activate`'s message).
     #[error("{0}")]
     Proxy(String),
     /// The seccomp filter could not be installed.

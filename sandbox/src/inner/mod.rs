@@ -2,7 +2,7 @@
 //!
 //! It applies the plan's inner-stage mounts and drops the capabilities bwrap kept for them
 //! ([`mounts`]), sets `PR_SET_NO_NEW_PRIVS`, checks that no capability is left, in network mode
-//! `proxy` starts the loopback proxy bridges ([`crate::proxy::inner`]), installs the seccomp
+//! `proxy` starts the loopback proxy bridges (`proxy::inner`), installs the seccomp
 //! filter for the network mode and runs the command as a child it supervises as pid 1:
 //! forwarding `SIGHUP`/`SIGINT`/`SIGQUIT`/`SIGTERM`, reaping orphans, and exiting with the
 //! command's status (128 + N when it was killed by signal N).

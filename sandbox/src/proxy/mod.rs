@@ -23,7 +23,7 @@
 //!   sockets are per network namespace, but pathname ones are not.
 
 pub(crate) mod host;
-pub mod inner;
+pub(crate) mod inner;
 mod relay;
 mod url;
 
