@@ -73,7 +73,7 @@ impl Suite {
     /// fresh world-accessible directory in `$CONFORMANCE_TMP` (default: [`default_tmp`]).
     pub fn prepare() -> Result<Self, String> {
         let cases = case::load_dir(&cases_dir(), &targets::NAMES).map_err(|e| e.to_string())?;
-        let bins = binaries::Binaries::locate()?;
+        let bins = binaries::Binaries::locate().map_err(|e| e.to_string())?;
         let parent = std::env::var_os("CONFORMANCE_TMP")
             .map(PathBuf::from)
             .unwrap_or_else(default_tmp);

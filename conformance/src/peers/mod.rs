@@ -50,6 +50,19 @@ impl From<String> for Refusal {
     }
 }
 
+/// A setup error as [`Refusal::Setup`], with its message.
+macro_rules! setup_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for Refusal {
+            fn from(e: $error) -> Self {
+                Refusal::Setup(e.to_string())
+            }
+        }
+    )*};
+}
+
+setup_from!(crate::fixture::FixtureError, crate::exec::ExecError);
+
 /// Where the command runs, for resolving the policy's special names.
 #[derive(Debug, Clone)]
 pub struct Context {
