@@ -61,7 +61,11 @@ macro_rules! setup_from {
     )*};
 }
 
-setup_from!(crate::fixture::FixtureError, crate::exec::ExecError);
+setup_from!(
+    crate::fixture::FixtureError,
+    crate::exec::ExecError,
+    crate::resources::ResourceError
+);
 
 /// Why a peer is not offered.
 #[derive(Debug, thiserror::Error)]
