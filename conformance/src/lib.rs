@@ -88,7 +88,8 @@ impl Suite {
         let mut expected = std::collections::BTreeMap::new();
         for t in &targets {
             if let Some(stem) = t.expectations() {
-                let exp = expectations::Expectations::load(&expectations::dir(), &stem, &names)?;
+                let exp = expectations::Expectations::load(&expectations::dir(), &stem, &names)
+                    .map_err(|e| e.to_string())?;
                 expected.insert(t.name.to_owned(), exp);
             }
         }
