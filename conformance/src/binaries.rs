@@ -25,29 +25,75 @@ pub struct Binaries {
 
 const NAMES: [&str; 3] = ["sandbox", "bwrap", "probe"];
 
+/// Why a binary under test could not be found or built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BinaryError {
+    /// Under Bazel, `CARGO_BIN_EXE_<name>` is not set.
+    #[error("{0} is not set: the Bazel test target must set it (see conformance/README.md)")]
+    Unset(String),
+    /// Under Bazel, `CARGO_BIN_EXE_<name>` names no file.
+    #[error("{var}={value}: not found as an absolute path nor in the runfiles")]
+    NotInRunfiles {
+        /// The variable.
+        var: String,
+        /// Its value.
+        value: String,
+    },
+    /// A binary's path could not be canonicalized.
+    #[error("{}: {source}", path.display())]
+    Canonicalize {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The running executable's path is unknown.
+    #[error("current_exe: {0}")]
+    CurrentExe(std::io::Error),
+    /// The running executable's path has no parent directory.
+    #[error("current_exe has no parent")]
+    NoParent,
+    /// `cargo` could not be started.
+    #[error("running {} build: {source}", cargo.display())]
+    CargoSpawn {
+        /// The `cargo` program.
+        cargo: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `cargo build` failed.
+    #[error(
+        "`cargo build -p sandbox -p bwrap -p conformance --bins` failed ({0}); fix the build and rerun"
+    )]
+    CargoFailed(std::process::ExitStatus),
+    /// A binary is not in the profile directory.
+    #[error(
+        "{} is missing: run `cargo build -p sandbox -p bwrap -p conformance --bins` first",
+        .0.display()
+    )]
+    Missing(PathBuf),
+}
+
 impl Binaries {
     /// Locates (building under Cargo if needed) the three binaries.
-    pub fn locate() -> Result<Self, String> {
+    pub fn locate() -> Result<Self, BinaryError> {
         let paths = if runfiles_present() {
-            NAMES
-                .iter()
-                .map(|name| from_bazel_env(name))
-                .collect::<Result<Vec<_>, _>>()?
+            let [sandbox, bwrap, probe] = NAMES.map(from_bazel_env);
+            [sandbox?, bwrap?, probe?]
         } else {
             from_cargo_target_dir()?
         };
         // Canonical paths: a runfiles symlink's directory is not where the binary is, and a
         // policy granting `{probe_dir}` must grant the real one.
-        let paths = paths
-            .into_iter()
-            .map(|p| std::fs::canonicalize(&p).map_err(|e| format!("{}: {e}", p.display())))
-            .collect::<Result<Vec<_>, _>>()?;
-        let [sandbox, bwrap, probe] = <[PathBuf; 3]>::try_from(paths)
-            .map_err(|_| "internal: expected three binaries".to_owned())?;
+        let [sandbox, bwrap, probe] = paths.map(|path| {
+            std::fs::canonicalize(&path)
+                .map_err(|source| BinaryError::Canonicalize { path, source })
+        });
         Ok(Self {
-            sandbox,
-            bwrap,
-            probe,
+            sandbox: sandbox?,
+            bwrap: bwrap?,
+            probe: probe?,
         })
     }
 }
@@ -59,15 +105,12 @@ pub fn runfiles_present() -> bool {
         .any(|v| env::var_os(v).is_some())
 }
 
-fn from_bazel_env(name: &str) -> Result<PathBuf, String> {
+fn from_bazel_env(name: &str) -> Result<PathBuf, BinaryError> {
     let var = format!("CARGO_BIN_EXE_{name}");
-    let value = env::var(&var).map_err(|_| {
-        format!("{var} is not set: the Bazel test target must set it (see conformance/README.md)")
-    })?;
-    let path = rlocation(&value).ok_or_else(|| {
-        format!("{var}={value}: not found as an absolute path nor in the runfiles")
-    })?;
-    Ok(path)
+    let Ok(value) = env::var(&var) else {
+        return Err(BinaryError::Unset(var));
+    };
+    rlocation(&value).ok_or(BinaryError::NotInRunfiles { var, value })
 }
 
 /// Resolves an absolute path or an rlocation path (`workspace/pkg/file`).
@@ -92,9 +135,9 @@ fn rlocation(value: &str) -> Option<PathBuf> {
 }
 
 /// `target/<profile>` for the running executable (tests live in `target/<profile>/deps`).
-fn profile_dir() -> Result<PathBuf, String> {
-    let exe = env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let dir = exe.parent().ok_or("current_exe has no parent")?;
+fn profile_dir() -> Result<PathBuf, BinaryError> {
+    let exe = env::current_exe().map_err(BinaryError::CurrentExe)?;
+    let dir = exe.parent().ok_or(BinaryError::NoParent)?;
     Ok(if dir.file_name().is_some_and(|n| n == "deps") {
         dir.parent().unwrap_or(dir).to_path_buf()
     } else {
@@ -102,23 +145,20 @@ fn profile_dir() -> Result<PathBuf, String> {
     })
 }
 
-fn from_cargo_target_dir() -> Result<Vec<PathBuf>, String> {
+fn from_cargo_target_dir() -> Result<[PathBuf; 3], BinaryError> {
     let dir = profile_dir()?;
-    let paths: Vec<PathBuf> = NAMES.iter().map(|n| dir.join(n)).collect();
+    let paths = NAMES.map(|n| dir.join(n));
     let writable = nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).is_ok();
     if let (Some(cargo), true) = (env::var_os("CARGO"), writable) {
         cargo_build(Path::new(&cargo), &dir)?;
     }
     match paths.iter().find(|p| !p.is_file()) {
         None => Ok(paths),
-        Some(missing) => Err(format!(
-            "{} is missing: run `cargo build -p sandbox -p bwrap -p conformance --bins` first",
-            missing.display()
-        )),
+        Some(missing) => Err(BinaryError::Missing(missing.clone())),
     }
 }
 
-fn cargo_build(cargo: &Path, profile_dir: &Path) -> Result<(), String> {
+fn cargo_build(cargo: &Path, profile_dir: &Path) -> Result<(), BinaryError> {
     let mut cmd = Command::new(cargo);
     cmd.args([
         "build",
@@ -137,14 +177,13 @@ fn cargo_build(cargo: &Path, profile_dir: &Path) -> Result<(), String> {
     if let Some(target_dir) = profile_dir.parent() {
         cmd.arg("--target-dir").arg(target_dir);
     }
-    let status = cmd
-        .status()
-        .map_err(|e| format!("running {} build: {e}", cargo.display()))?;
+    let status = cmd.status().map_err(|source| BinaryError::CargoSpawn {
+        cargo: cargo.to_path_buf(),
+        source,
+    })?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "`cargo build -p sandbox -p bwrap -p conformance --bins` failed ({status}); fix the build and rerun"
-        ))
+        Err(BinaryError::CargoFailed(status))
     }
 }

@@ -224,17 +224,17 @@ pub const EXPECT_KEYS: [&str; 7] = [
 ];
 
 impl TryFrom<toml::Table> for Run {
-    type Error = String;
+    type Error = toml::de::Error;
 
-    fn try_from(mut table: toml::Table) -> Result<Self, String> {
+    fn try_from(mut table: toml::Table) -> Result<Self, toml::de::Error> {
         let mut expect = toml::Table::new();
         for key in EXPECT_KEYS {
             if let Some(value) = table.remove(key) {
                 expect.insert(key.to_owned(), value);
             }
         }
-        let spec = RunSpec::deserialize(table).map_err(|e| e.to_string())?;
-        let expect = Expect::deserialize(expect).map_err(|e| e.to_string())?;
+        let spec = RunSpec::deserialize(table)?;
+        let expect = Expect::deserialize(expect)?;
         Ok(Self { spec, expect })
     }
 }
@@ -339,6 +339,61 @@ pub struct TargetOverride {
     pub host: Option<HostCheck>,
 }
 
+/// What is wrong with a case file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaseError {
+    /// Not TOML, or not a case's fields.
+    #[error(transparent)]
+    Toml(#[from] toml::de::Error),
+    /// No `[[run]]`.
+    #[error("a case needs at least one [[run]]")]
+    NoRuns,
+    /// A run with both or neither of `argv` and `sh` (runs count from 1).
+    #[error("[[run]] #{0}: give exactly one of argv or sh")]
+    CommandForm(usize),
+    /// A run with more than one of `exit`, `fails` and `any_status`.
+    #[error("[[run]] #{0}: give at most one of exit, fails and any_status")]
+    StatusForm(usize),
+    /// A run's subcommand is neither `run` nor `explain`.
+    #[error("[[run]] #{run}: subcommand must be run or explain, not {subcommand:?}")]
+    Subcommand {
+        /// The run.
+        run: usize,
+        /// Its subcommand.
+        subcommand: String,
+    },
+    /// A run with only one of `signal` and `signal_after_ms`.
+    #[error("[[run]] #{0}: signal and signal_after_ms go together")]
+    Signal(usize),
+    /// Every sandboxed run may fail.
+    #[error(
+        "every sandboxed run only has to fail, so a sandbox that runs nothing would pass: add a run that must succeed (or exit with a given status)"
+    )]
+    RunsNothing,
+    /// A target name that is not in the matrix.
+    #[error("unknown target {name:?} (known: {known})")]
+    UnknownTarget {
+        /// The name.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// Both `policy` and `policy_file`.
+    #[error("give policy or policy_file ({0}), not both")]
+    PolicyAndFile(String),
+    /// A `policy_file` that can't be read.
+    #[error("policy_file {name}: {}: {source}", path.display())]
+    PolicyFile {
+        /// The shared policy's name.
+        name: String,
+        /// Its file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 /// A case file that could not be loaded.
 #[derive(Debug)]
 pub struct LoadError {
@@ -432,9 +487,9 @@ impl Case {
     }
 
     /// Checks what serde can't: every run has exactly one command form, known targets.
-    fn validate(&self, known_targets: &[&str]) -> Result<(), String> {
+    fn validate(&self, known_targets: &[&str]) -> Result<(), CaseError> {
         if self.runs.is_empty() {
-            return Err("a case needs at least one [[run]]".into());
+            return Err(CaseError::NoRuns);
         }
         for (
             i,
@@ -445,30 +500,20 @@ impl Case {
         ) in self.runs.iter().enumerate()
         {
             if run.argv.is_some() == run.sh.is_some() {
-                return Err(format!(
-                    "[[run]] #{}: give exactly one of argv or sh",
-                    i + 1
-                ));
+                return Err(CaseError::CommandForm(i + 1));
             }
             let forms = [e.exit.is_some(), e.fails.is_some(), e.any_status];
             if forms.iter().filter(|f| **f).count() > 1 {
-                return Err(format!(
-                    "[[run]] #{}: give at most one of exit, fails and any_status",
-                    i + 1
-                ));
+                return Err(CaseError::StatusForm(i + 1));
             }
             if !["run", "explain"].contains(&run.subcommand.as_str()) {
-                return Err(format!(
-                    "[[run]] #{}: subcommand must be run or explain, not {:?}",
-                    i + 1,
-                    run.subcommand
-                ));
+                return Err(CaseError::Subcommand {
+                    run: i + 1,
+                    subcommand: run.subcommand.clone(),
+                });
             }
             if run.signal_after_ms.is_some() != run.signal.is_some() {
-                return Err(format!(
-                    "[[run]] #{}: signal and signal_after_ms go together",
-                    i + 1
-                ));
+                return Err(CaseError::Signal(i + 1));
             }
             for name in run.target.keys() {
                 check_target_name(name, known_targets)?;
@@ -482,11 +527,7 @@ impl Case {
             sandboxed && !e.any_status && e.fails != Some(true)
         });
         if !proves_it_ran {
-            return Err(
-                "every sandboxed run only has to fail, so a sandbox that runs nothing \
-                        would pass: add a run that must succeed (or exit with a given status)"
-                    .into(),
-            );
+            return Err(CaseError::RunsNothing);
         }
         let named = self.target.keys().chain(self.targets.iter().flatten());
         for name in named {
@@ -496,20 +537,20 @@ impl Case {
     }
 }
 
-fn check_target_name(name: &str, known: &[&str]) -> Result<(), String> {
+fn check_target_name(name: &str, known: &[&str]) -> Result<(), CaseError> {
     if known.contains(&name) {
         Ok(())
     } else {
-        Err(format!(
-            "unknown target {name:?} (known: {})",
-            known.join(", ")
-        ))
+        Err(CaseError::UnknownTarget {
+            name: name.to_owned(),
+            known: known.join(", "),
+        })
     }
 }
 
 /// Parses one case file; `name` is its path under the cases directory without `.toml`.
-pub fn parse(text: &str, name: &str, known_targets: &[&str]) -> Result<Case, String> {
-    let mut case: Case = toml::from_str(text).map_err(|e| e.to_string())?;
+pub fn parse(text: &str, name: &str, known_targets: &[&str]) -> Result<Case, CaseError> {
+    let mut case: Case = toml::from_str(text)?;
     case.name = name.to_owned();
     case.validate(known_targets)?;
     Ok(case)
@@ -524,23 +565,28 @@ fn resolve_policy_file(
     policy: &mut Option<String>,
     file: Option<&str>,
     dir: &Path,
-) -> Result<(), String> {
+) -> Result<(), CaseError> {
     let Some(name) = file else {
         return Ok(());
     };
     if policy.is_some() {
-        return Err(format!("give policy or policy_file ({name}), not both"));
+        return Err(CaseError::PolicyAndFile(name.to_owned()));
     }
     let path = dir.join("_policies").join(format!("{name}.toml"));
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("policy_file {name}: {}: {e}", path.display()))?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(source) => {
+            let name = name.to_owned();
+            return Err(CaseError::PolicyFile { name, path, source });
+        }
+    };
     *policy = Some(text);
     Ok(())
 }
 
 impl Case {
     /// Reads every `policy_file` into the matching `policy`.
-    fn resolve_policy_files(&mut self, dir: &Path) -> Result<(), String> {
+    fn resolve_policy_files(&mut self, dir: &Path) -> Result<(), CaseError> {
         resolve_policy_file(&mut self.policy, self.policy_file.as_deref(), dir)?;
         for over in self.target.values_mut() {
             resolve_policy_file(&mut over.policy, over.policy_file.as_deref(), dir)?;
@@ -578,8 +624,9 @@ pub fn load_dir(dir: &Path, known_targets: &[&str]) -> Result<Vec<Case>, LoadErr
         let name = rel
             .to_string_lossy()
             .replace(std::path::MAIN_SEPARATOR, "/");
-        let mut case = parse(&text, &name, known_targets).map_err(&fail)?;
-        case.resolve_policy_files(dir).map_err(fail)?;
+        let invalid = |e: CaseError| fail(e.to_string());
+        let mut case = parse(&text, &name, known_targets).map_err(invalid)?;
+        case.resolve_policy_files(dir).map_err(invalid)?;
         cases.push(case);
     }
     if cases.is_empty() {
@@ -600,7 +647,7 @@ mod tests {
     #[test]
     fn misspelt_expectation_is_an_error() {
         let text = "description = 'x'\n[[run]]\nargv = ['true']\nstdout_contain = ['a']\n";
-        let err = parse(text, "x", TARGETS).unwrap_err();
+        let err = parse(text, "x", TARGETS).unwrap_err().to_string();
         assert!(err.contains("stdout_contain"), "{err}");
     }
 
@@ -635,6 +682,7 @@ mod tests {
         assert!(
             parse(text, "x", TARGETS)
                 .unwrap_err()
+                .to_string()
                 .contains("runs nothing")
         );
     }
@@ -661,6 +709,7 @@ mod tests {
     #[test]
     fn unknown_target_is_an_error() {
         let text = "description = 'x'\n[[run]]\nargv = ['true']\n[target.bundle]\nignore = 'x'\n";
-        assert!(parse(text, "x", TARGETS).unwrap_err().contains("bundle"));
+        let err = parse(text, "x", TARGETS).unwrap_err().to_string();
+        assert!(err.contains("bundle"), "{err}");
     }
 }

@@ -1,6 +1,6 @@
 //! Running one command with a deadline, an optional signal, and captured output.
 
-use std::io::Read;
+use std::io::{self, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
 use std::sync::RwLock;
@@ -67,8 +67,31 @@ pub struct DelayedSignal {
     pub signal: Signal,
 }
 
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecError {
+    /// A signal name or number that is no signal.
+    #[error("unknown signal {0:?}")]
+    Signal(String),
+    /// A run's argv is empty.
+    #[error("empty argv")]
+    EmptyArgv,
+    /// The program could not be started.
+    #[error("spawning {program}: {source}")]
+    Spawn {
+        /// The program, as `Debug` shows it.
+        program: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The child has no stdout or stderr pipe.
+    #[error("no {0} pipe")]
+    NoPipe(&'static str),
+}
+
 /// Parses `TERM`, `SIGTERM` or a number.
-pub fn parse_signal(name: &str) -> Result<Signal, String> {
+pub fn parse_signal(name: &str) -> Result<Signal, ExecError> {
     let upper = name.to_ascii_uppercase();
     let full = if upper.starts_with("SIG") {
         upper
@@ -81,7 +104,7 @@ pub fn parse_signal(name: &str) -> Result<Signal, String> {
                 .map_err(|_| ())
                 .and_then(|n| Signal::try_from(n).map_err(|_| ()))
         })
-        .map_err(|()| format!("unknown signal {name:?}"))
+        .map_err(|()| ExecError::Signal(name.to_owned()))
 }
 
 fn drain(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
@@ -143,16 +166,19 @@ pub fn run(
     mut cmd: Command,
     timeout: Duration,
     signal: Option<DelayedSignal>,
-) -> Result<Output, String> {
+) -> Result<Output, ExecError> {
     let shown = format!("{:?}", cmd.get_program());
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
     let start = Instant::now();
-    let mut child = spawn(&mut cmd).map_err(|e| format!("spawning {shown}: {e}"))?;
-    let out = drain(child.stdout.take().ok_or("no stdout pipe")?);
-    let err = drain(child.stderr.take().ok_or("no stderr pipe")?);
+    let mut child = spawn(&mut cmd).map_err(|source| ExecError::Spawn {
+        program: shown,
+        source,
+    })?;
+    let out = drain(child.stdout.take().ok_or(ExecError::NoPipe("stdout"))?);
+    let err = drain(child.stderr.take().ok_or(ExecError::NoPipe("stderr"))?);
     let ended = wait_until(
         &mut child,
         start + timeout,

@@ -54,6 +54,41 @@ pub struct Expectations {
     pub file: Option<PathBuf>,
 }
 
+/// An expectations file that can't be used, printed as `<file>: <problem>`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {problem}", path.display())]
+pub struct ExpectationsError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub problem: Problem,
+}
+
+impl ExpectationsError {
+    fn new(path: &Path, problem: Problem) -> Self {
+        let path = path.to_path_buf();
+        Self { path, problem }
+    }
+}
+
+/// What is wrong with an expectations file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    /// It can't be read.
+    #[error(transparent)]
+    Read(std::io::Error),
+    /// It is not TOML, or has unknown keys.
+    #[error(transparent)]
+    Toml(toml::de::Error),
+    /// It names a case that does not exist.
+    #[error("no case named {0:?}")]
+    UnknownCase(String),
+    /// It names a case in two lists.
+    #[error("{0:?} is listed twice")]
+    ListedTwice(String),
+}
+
 /// `$CONFORMANCE_EXPECTATIONS`, else `expectations/` beside the cases directory.
 pub fn dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("CONFORMANCE_EXPECTATIONS") {
@@ -69,23 +104,27 @@ pub fn dir() -> PathBuf {
 impl Expectations {
     /// Loads `<dir>/<stem>.toml` (none: every trial is expected to pass); every case it
     /// names must be one of `cases`, so that stale entries can't linger.
-    pub fn load(dir: &Path, stem: &str, cases: &[String]) -> Result<Self, String> {
+    pub fn load(dir: &Path, stem: &str, cases: &[String]) -> Result<Self, ExpectationsError> {
         let path = dir.join(format!("{stem}.toml"));
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(e) => return Err(ExpectationsError::new(&path, Problem::Read(e))),
         };
-        let mut exp: Self =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut exp: Self = match toml::from_str(&text) {
+            Ok(exp) => exp,
+            Err(e) => return Err(ExpectationsError::new(&path, Problem::Toml(e))),
+        };
         let lists = [&exp.fail, &exp.unsupported, &exp.flaky];
         for name in lists.iter().flat_map(|l| l.keys()) {
-            if !cases.contains(name) {
-                return Err(format!("{}: no case named {name:?}", path.display()));
-            }
-            if lists.iter().filter(|l| l.contains_key(name)).count() > 1 {
-                return Err(format!("{}: {name:?} is listed twice", path.display()));
-            }
+            let problem = if !cases.contains(name) {
+                Problem::UnknownCase(name.clone())
+            } else if lists.iter().filter(|l| l.contains_key(name)).count() > 1 {
+                Problem::ListedTwice(name.clone())
+            } else {
+                continue;
+            };
+            return Err(ExpectationsError::new(&path, problem));
         }
         exp.file = Some(path);
         Ok(exp)
@@ -155,7 +194,12 @@ mod tests {
         )
         .unwrap();
         let err = Expectations::load(dir.path(), "p-1", &["a/b".into()]).unwrap_err();
-        assert!(err.contains("a/gone"), "{err}");
+        assert!(matches!(&err.problem, Problem::UnknownCase(name) if name == "a/gone"));
+        let shown = err.to_string();
+        assert!(
+            shown.ends_with(r#"p-1.toml: no case named "a/gone""#),
+            "{shown}"
+        );
         let none = Expectations::load(dir.path(), "p-2", &[]).unwrap();
         assert_eq!(none.of("a/b"), Expected::Pass);
     }

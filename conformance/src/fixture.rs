@@ -34,22 +34,46 @@ pub struct FixtureDir {
     dir: tempfile::TempDir,
 }
 
-fn with_path(path: &Path, what: &str) -> impl FnOnce(io::Error) -> String {
-    let shown = path.display().to_string();
-    let what = what.to_owned();
-    move |e| format!("fixture: {what} {shown}: {e}")
+/// Why a fixture root could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FixtureError {
+    /// A file system call on a fixture path failed.
+    #[error("fixture: {what} {}: {source}", path.display())]
+    Io {
+        /// The call (`mkdir`, `write`, `chmod`, ...).
+        what: &'static str,
+        /// The path it was called on.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A mode is not an octal number.
+    #[error("fixture: mode {0:?} is not octal")]
+    Mode(String),
+    /// A path is absolute or has `..`.
+    #[error("fixture: path {0:?} must be relative to the fixture root, without `..`")]
+    Escapes(String),
+    /// A `generate` entry with both `contents` and `hardlink_to`.
+    #[error("fixture: generate takes contents or hardlink_to, not both")]
+    GenerateBoth,
 }
 
-fn parse_mode(mode: &str) -> Result<u32, String> {
+fn with_path(path: &Path, what: &'static str) -> impl FnOnce(io::Error) -> FixtureError {
+    let path = path.to_path_buf();
+    move |source| FixtureError::Io { what, path, source }
+}
+
+fn parse_mode(mode: &str) -> Result<u32, FixtureError> {
     u32::from_str_radix(mode.trim_start_matches("0o"), 8)
-        .map_err(|_| format!("fixture: mode {mode:?} is not octal"))
+        .map_err(|_| FixtureError::Mode(mode.to_owned()))
 }
 
-fn chmod(path: &Path, mode: u32) -> Result<(), String> {
+fn chmod(path: &Path, mode: u32) -> Result<(), FixtureError> {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(with_path(path, "chmod"))
 }
 
-fn make_parent(path: &Path) -> Result<(), String> {
+fn make_parent(path: &Path) -> Result<(), FixtureError> {
     match path.parent() {
         Some(parent) => fs::create_dir_all(parent).map_err(with_path(parent, "mkdir")),
         None => Ok(()),
@@ -58,7 +82,7 @@ fn make_parent(path: &Path) -> Result<(), String> {
 
 impl FixtureDir {
     /// Creates an empty root under `base` with `ws/` and `tmp/`, all mode 0755.
-    pub fn create(base: &Path) -> Result<Self, String> {
+    pub fn create(base: &Path) -> Result<Self, FixtureError> {
         let dir = tempfile::Builder::new()
             .prefix("conformance-")
             .tempdir_in(base)
@@ -78,23 +102,21 @@ impl FixtureDir {
     }
 
     /// `rel` under the root, refusing paths that would leave it.
-    pub fn path(&self, rel: &str) -> Result<PathBuf, String> {
+    pub fn path(&self, rel: &str) -> Result<PathBuf, FixtureError> {
         let rel_path = Path::new(rel);
         let escapes = rel_path.is_absolute()
             || rel_path
                 .components()
                 .any(|c| matches!(c, std::path::Component::ParentDir));
         if escapes {
-            return Err(format!(
-                "fixture: path {rel:?} must be relative to the fixture root, without `..`"
-            ));
+            return Err(FixtureError::Escapes(rel.to_owned()));
         }
         Ok(self.root().join(rel_path))
     }
 
     /// Creates everything the fixture lists, then applies directory modes (so read-only
     /// directories get their contents first).
-    pub fn populate(&self, fixture: &Fixture, vars: &Placeholders) -> Result<(), String> {
+    pub fn populate(&self, fixture: &Fixture, vars: &Placeholders) -> Result<(), FixtureError> {
         for dir in &fixture.dir {
             let path = self.path(&dir.path)?;
             fs::create_dir_all(&path).map_err(with_path(&path, "mkdir"))?;
@@ -130,14 +152,14 @@ impl FixtureDir {
         Ok(())
     }
 
-    fn generate(&self, spec: &GenerateSpec, vars: &Placeholders) -> Result<(), String> {
+    fn generate(&self, spec: &GenerateSpec, vars: &Placeholders) -> Result<(), FixtureError> {
         let link_target = spec
             .hardlink_to
             .as_deref()
             .map(|t| self.path(t))
             .transpose()?;
         if link_target.is_some() && !spec.contents.is_empty() {
-            return Err("fixture: generate takes contents or hardlink_to, not both".into());
+            return Err(FixtureError::GenerateBoth);
         }
         for n in 0..spec.count {
             let n = n.to_string();
@@ -154,7 +176,7 @@ impl FixtureDir {
         Ok(())
     }
 
-    fn make_git(&self, worktree: &str, gitdir: Option<&str>) -> Result<(), String> {
+    fn make_git(&self, worktree: &str, gitdir: Option<&str>) -> Result<(), FixtureError> {
         let worktree = self.path(worktree)?;
         let dot_git = worktree.join(".git");
         let git_dir = match gitdir {

@@ -32,7 +32,8 @@ pub fn peer(
     vars: &Placeholders,
     dir: &Path,
 ) -> Result<PeerLaunch, Refusal> {
-    let parse = |text: &str| Policy::parse(text, &ctx.ws).map_err(Refusal::Unsupported);
+    let parse =
+        |text: &str| Policy::parse(text, &ctx.ws).map_err(|e| Refusal::Unsupported(e.to_string()));
     let main_policy = match policy {
         Some(text) => parse(text)?,
         None => Policy::builtin_default(),

@@ -68,11 +68,42 @@ pub fn default_tmp() -> PathBuf {
     }
 }
 
+/// Why the suite could not start (printed as `conformance: …`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SuiteError {
+    /// A case file is wrong.
+    #[error(transparent)]
+    Cases(#[from] case::LoadError),
+    /// A binary under test is missing.
+    #[error(transparent)]
+    Binaries(#[from] binaries::BinaryError),
+    /// The session directory could not be created.
+    #[error("creating a session dir in {}: {source}", parent.display())]
+    SessionDir {
+        /// Where.
+        parent: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The session directory could not be made world-accessible.
+    #[error("chmod {}: {source}", path.display())]
+    Chmod {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An expectations file is wrong.
+    #[error(transparent)]
+    Expectations(#[from] expectations::ExpectationsError),
+}
+
 impl Suite {
     /// Loads the cases, finds the binaries and discovers the targets. Fixtures go under a
     /// fresh world-accessible directory in `$CONFORMANCE_TMP` (default: [`default_tmp`]).
-    pub fn prepare() -> Result<Self, String> {
-        let cases = case::load_dir(&cases_dir(), &targets::NAMES).map_err(|e| e.to_string())?;
+    pub fn prepare() -> Result<Self, SuiteError> {
+        let cases = case::load_dir(&cases_dir(), &targets::NAMES)?;
         let bins = binaries::Binaries::locate()?;
         let parent = std::env::var_os("CONFORMANCE_TMP")
             .map(PathBuf::from)
@@ -80,9 +111,13 @@ impl Suite {
         let dir = tempfile::Builder::new()
             .prefix("conformance-session-")
             .tempdir_in(&parent)
-            .map_err(|e| format!("creating a session dir in {}: {e}", parent.display()))?;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| format!("chmod {}: {e}", dir.path().display()))?;
+            .map_err(|source| SuiteError::SessionDir { parent, source })?;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).map_err(
+            |source| SuiteError::Chmod {
+                path: dir.path().to_path_buf(),
+                source,
+            },
+        )?;
         let targets = targets::discover(&bins, dir.path());
         let names: Vec<String> = cases.iter().map(|c| c.name.clone()).collect();
         let mut expected = std::collections::BTreeMap::new();

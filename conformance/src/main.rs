@@ -25,7 +25,24 @@ struct Options {
 const USAGE: &str =
     "usage: conformance [--json] [--junit FILE] [--scoreboard FILE.md] [--jobs N] [FILTER...]";
 
-fn parse_args() -> Result<Options, String> {
+/// Why the command line was refused (`Help`: usage only).
+#[derive(Debug, thiserror::Error)]
+enum ArgError {
+    /// `-h` or `--help`.
+    #[error("help requested")]
+    Help,
+    /// An option without its value.
+    #[error("{0}")]
+    NeedsValue(&'static str),
+    /// `--jobs` with something else than a number.
+    #[error("--jobs: {0:?} is not a number")]
+    Jobs(String),
+    /// An option this command doesn't have.
+    #[error("unknown option {0}")]
+    Unknown(String),
+}
+
+fn parse_args() -> Result<Options, ArgError> {
     let default_jobs = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
     let mut opts = Options {
         json: false,
@@ -38,18 +55,24 @@ fn parse_args() -> Result<Options, String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--json" => opts.json = true,
-            "--junit" => opts.junit = Some(args.next().ok_or("--junit needs a FILE")?),
+            "--junit" => {
+                opts.junit = Some(
+                    args.next()
+                        .ok_or(ArgError::NeedsValue("--junit needs a FILE"))?,
+                )
+            }
             "--scoreboard" => {
-                opts.scoreboard = Some(args.next().ok_or("--scoreboard needs a FILE.md")?)
+                opts.scoreboard = Some(
+                    args.next()
+                        .ok_or(ArgError::NeedsValue("--scoreboard needs a FILE.md"))?,
+                )
             }
             "--jobs" => {
-                let n = args.next().ok_or("--jobs needs N")?;
-                opts.jobs = n
-                    .parse()
-                    .map_err(|_| format!("--jobs: {n:?} is not a number"))?;
+                let n = args.next().ok_or(ArgError::NeedsValue("--jobs needs N"))?;
+                opts.jobs = n.parse().map_err(|_| ArgError::Jobs(n))?;
             }
-            "-h" | "--help" => return Err(String::new()),
-            a if a.starts_with('-') => return Err(format!("unknown option {a}")),
+            "-h" | "--help" => return Err(ArgError::Help),
+            a if a.starts_with('-') => return Err(ArgError::Unknown(arg)),
             _ => opts.filters.push(arg),
         }
     }
@@ -60,9 +83,9 @@ fn parse_args() -> Result<Options, String> {
 fn main() {
     let opts = match parse_args() {
         Ok(o) => o,
-        Err(msg) => {
-            if !msg.is_empty() {
-                eprintln!("conformance: {msg}");
+        Err(e) => {
+            if !matches!(e, ArgError::Help) {
+                eprintln!("conformance: {e}");
             }
             eprintln!("{USAGE}");
             std::process::exit(2);

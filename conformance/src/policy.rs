@@ -99,8 +99,8 @@ impl Policy {
     }
 
     /// Parses `text`; relative paths and globs are taken against `workspace`.
-    pub fn parse(text: &str, workspace: &Path) -> Result<Self, String> {
-        let table: toml::Table = toml::from_str(text).map_err(|e| format!("policy: {e}"))?;
+    pub fn parse(text: &str, workspace: &Path) -> Result<Self, PolicyError> {
+        let table: toml::Table = toml::from_str(text).map_err(PolicyError::Toml)?;
         let mut policy = Self {
             entries: Vec::new(),
             network: Network::Restricted,
@@ -110,7 +110,7 @@ impl Policy {
         for (key, value) in &table {
             match (key.as_str(), value) {
                 ("glob_scan_max_depth", toml::Value::Integer(n)) => {
-                    policy.glob_scan_max_depth = Some(u32::try_from(*n).map_err(|e| e.to_string())?)
+                    policy.glob_scan_max_depth = Some(u32::try_from(*n)?)
                 }
                 ("legacy_landlock", toml::Value::Boolean(b)) => policy.legacy_landlock = *b,
                 ("filesystem", toml::Value::Table(fs)) => {
@@ -123,14 +123,10 @@ impl Policy {
                         None | Some("restricted") => Network::Restricted,
                         Some("enabled") => Network::Enabled,
                         Some("proxy") => Network::Proxy,
-                        Some(other) => return Err(format!("policy: network mode {other:?}")),
+                        Some(other) => return Err(PolicyError::NetworkMode(other.to_owned())),
                     }
                 }
-                _ => {
-                    return Err(format!(
-                        "policy: key {key:?} is not understood by the adapters"
-                    ));
-                }
+                _ => return Err(PolicyError::Key(key.clone())),
             }
         }
         Ok(policy)
@@ -183,15 +179,45 @@ impl Policy {
     }
 }
 
-fn entry(path: &str, access: &toml::Value, workspace: &Path) -> Result<Entry, String> {
+/// What the peer adapters can't read in a case's policy.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// Not TOML.
+    #[error("policy: {0}")]
+    Toml(toml::de::Error),
+    /// `glob_scan_max_depth` out of range.
+    #[error(transparent)]
+    Depth(#[from] std::num::TryFromIntError),
+    /// An unknown network mode.
+    #[error("policy: network mode {0:?}")]
+    NetworkMode(String),
+    /// A top-level key the adapters don't know.
+    #[error("policy: key {0:?} is not understood by the adapters")]
+    Key(String),
+    /// A filesystem entry whose access is not `read`, `write` or `none`.
+    #[error("policy: {path:?} = {access}: not read, write or none")]
+    Access {
+        /// The entry's path.
+        path: String,
+        /// Its value.
+        access: toml::Value,
+    },
+    /// An unknown special path (`:name`).
+    #[error("policy: special path {0:?}")]
+    Special(String),
+}
+
+fn entry(path: &str, access: &toml::Value, workspace: &Path) -> Result<Entry, PolicyError> {
     let access = match access.as_str() {
         Some("read") => Access::Read,
         Some("write") => Access::Write,
         Some("none" | "deny") => Access::None,
         _ => {
-            return Err(format!(
-                "policy: {path:?} = {access}: not read, write or none"
-            ));
+            return Err(PolicyError::Access {
+                path: path.to_owned(),
+                access: access.clone(),
+            });
         }
     };
     let key = match path {
@@ -200,7 +226,7 @@ fn entry(path: &str, access: &toml::Value, workspace: &Path) -> Result<Entry, St
         ":workspace_roots" => Key::Workspace,
         ":tmpdir" => Key::Tmpdir,
         ":slash_tmp" => Key::SlashTmp,
-        p if p.starts_with(':') => return Err(format!("policy: special path {p:?}")),
+        p if p.starts_with(':') => return Err(PolicyError::Special(p.to_owned())),
         p if p.contains(['*', '?', '[']) => Key::Glob(absolute(p, workspace)),
         p => Key::Path(PathBuf::from(absolute(p, workspace))),
     };

@@ -13,6 +13,62 @@ use std::time::Duration;
 use crate::case::{Fixture, ListenerKind};
 use crate::placeholders::Placeholders;
 
+/// Why a case's host resource could not be created.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResourceError {
+    /// `shmget`, `semget` or `msgget` failed.
+    #[error("host {kind}get(key {key:#x}): {source}")]
+    Sysv {
+        /// `shm`, `sem` or `msg`.
+        kind: &'static str,
+        /// The key.
+        key: libc::key_t,
+        /// Why.
+        source: io::Error,
+    },
+    /// A queue name with a NUL byte.
+    #[error(transparent)]
+    Nul(#[from] std::ffi::NulError),
+    /// `mq_open` failed.
+    #[error("host mq_open({name}): {source}")]
+    MqOpen {
+        /// The queue.
+        name: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// A listener could not bind its address.
+    #[error("host bind {address}: {source}")]
+    Bind {
+        /// The address (`127.0.0.1:0`, `abstract @NAME`).
+        address: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// A socket address could not be made or read.
+    #[error(transparent)]
+    Address(io::Error),
+    /// A listener could not be made non-blocking.
+    #[error("{label}: {source}")]
+    Listener {
+        /// The listener (`tcp listener NAME`).
+        label: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// A host process could not be started.
+    #[error("host process {name}: spawning {}: {source}", probe.display())]
+    Process {
+        /// The case's name for it.
+        name: String,
+        /// The `probe` it runs.
+        probe: std::path::PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+}
+
 /// A System V IPC object kind.
 #[derive(Debug, Clone, Copy)]
 enum SysvKind {
@@ -104,7 +160,7 @@ impl HostResources {
         unique: u32,
         probe: &std::path::Path,
         vars: &mut Placeholders,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ResourceError> {
         let mut res = HostResources::default();
         let groups = [
             (SysvKind::Shm, &fixture.sysv_shm),
@@ -120,8 +176,12 @@ impl HostResources {
                     match kind.create(key) {
                         Ok(id) => break (key, id),
                         Err(e) if e.raw_os_error() == Some(libc::EEXIST) && attempt < 64 => {}
-                        Err(e) => {
-                            return Err(format!("host {}get(key {key:#x}): {e}", kind.prefix()));
+                        Err(source) => {
+                            return Err(ResourceError::Sysv {
+                                kind: kind.prefix(),
+                                key,
+                                source,
+                            });
                         }
                     }
                 };
@@ -144,9 +204,12 @@ impl HostResources {
         for spec in &fixture.listener {
             let mut listener = match spec.kind {
                 ListenerKind::Tcp => {
-                    let sock = TcpListener::bind("127.0.0.1:0")
-                        .map_err(|e| format!("host bind 127.0.0.1:0: {e}"))?;
-                    let port = sock.local_addr().map_err(|e| e.to_string())?.port();
+                    let sock =
+                        TcpListener::bind("127.0.0.1:0").map_err(|source| ResourceError::Bind {
+                            address: "127.0.0.1:0".into(),
+                            source,
+                        })?;
+                    let port = sock.local_addr().map_err(ResourceError::Address)?.port();
                     vars.set(format!("tcp.{}.port", spec.name), port.to_string());
                     vars.set(format!("tcp.{}.porthex", spec.name), format!("{port:04X}"));
                     Listener::serve(sock, format!("tcp listener {}", spec.name))?
@@ -154,9 +217,12 @@ impl HostResources {
                 ListenerKind::UnixAbstract => {
                     let name = format!("conformance-{}-{unique}-{}", std::process::id(), spec.name);
                     let addr = SocketAddr::from_abstract_name(name.as_bytes())
-                        .map_err(|e| e.to_string())?;
-                    let sock = UnixListener::bind_addr(&addr)
-                        .map_err(|e| format!("host bind abstract @{name}: {e}"))?;
+                        .map_err(ResourceError::Address)?;
+                    let sock =
+                        UnixListener::bind_addr(&addr).map_err(|source| ResourceError::Bind {
+                            address: format!("abstract @{name}"),
+                            source,
+                        })?;
                     vars.set(format!("unix.{}", spec.name), name);
                     Listener::serve(sock, format!("unix listener {}", spec.name))?
                 }
@@ -169,12 +235,10 @@ impl HostResources {
             cmd.args(["sleep", "60", &spec.marker])
                 .env("CONFORMANCE_MARKER", &spec.marker)
                 .stdin(std::process::Stdio::null());
-            let child = crate::exec::spawn(&mut cmd).map_err(|e| {
-                format!(
-                    "host process {}: spawning {}: {e}",
-                    spec.name,
-                    probe.display()
-                )
+            let child = crate::exec::spawn(&mut cmd).map_err(|source| ResourceError::Process {
+                name: spec.name.clone(),
+                probe: probe.to_path_buf(),
+                source,
             })?;
             vars.set(format!("proc.{}.pid", spec.name), child.id().to_string());
             res.processes.push(child);
@@ -197,8 +261,8 @@ impl HostResources {
 }
 
 impl PosixQueue {
-    fn create(name: &str) -> Result<Self, String> {
-        let cname = std::ffi::CString::new(name).map_err(|e| e.to_string())?;
+    fn create(name: &str) -> Result<Self, ResourceError> {
+        let cname = std::ffi::CString::new(name)?;
         let flags = libc::O_CREAT | libc::O_EXCL | libc::O_RDWR;
         // One tiny message: queues count against the user's RLIMIT_MSGQUEUE, which parallel
         // trials (and other tests of the same user) share.
@@ -216,10 +280,10 @@ impl PosixQueue {
             )
         };
         if fd < 0 {
-            return Err(format!(
-                "host mq_open({name}): {}",
-                io::Error::last_os_error()
-            ));
+            return Err(ResourceError::MqOpen {
+                name: name.to_owned(),
+                source: io::Error::last_os_error(),
+            });
         }
         // SAFETY: `fd` is the descriptor mq_open just returned; the queue stays until unlink.
         unsafe { libc::mq_close(fd) };
@@ -278,9 +342,10 @@ impl Acceptor for UnixListener {
 }
 
 impl Listener {
-    fn serve(sock: impl Acceptor, label: String) -> Result<Self, String> {
-        sock.set_nonblocking()
-            .map_err(|e| format!("{label}: {e}"))?;
+    fn serve(sock: impl Acceptor, label: String) -> Result<Self, ResourceError> {
+        if let Err(source) = sock.set_nonblocking() {
+            return Err(ResourceError::Listener { label, source });
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let count = Arc::new(AtomicU32::new(0));
         let (stop2, count2) = (stop.clone(), count.clone());

@@ -22,6 +22,46 @@ use std::process::Command;
 use crate::binaries::Binaries;
 use crate::peers::Peer;
 
+/// Why this host can't offer a target (its report line says so).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TargetError {
+    /// The kernel has no Landlock.
+    #[error("the kernel offers no Landlock (landlock_create_ruleset: {0})")]
+    NoLandlock(std::io::Error),
+    /// The `--argv0`-hiding shim could not be written.
+    #[error("{what} {}: {source}", path.display())]
+    Shim {
+        /// The call (`writing`, `chmod`).
+        what: &'static str,
+        /// The shim.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Codex's own bwrap is not installed.
+    #[error("Codex's bwrap is not installed under {}: run ci/peers (it installs @openai/codex)", .0.display())]
+    NoCodexBwrap(PathBuf),
+    /// A real C bubblewrap has not been built.
+    #[error("{} is not built: run ci/bwrap-versions (it builds {version} from Debian's source)", path.display())]
+    NotBuilt {
+        /// Where it would be.
+        path: PathBuf,
+        /// Its version.
+        version: &'static str,
+    },
+    /// A real C bubblewrap reports another version than its name says.
+    #[error("{} reports `{reported}`, not `{expected}`", path.display())]
+    WrongVersion {
+        /// The binary.
+        path: PathBuf,
+        /// What `--version` printed.
+        reported: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+}
+
 /// Every target name, in matrix order.
 pub const NAMES: [&str; 10] = [
     "bundled",
@@ -131,13 +171,10 @@ fn system_bwrap() -> Option<PathBuf> {
 }
 
 /// The Landlock ABI version the kernel offers, or why it offers none.
-pub fn landlock_abi() -> Result<i64, String> {
-    uapi::landlock::abi_version().map(i64::from).map_err(|e| {
-        format!(
-            "the kernel offers no Landlock (landlock_create_ruleset: {})",
-            std::io::Error::from(e)
-        )
-    })
+pub fn landlock_abi() -> Result<i64, TargetError> {
+    uapi::landlock::abi_version()
+        .map(i64::from)
+        .map_err(|e| TargetError::NoLandlock(e.into()))
 }
 
 fn with_bwrap(name: &'static str, bwrap: &Path, detail: String) -> Target {
@@ -174,17 +211,21 @@ fn unavailable(name: &'static str, reason: String) -> Target {
 }
 
 /// Writes the `--argv0`-hiding shim into `dir` in front of `real`.
-fn argv0_shim(dir: &Path, probe: &Path, real: &Path) -> Result<PathBuf, String> {
+fn argv0_shim(dir: &Path, probe: &Path, real: &Path) -> Result<PathBuf, TargetError> {
     let path = dir.join("bwrap-without-argv0");
     let script = format!(
         "#!/bin/sh\nexec '{}' bwrap-shim --real '{}' --hide --argv0 -- \"$@\"\n",
         probe.display(),
         real.display()
     );
-    std::fs::write(&path, script).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    let failed = |what| {
+        let path = path.clone();
+        move |source| TargetError::Shim { what, path, source }
+    };
+    std::fs::write(&path, script).map_err(failed("writing"))?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+        .map_err(failed("chmod"))?;
     Ok(path)
 }
 
@@ -217,7 +258,7 @@ pub fn discover(bins: &Binaries, shim_dir: &Path) -> Vec<Target> {
             kind: Kind::Sandbox,
             required: false,
         },
-        Err(reason) => unavailable("legacy-landlock", reason),
+        Err(reason) => unavailable("legacy-landlock", reason.to_string()),
     };
     let mut all = vec![bundled, system_target, old, legacy];
     all.extend(versions::REAL.iter().map(versions::target));
@@ -232,11 +273,7 @@ fn peer(peer: Peer, cache: &Path) -> Target {
     let under_bazel =
         crate::binaries::runfiles_present() && std::env::var_os("CONFORMANCE_PEERS").is_none();
     let located = if under_bazel {
-        Err(
-            "peers are graded by `cargo run -p conformance` (set CONFORMANCE_PEERS and \
-             CONFORMANCE_EXPECTATIONS to grade them under Bazel)"
-                .to_owned(),
-        )
+        Err(crate::peers::PeerError::UnderBazel)
     } else {
         peer.locate(cache)
     };
@@ -260,7 +297,7 @@ fn peer(peer: Peer, cache: &Path) -> Target {
             kind: Kind::Peer(install),
             required,
         },
-        Err(reason) => unavailable(peer.name(), reason),
+        Err(reason) => unavailable(peer.name(), reason.to_string()),
     };
     Target {
         required: required && !under_bazel,
@@ -286,6 +323,6 @@ fn old_bwrap(bins: &Binaries, system: Option<&Path>, shim_dir: &Path) -> Target 
             );
             with_bwrap("old-bwrap", &shim, detail)
         }
-        Err(e) => unavailable("old-bwrap", e),
+        Err(e) => unavailable("old-bwrap", e.to_string()),
     }
 }

@@ -221,7 +221,7 @@ fn target_stderr(target: &Target, out: &Output) -> Vec<String> {
         .collect()
 }
 
-fn delayed_signal(run: &RunSpec) -> Result<Option<DelayedSignal>, String> {
+fn delayed_signal(run: &RunSpec) -> Result<Option<DelayedSignal>, exec::ExecError> {
     match (run.signal_after_ms, &run.signal) {
         (Some(ms), Some(name)) => Ok(Some(DelayedSignal {
             after: Duration::from_millis(ms),
@@ -265,12 +265,12 @@ fn command(
     vars: &Placeholders,
     fixture: &FixtureDir,
     how: How,
-) -> Result<Command, String> {
+) -> Result<Command, Refusal> {
     let argv = vars.expand_all(&run.raw_argv());
     let cwd = fixture.path(&case.cwd)?;
     let mut cmd = match (run.on_host, how) {
         (true, _) => {
-            let (program, args) = argv.split_first().ok_or("empty argv")?;
+            let (program, args) = argv.split_first().ok_or(exec::ExecError::EmptyArgv)?;
             let mut cmd = Command::new(program);
             cmd.args(args);
             cmd

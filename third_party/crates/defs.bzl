@@ -308,6 +308,7 @@ _NORMAL_DEPENDENCIES = {
             "serde": Label("@crates__serde-1.0.229//:serde"),
             "serde_json": Label("@crates__serde_json-1.0.154//:serde_json"),
             "tempfile": Label("@crates__tempfile-3.27.0//:tempfile"),
+            "thiserror": Label("@crates__thiserror-2.0.21//:thiserror"),
             "toml": Label("@crates__toml-1.2.1-spec-1.1.0//:toml"),
             "walkdir": Label("@crates__walkdir-2.5.0//:walkdir"),
         },

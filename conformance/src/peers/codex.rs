@@ -13,17 +13,17 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
-use super::{Context, Peer, Refusal, command_line, common_limits, shell_quote};
+use super::{Context, Peer, PeerError, Refusal, command_line, common_limits, shell_quote};
 use crate::policy::{Access, Key, Network, Policy};
 
 const PROFILE: &str = "conformance";
 
 /// The native binary inside the npm package for this machine.
-pub fn binary(node_modules: &Path) -> Result<PathBuf, String> {
+pub fn binary(node_modules: &Path) -> Result<PathBuf, PeerError> {
     let (pkg, triple) = match std::env::consts::ARCH {
         "x86_64" => ("codex-linux-x64", "x86_64-unknown-linux-musl"),
         "aarch64" => ("codex-linux-arm64", "aarch64-unknown-linux-musl"),
-        other => return Err(format!("codex ships no Linux binary for {other}")),
+        other => return Err(PeerError::Architecture(other)),
     };
     let path = node_modules
         .join("@openai")
@@ -34,7 +34,7 @@ pub fn binary(node_modules: &Path) -> Result<PathBuf, String> {
     if path.is_file() {
         Ok(path)
     } else {
-        Err(format!("{} is missing; run ci/peers", path.display()))
+        Err(PeerError::Missing(path))
     }
 }
 

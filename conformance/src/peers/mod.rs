@@ -50,6 +50,56 @@ impl From<String> for Refusal {
     }
 }
 
+/// A setup error as [`Refusal::Setup`], with its message.
+macro_rules! setup_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for Refusal {
+            fn from(e: $error) -> Self {
+                Refusal::Setup(e.to_string())
+            }
+        }
+    )*};
+}
+
+setup_from!(
+    crate::fixture::FixtureError,
+    crate::exec::ExecError,
+    crate::resources::ResourceError
+);
+
+/// Why a peer is not offered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PeerError {
+    /// The npm package's `package.json` can't be read.
+    #[error("{package} is not installed ({}: {source}); run ci/peers", manifest.display())]
+    NotInstalled {
+        /// The npm package.
+        package: &'static str,
+        /// Its `package.json`.
+        manifest: PathBuf,
+        /// Why it can't be read.
+        source: std::io::Error,
+    },
+    /// `package.json` has no `version` string.
+    #[error("{}: no version", .0.display())]
+    NoVersion(PathBuf),
+    /// A file of the installed package is not there.
+    #[error("{} is missing; run ci/peers", .0.display())]
+    Missing(PathBuf),
+    /// Codex publishes no binary for this architecture.
+    #[error("codex ships no Linux binary for {0}")]
+    Architecture(&'static str),
+    /// srt runs under `node`, and there is none.
+    #[error("srt needs node, and there is no node on PATH")]
+    NoNode,
+    /// Under Bazel, peers are left to the Cargo run unless asked for.
+    #[error(
+        "peers are graded by `cargo run -p conformance` (set CONFORMANCE_PEERS and CONFORMANCE_EXPECTATIONS to grade them under Bazel)"
+    )]
+    UnderBazel,
+}
+
 /// Where the command runs, for resolving the policy's special names.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -85,20 +135,23 @@ impl Peer {
     }
 
     /// Finds the peer under `cache` (`<cache>/<name>/node_modules/...`).
-    pub fn locate(self, cache: &Path) -> Result<Install, String> {
+    pub fn locate(self, cache: &Path) -> Result<Install, PeerError> {
         let root = cache.join(self.name()).join("node_modules");
         let manifest = root.join(self.package()).join("package.json");
-        let text = std::fs::read_to_string(&manifest).map_err(|e| {
-            format!(
-                "{} is not installed ({}: {e}); run ci/peers",
-                self.package(),
-                manifest.display()
-            )
-        })?;
+        let text = match std::fs::read_to_string(&manifest) {
+            Ok(text) => text,
+            Err(source) => {
+                return Err(PeerError::NotInstalled {
+                    package: self.package(),
+                    manifest,
+                    source,
+                });
+            }
+        };
         let version = serde_json::from_str::<serde_json::Value>(&text)
             .ok()
             .and_then(|v| v.get("version")?.as_str().map(str::to_owned))
-            .ok_or_else(|| format!("{}: no version", manifest.display()))?;
+            .ok_or(PeerError::NoVersion(manifest))?;
         let program = match self {
             Peer::Codex => vec![codex::binary(&root)?],
             Peer::Srt => srt::program(&root)?,

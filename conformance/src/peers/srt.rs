@@ -17,21 +17,21 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::{Context, Peer, Refusal, command_line, common_limits, shell_quote};
+use super::{Context, Peer, PeerError, Refusal, command_line, common_limits, shell_quote};
 use crate::policy::{Access, Key, Network, Policy};
 
 /// `node <package>/dist/cli.js`: the `srt` script run by the first `node` on `PATH`, so that
 /// a run's own `PATH` can't lose it.
-pub fn program(node_modules: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn program(node_modules: &Path) -> Result<Vec<PathBuf>, PeerError> {
     let cli = node_modules.join("@anthropic-ai/sandbox-runtime/dist/cli.js");
     if !cli.is_file() {
-        return Err(format!("{} is missing; run ci/peers", cli.display()));
+        return Err(PeerError::Missing(cli));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     let node = std::env::split_paths(&path)
         .map(|d| d.join("node"))
         .find(|p| p.is_file())
-        .ok_or("srt needs node, and there is no node on PATH")?;
+        .ok_or(PeerError::NoNode)?;
     Ok(vec![node, cli])
 }
 

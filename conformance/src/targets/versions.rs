@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Target, bwrap_help, bwrap_version, unavailable, with_bwrap};
+use super::{Target, TargetError, bwrap_help, bwrap_version, unavailable, with_bwrap};
 
 /// How the launcher must treat one real bubblewrap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,14 +89,9 @@ fn peers_dir() -> PathBuf {
 
 /// Codex's bwrap under `peers`: `codex/node_modules/@openai/codex-linux-<arch>/vendor/<triple>/
 /// codex-resources/bwrap`, whichever vendor triple is installed.
-fn codex_bwrap(peers: &Path) -> Result<PathBuf, String> {
+fn codex_bwrap(peers: &Path) -> Result<PathBuf, TargetError> {
     let base = peers.join("codex/node_modules/@openai");
-    let missing = || {
-        format!(
-            "Codex's bwrap is not installed under {}: run ci/peers (it installs @openai/codex)",
-            peers.display()
-        )
-    };
+    let missing = || TargetError::NoCodexBwrap(peers.to_path_buf());
     let packages = std::fs::read_dir(&base).map_err(|_| missing())?;
     packages
         .flatten()
@@ -109,16 +104,13 @@ fn codex_bwrap(peers: &Path) -> Result<PathBuf, String> {
 }
 
 /// The binary for `real`, checked to be the version it claims.
-fn binary(real: &Real) -> Result<PathBuf, String> {
+fn binary(real: &Real) -> Result<PathBuf, TargetError> {
     let path = match real.name.strip_prefix("bwrap-") {
         Some("codex") => codex_bwrap(&peers_dir())?,
         Some(v) => {
             let path = versions_dir().join(v).join("bwrap");
             if !path.is_file() {
-                return Err(format!(
-                    "{} is not built: run ci/bwrap-versions (it builds {v} from Debian's source)",
-                    path.display()
-                ));
+                return Err(TargetError::NotBuilt { path, version: v });
             }
             path
         }
@@ -126,11 +118,11 @@ fn binary(real: &Real) -> Result<PathBuf, String> {
     };
     let version = bwrap_version(&path);
     if version != real.version {
-        return Err(format!(
-            "{} reports `{version}`, not `{}`",
-            path.display(),
-            real.version
-        ));
+        return Err(TargetError::WrongVersion {
+            path,
+            reported: version,
+            expected: real.version,
+        });
     }
     Ok(path)
 }
@@ -156,7 +148,7 @@ pub fn target(real: &Real) -> Target {
     }
     let path = match binary(real) {
         Ok(path) => path,
-        Err(reason) => return unavailable(real.name, reason),
+        Err(reason) => return unavailable(real.name, reason.to_string()),
     };
     let listed = bwrap_help(&path).map(|h| {
         ["--argv0", "--perms", "--size"]
@@ -205,7 +197,8 @@ mod tests {
     #[test]
     fn codex_bwrap_is_found_under_any_vendor_triple() {
         let peers = tempfile::tempdir().unwrap();
-        assert!(codex_bwrap(peers.path()).unwrap_err().contains("ci/peers"));
+        let missing = codex_bwrap(peers.path()).unwrap_err().to_string();
+        assert!(missing.contains("ci/peers"), "{missing}");
         let dir = peers
             .path()
             .join("codex/node_modules/@openai/codex-linux-arm64/vendor/aarch64-unknown-linux-musl/codex-resources");

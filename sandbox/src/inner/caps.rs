@@ -10,14 +10,36 @@ pub fn current() -> io::Result<[u64; 3]> {
     Ok([sets.effective, sets.permitted, sets.inheritable])
 }
 
+/// Why [`ensure_none`] refused to go on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CapsError {
+    /// The sets could not be read.
+    #[error("capget failed: {0}")]
+    Get(io::Error),
+    /// A set is not empty.
+    #[error(
+        "capabilities survived into the sandbox (effective {effective:#x}, permitted {permitted:#x}, inheritable {inheritable:#x}); the bwrap in use did not drop them: run it with --cap-drop ALL"
+    )]
+    Survived {
+        /// The effective set.
+        effective: u64,
+        /// The permitted set.
+        permitted: u64,
+        /// The inheritable set.
+        inheritable: u64,
+    },
+}
+
 /// Fails unless the effective, permitted and inheritable sets are all empty.
-pub fn ensure_none() -> Result<(), String> {
-    let [effective, permitted, inheritable] =
-        current().map_err(|e| format!("capget failed: {e}"))?;
+pub fn ensure_none() -> Result<(), CapsError> {
+    let [effective, permitted, inheritable] = current().map_err(CapsError::Get)?;
     if effective | permitted | inheritable != 0 {
-        return Err(format!(
-            "capabilities survived into the sandbox (effective {effective:#x}, permitted {permitted:#x}, inheritable {inheritable:#x}); the bwrap in use did not drop them: run it with --cap-drop ALL"
-        ));
+        return Err(CapsError::Survived {
+            effective,
+            permitted,
+            inheritable,
+        });
     }
     Ok(())
 }

@@ -4,7 +4,9 @@
 use std::ffi::OsString;
 use std::os::fd::RawFd;
 
+use super::caps::CapsError;
 use super::seccomp::SeccompError;
+use crate::proxy::inner::BridgeError;
 
 /// The inner stage's arguments are not what [`super::InnerArgs::to_args`] writes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,12 +62,12 @@ pub enum InnerError {
     /// `PR_SET_NO_NEW_PRIVS` was refused.
     #[error("prctl(PR_SET_NO_NEW_PRIVS) failed: {0}")]
     NoNewPrivs(std::io::Error),
-    /// A capability is left ([`super::caps::ensure_none`]'s message).
-    #[error("{0}")]
-    Capabilities(String),
-    /// The proxy listeners could not start (`proxy::inner::activate`'s message).
-    #[error("{0}")]
-    Proxy(String),
+    /// A capability is left, or the sets could not be read.
+    #[error(transparent)]
+    Capabilities(#[from] CapsError),
+    /// The proxy listeners could not start.
+    #[error(transparent)]
+    Proxy(#[from] BridgeError),
     /// The seccomp filter could not be installed.
     #[error(transparent)]
     Seccomp(#[from] SeccompError),

@@ -207,12 +207,12 @@ fn run(args: &InnerArgs) -> Result<i32, InnerError> {
     }
     nix::sys::prctl::set_no_new_privs()
         .map_err(|e| InnerError::NoNewPrivs(std::io::Error::from(e)))?;
-    caps::ensure_none().map_err(InnerError::Capabilities)?;
+    caps::ensure_none()?;
     if let Some(fd) = args.proxy_dir_fd {
         // SAFETY: the launcher passed the bridge directory as this descriptor for this
         // purpose only; it is closed when `dir` goes out of scope, before the command runs.
         let dir = unsafe { OwnedFd::from_raw_fd(fd) };
-        crate::proxy::inner::activate(&args.proxy_routes, &dir).map_err(InnerError::Proxy)?;
+        crate::proxy::inner::activate(&args.proxy_routes, &dir)?;
     }
     seccomp::install(args.network)?;
     let program = cstring(&args.command[0])?;

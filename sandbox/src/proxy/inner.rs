@@ -16,15 +16,47 @@ use std::sync::atomic::AtomicUsize;
 
 use nix::unistd::{ForkResult, fork};
 
-use super::{ProxyUrl, relay};
+use super::{ProxyUrl, UrlError, relay};
+
+/// Why the proxy listeners could not start in the sandbox.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BridgeError {
+    /// Network mode `proxy` came without routes.
+    #[error("proxy mode without proxy routes")]
+    NoRoutes,
+    /// A routed variable is not in the sandbox's environment.
+    #[error("proxy variable {0} is missing or not UTF-8 in the sandbox")]
+    MissingVariable(String),
+    /// A routed variable's value is not a proxy URL.
+    #[error("proxy variable {key}: {source}")]
+    Url {
+        /// The variable.
+        key: String,
+        /// Why its value was refused.
+        source: UrlError,
+    },
+    /// The listener's port could not be read.
+    #[error("getsockname on the proxy listener: {0}")]
+    LocalAddr(io::Error),
+    /// The bridge process could not be forked.
+    #[error("fork for the proxy bridge: {0}")]
+    Fork(nix::Error),
+    /// The namespace's loopback is down and `SIOCSIFFLAGS` failed.
+    #[error("loopback is down and cannot be brought up (ioctl SIOCSIFFLAGS on lo): {0}")]
+    Loopback(io::Error),
+    /// Binding `127.0.0.1:0` failed.
+    #[error("cannot listen on 127.0.0.1: {0}")]
+    Listen(io::Error),
+}
 
 /// Starts one loopback listener and bridge process per distinct socket of `routes`
 /// (`(variable, socket name in dir)` pairs) and rewrites each variable to its listener's
 /// port. Must run in the sandbox before seccomp, while the process is single-threaded; the
 /// bridges are children of the caller and die with the sandbox's pid namespace.
-pub fn activate(routes: &[(String, String)], dir: &OwnedFd) -> Result<(), String> {
+pub fn activate(routes: &[(String, String)], dir: &OwnedFd) -> Result<(), BridgeError> {
     if routes.is_empty() {
-        return Err("proxy mode without proxy routes".into());
+        return Err(BridgeError::NoRoutes);
     }
     let mut ports: BTreeMap<&str, u16> = BTreeMap::new();
     for (_, socket) in routes {
@@ -34,9 +66,11 @@ pub fn activate(routes: &[(String, String)], dir: &OwnedFd) -> Result<(), String
         }
     }
     for (key, socket) in routes {
-        let value = std::env::var(key)
-            .map_err(|_| format!("proxy variable {key} is missing or not UTF-8 in the sandbox"))?;
-        let url = ProxyUrl::parse(&value).map_err(|e| format!("proxy variable {key}: {e}"))?;
+        let value = std::env::var(key).map_err(|_| BridgeError::MissingVariable(key.clone()))?;
+        let url = ProxyUrl::parse(&value).map_err(|source| BridgeError::Url {
+            key: key.clone(),
+            source,
+        })?;
         // SAFETY: the inner stage is single-threaded here (the bridges are separate
         // processes), so nothing reads the environment concurrently.
         unsafe { std::env::set_var(key, url.with_local_port(ports[socket.as_str()])) };
@@ -45,15 +79,15 @@ pub fn activate(routes: &[(String, String)], dir: &OwnedFd) -> Result<(), String
 }
 
 /// Binds `127.0.0.1:0`, forks a bridge process serving it, and returns the port.
-fn start_bridge(socket: &str, dir: &OwnedFd) -> Result<u16, String> {
+fn start_bridge(socket: &str, dir: &OwnedFd) -> Result<u16, BridgeError> {
     let listener = bind_loopback()?;
     let port = listener
         .local_addr()
-        .map_err(|e| format!("getsockname on the proxy listener: {e}"))?
+        .map_err(BridgeError::LocalAddr)?
         .port();
     // SAFETY: the inner stage is single-threaded here; the child only sets up its
     // descriptors and serves the listener, never returning to the caller.
-    match unsafe { fork() }.map_err(|e| format!("fork for the proxy bridge: {e}"))? {
+    match unsafe { fork() }.map_err(BridgeError::Fork)? {
         ForkResult::Child => {
             let code = match serve(listener, socket, dir) {
                 Ok(()) => 0,
@@ -70,7 +104,7 @@ fn start_bridge(socket: &str, dir: &OwnedFd) -> Result<u16, String> {
 }
 
 /// `127.0.0.1:0`, bringing `lo` up first if the namespace's loopback is down.
-fn bind_loopback() -> Result<TcpListener, String> {
+fn bind_loopback() -> Result<TcpListener, BridgeError> {
     let any_port = (Ipv4Addr::LOCALHOST, 0);
     match TcpListener::bind(any_port) {
         Err(e)
@@ -79,15 +113,12 @@ fn bind_loopback() -> Result<TcpListener, String> {
                 Some(libc::EADDRNOTAVAIL | libc::ENETUNREACH)
             ) =>
         {
-            uapi::net::bring_up_lo().map_err(|e| {
-                let e = io::Error::from(e);
-                format!("loopback is down and cannot be brought up (ioctl SIOCSIFFLAGS on lo): {e}")
-            })?;
+            uapi::net::bring_up_lo().map_err(|e| BridgeError::Loopback(e.into()))?;
             TcpListener::bind(any_port)
         }
         other => other,
     }
-    .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))
+    .map_err(BridgeError::Listen)
 }
 
 /// The bridge process: accepts TCP connections and relays each to `socket` in `dir`.

@@ -11,7 +11,7 @@
 //!   directory is never mounted into the sandbox and is masked wherever a writable root
 //!   would show it; the inner stage gets it only as a descriptor opened before bwrap
 //!   started (`O_DIRECTORY | O_NOFOLLOW`, `run::PROXY_DIR_FD`).
-//! * Inside, in the new network namespace, before seccomp ([`inner`]): per socket a TCP
+//! * Inside, in the new network namespace, before seccomp (`inner`): per socket a TCP
 //!   listener on `127.0.0.1:0` (bringing `lo` up if needed) forwards to it (the bridge
 //!   process's working directory is the descriptor, so it connects by bare name), and each
 //!   variable is rewritten to that port, keeping its scheme, userinfo and path. The

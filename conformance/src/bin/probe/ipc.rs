@@ -5,7 +5,7 @@ use std::ffi::CString;
 use std::io;
 use std::mem::MaybeUninit;
 
-use crate::{Dispatched, Outcome, Usage, args, fail, number};
+use crate::{Dispatched, Failure, Outcome, Usage, args, fail, number};
 
 /// Runs an IPC action, or returns `None` if `action` is not one.
 pub fn dispatch(action: &str, rest: &[&str]) -> Dispatched {
@@ -157,7 +157,7 @@ fn sysv_list() -> Outcome {
     Ok(())
 }
 
-fn cname(action: &str, name: &str) -> Result<CString, String> {
+fn cname(action: &str, name: &str) -> Result<CString, Failure> {
     CString::new(name).map_err(|e| fail(action, name, e))
 }
 
@@ -222,7 +222,9 @@ fn shm_roundtrip(name: &str) -> Outcome {
         libc::close(fd);
     }
     if read_back != 0x5eed_cafe {
-        return Err(format!("shm-open {name}: read back {read_back:#x}"));
+        return Err(Failure::Unexpected(format!(
+            "shm-open {name}: read back {read_back:#x}"
+        )));
     }
     println!("shm ok: {name}");
     Ok(())

@@ -15,12 +15,34 @@ mod shim;
 
 use std::process::ExitCode;
 
-/// The result of an action: `Err` carries the message printed after `probe: `.
-pub type Outcome = Result<(), String>;
+/// Why an action failed, printed after `probe: `.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// A system or library call about `what` failed.
+    #[error("{action} {what}: {error}")]
+    Call {
+        /// The action (or the call) that failed.
+        action: String,
+        /// What it was about (a path, a key, an address).
+        what: String,
+        /// Why.
+        error: Box<dyn std::error::Error>,
+    },
+    /// The calls succeeded but the action did not see what it should have.
+    #[error("{0}")]
+    Unexpected(String),
+}
 
-/// Formats a failed syscall or library call about `what`.
-pub fn fail(action: &str, what: &str, err: impl std::fmt::Display) -> String {
-    format!("{action} {what}: {err}")
+/// The result of an action.
+pub type Outcome = Result<(), Failure>;
+
+/// A failed syscall or library call about `what`.
+pub fn fail(action: &str, what: &str, err: impl std::error::Error + 'static) -> Failure {
+    Failure::Call {
+        action: action.to_owned(),
+        what: what.to_owned(),
+        error: Box::new(err),
+    }
 }
 
 const ACTIONS: &str = "\

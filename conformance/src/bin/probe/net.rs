@@ -6,7 +6,7 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
 use std::time::Duration;
 
-use crate::{Dispatched, Outcome, Usage, args, fail};
+use crate::{Dispatched, Failure, Outcome, Usage, args, fail};
 
 /// Runs a network action, or returns `None` if `action` is not one.
 pub fn dispatch(action: &str, rest: &[&str]) -> Dispatched {
@@ -46,16 +46,20 @@ fn socket(family: &str, kind: &str) -> Outcome {
         "netlink" => libc::AF_NETLINK,
         "packet" => libc::AF_PACKET,
         _ => {
-            return Err(format!(
+            return Err(Failure::Unexpected(format!(
                 "socket: unknown family {family:?} (inet inet6 unix netlink packet)"
-            ));
+            )));
         }
     };
     let ty = match kind {
         "stream" => libc::SOCK_STREAM,
         "dgram" => libc::SOCK_DGRAM,
         "raw" => libc::SOCK_RAW,
-        _ => return Err(format!("socket: unknown type {kind:?} (stream dgram raw)")),
+        _ => {
+            return Err(Failure::Unexpected(format!(
+                "socket: unknown type {kind:?} (stream dgram raw)"
+            )));
+        }
     };
     // SAFETY: scalar arguments; the descriptor is closed below.
     let fd = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, 0) };

@@ -5,7 +5,7 @@ use std::io;
 use nix::sys::signal::{SigHandler, SigSet, Signal, kill, signal};
 use nix::unistd::{ForkResult, Pid, fork};
 
-use crate::{Dispatched, Outcome, Usage, args, fail, number};
+use crate::{Dispatched, Failure, Outcome, Usage, args, fail, number};
 
 /// Runs a process action, or returns `None` if `action` is not one.
 pub fn dispatch(action: &str, rest: &[&str]) -> Dispatched {
@@ -135,12 +135,12 @@ fn raise(name: &str) -> Outcome {
     kill(Pid::this(), sig).map_err(|e| fail("signal", name, e))?;
     std::thread::sleep(std::time::Duration::from_secs(2));
     let blocked = SigSet::thread_get_mask().is_ok_and(|mask| mask.contains(sig));
-    Err(format!(
+    Err(Failure::Unexpected(format!(
         "signal {name}: still alive after sending it to myself (pid {}, {name} {} in the \
          inherited signal mask; a pid 1 also ignores signals it has no handler for)",
         std::process::id(),
         if blocked { "blocked" } else { "not blocked" }
-    ))
+    )))
 }
 
 /// Calls `io_uring_setup` for a one-entry ring (closing it if it was created).

@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 
 use serde_json::Value;
 
-use crate::{Usage, fail};
+use crate::{Failure, Usage, fail};
 
 /// An inner-stage mount to remove: its action and an optional text its path must contain.
 pub struct InnerDrop<'a> {
@@ -57,18 +57,18 @@ pub fn mounts_fd(args: &[&str]) -> Option<RawFd> {
 }
 
 /// `payload` (the mount list's JSON) without the entries any of `drops` matches.
-fn filtered(payload: &[u8], drops: &[InnerDrop<'_>]) -> Result<Vec<u8>, String> {
+fn filtered(payload: &[u8], drops: &[InnerDrop<'_>]) -> Result<Vec<u8>, Failure> {
     let mut list: Value =
         serde_json::from_slice(payload).map_err(|e| fail("bwrap-shim", "mount list", e))?;
     let ops = list["ops"]
         .as_array_mut()
-        .ok_or_else(|| "bwrap-shim mount list: no ops array".to_string())?;
+        .ok_or_else(|| Failure::Unexpected("bwrap-shim mount list: no ops array".to_owned()))?;
     ops.retain(|op| !drops.iter().any(|d| d.matches(op)));
     serde_json::to_vec(&list).map_err(|e| fail("bwrap-shim", "mount list", e))
 }
 
 /// Replaces the mount list on descriptor `fd` with one without the entries `drops` match.
-pub fn rewrite(fd: RawFd, drops: &[InnerDrop<'_>]) -> Result<(), String> {
+pub fn rewrite(fd: RawFd, drops: &[InnerDrop<'_>]) -> Result<(), Failure> {
     let what = "the --mounts-fd descriptor";
     // SAFETY: the launcher passed this descriptor to bwrap for the inner stage's mount list
     // only; ManuallyDrop keeps it open, as the descriptor is replaced below, not closed.
