@@ -56,9 +56,9 @@ pub enum InnerError {
         /// Why.
         source: std::io::Error,
     },
-    /// Applying the inner-stage mounts failed ([`super::mounts::apply`]'s message).
-    #[error("{0}")]
-    Mounts(String),
+    /// Applying the inner-stage mounts failed.
+    #[error(transparent)]
+    Mounts(#[from] super::mounts::MountsError),
     /// `PR_SET_NO_NEW_PRIVS` was refused.
     #[error("prctl(PR_SET_NO_NEW_PRIVS) failed: {0}")]
     NoNewPrivs(std::io::Error),

@@ -203,7 +203,7 @@ pub fn main(args: &[OsString]) -> ! {
 
 fn run(args: &InnerArgs) -> Result<i32, InnerError> {
     if let Some(fd) = args.mounts_fd {
-        mounts::apply(fd).map_err(InnerError::Mounts)?;
+        mounts::apply(fd)?;
     }
     nix::sys::prctl::set_no_new_privs()
         .map_err(|e| InnerError::NoNewPrivs(std::io::Error::from(e)))?;

@@ -26,6 +26,92 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::mounts::{Action, MountOp};
 
+/// Why the inner-stage mounts could not all be applied (the run stops before the command).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MountsError {
+    /// The mount list descriptor could not be read.
+    #[error("cannot read the mount list: {0}")]
+    Read(std::io::Error),
+    /// The mount list is not what the launcher writes.
+    #[error("bad mount list: {0}")]
+    Parse(serde_json::Error),
+    /// The stage's capabilities could not be read.
+    #[error("capget failed: {0}")]
+    Capabilities(std::io::Error),
+    /// bwrap did not pass `CAP_SYS_ADMIN` on to the stage.
+    #[error(
+        "the bwrap in use did not keep CAP_SYS_ADMIN for the inner stage (--cap-add), so the masks cannot be applied; fix: use a bwrap >= 0.4 that honours --cap-add in a user namespace, or the bundled one (--bwrap)"
+    )]
+    NoSysAdmin,
+    /// A target is not the file or directory that was planned.
+    #[error("{path} changed during launch ({why}); run again")]
+    Changed {
+        /// The target.
+        path: PathBuf,
+        /// What differs.
+        why: Change,
+    },
+    /// The plan recorded no identity for a target.
+    #[error("{0}: no identity recorded for its mask")]
+    NoIdentity(PathBuf),
+    /// Making the masks' source tmpfs failed.
+    #[error(transparent)]
+    Source(SysError),
+    /// Cloning or attaching a mount on a target failed.
+    #[error("cannot mask {path}: {step}: {error}")]
+    Mask {
+        /// The target.
+        path: PathBuf,
+        /// The step (`open_tree`, `mount_setattr`, `move_mount`).
+        step: &'static str,
+        /// The failed call.
+        error: SysError,
+    },
+    /// The command's user namespace could not be made.
+    #[error("cannot create the command's user namespace: {0}")]
+    UserNamespace(nix::errno::Errno),
+    /// An id map of the command's user namespace could not be written.
+    #[error("cannot write {file}: {error}")]
+    IdMap {
+        /// The `/proc/self` file.
+        file: &'static str,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The stage's capabilities could not be dropped.
+    #[error("cannot drop capabilities: {0}")]
+    DropCapabilities(std::io::Error),
+}
+
+/// How a target differs from the plan.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Change {
+    /// It could not be opened without following a symlink.
+    #[error("{0}")]
+    Open(nix::errno::Errno),
+    /// It could not be examined.
+    #[error("{0}")]
+    Stat(nix::errno::Errno),
+    /// Another inode is there now.
+    #[error("it is not the file that was planned")]
+    OtherFile,
+    /// A file where a directory was planned, or the other way round.
+    #[error("its kind does not fit its mask")]
+    Kind,
+}
+
+/// A failed mount API call.
+#[derive(Debug, thiserror::Error)]
+#[error("{call} failed: {error}")]
+pub struct SysError {
+    /// The call.
+    call: &'static str,
+    /// Why.
+    error: std::io::Error,
+}
+
 /// What the launcher sends the inner stage through the mounts descriptor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payload {
@@ -48,21 +134,16 @@ const MASK_ATTR: u64 = libc::MOUNT_ATTR_RDONLY
 
 /// Reads the payload from `fd` (closing it), applies its mounts, maps the caller's ids
 /// in a new user namespace and drops every capability.
-pub fn apply(fd: RawFd) -> Result<(), String> {
+pub fn apply(fd: RawFd) -> Result<(), MountsError> {
     // SAFETY: the launcher passed this descriptor for this purpose only.
     let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
     let mut text = Vec::new();
-    file.read_to_end(&mut text)
-        .map_err(|e| format!("cannot read the mount list: {e}"))?;
+    file.read_to_end(&mut text).map_err(MountsError::Read)?;
     drop(file);
-    let payload: Payload =
-        serde_json::from_slice(&text).map_err(|e| format!("bad mount list: {e}"))?;
-    let [effective, ..] = super::caps::current().map_err(|e| format!("capget failed: {e}"))?;
+    let payload: Payload = serde_json::from_slice(&text).map_err(MountsError::Parse)?;
+    let [effective, ..] = super::caps::current().map_err(MountsError::Capabilities)?;
     if effective & (1 << CAP_SYS_ADMIN) == 0 {
-        return Err(
-            "the bwrap in use did not keep CAP_SYS_ADMIN for the inner stage (--cap-add), so the masks cannot be applied; fix: use a bwrap >= 0.4 that honours --cap-add in a user namespace, or the bundled one (--bwrap)"
-                .into(),
-        );
+        return Err(MountsError::NoSysAdmin);
     }
     // Made at the first mask: a run with read-only carve-outs only needs no tmpfs.
     let mut sources = None;
@@ -76,7 +157,7 @@ pub fn apply(fd: RawFd) -> Result<(), String> {
     if payload.uid != 0 || payload.gid != 0 {
         map_caller(payload.uid, payload.gid)?;
     }
-    super::caps::drop_all().map_err(|e| format!("cannot drop capabilities: {e}"))
+    super::caps::drop_all().map_err(MountsError::DropCapabilities)
 }
 
 /// The detached tmpfs the masks are cloned from.
@@ -84,12 +165,12 @@ struct Sources {
     mount: OwnedFd,
 }
 
-fn check(rc: libc::c_long, what: &str) -> Result<libc::c_long, String> {
+fn check(rc: libc::c_long, call: &'static str) -> Result<libc::c_long, SysError> {
     if rc < 0 {
-        Err(format!(
-            "{what} failed: {}",
-            std::io::Error::last_os_error()
-        ))
+        Err(SysError {
+            call,
+            error: std::io::Error::last_os_error(),
+        })
     } else {
         Ok(rc)
     }
@@ -101,7 +182,7 @@ fn owned(rc: libc::c_long) -> OwnedFd {
 }
 
 impl Sources {
-    fn new() -> Result<Sources, String> {
+    fn new() -> Result<Sources, SysError> {
         // SAFETY: the mount API calls below take NUL-terminated strings and descriptors
         // this function owns; each result is checked.
         unsafe {
@@ -201,30 +282,40 @@ fn apply_one(
     sources: &mut Option<Sources>,
     parent: &mut Parent,
     op: &MountOp,
-) -> Result<(), String> {
-    let path = op.path.display();
-    let changed = |why: String| format!("{path} changed during launch ({why}); run again");
+) -> Result<(), MountsError> {
+    let changed = |why: Change| MountsError::Changed {
+        path: op.path.clone(),
+        why,
+    };
     let identity = op
         .identity
-        .ok_or_else(|| format!("{path}: no identity recorded for its mask"))?;
-    let target = parent.open(&op.path).map_err(|e| changed(e.to_string()))?;
-    let st = fstat(&target).map_err(|e| changed(e.to_string()))?;
+        .ok_or_else(|| MountsError::NoIdentity(op.path.clone()))?;
+    let target = parent
+        .open(&op.path)
+        .map_err(|e| changed(Change::Open(e)))?;
+    let st = fstat(&target).map_err(|e| changed(Change::Stat(e)))?;
     let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
     if st.st_dev != identity.dev || st.st_ino != identity.ino || is_dir != identity.dir {
-        return Err(changed("it is not the file that was planned".into()));
+        return Err(changed(Change::OtherFile));
     }
-    let fail = |what: &str, e: String| format!("cannot mask {path}: {what}: {e}");
+    let fail = |step: &'static str| {
+        move |error: SysError| MountsError::Mask {
+            path: op.path.clone(),
+            step,
+            error,
+        }
+    };
     let (source, attr, recursive) = match op.action {
         Action::MaskFile | Action::MaskDir { .. } => {
             let name = match op.action {
                 Action::MaskFile if !is_dir => c"file",
                 Action::MaskDir { mode: 0o000 } if is_dir => c"d000",
                 Action::MaskDir { mode: 0o555 } if is_dir => c"d555",
-                _ => return Err(changed("its kind does not fit its mask".into())),
+                _ => return Err(changed(Change::Kind)),
             };
             let sources = match sources {
                 Some(sources) => sources,
-                None => sources.insert(Sources::new()?),
+                None => sources.insert(Sources::new().map_err(MountsError::Source)?),
             };
             (clone(sources.mount.as_raw_fd(), name, 0), None, false)
         }
@@ -238,9 +329,9 @@ fn apply_one(
             true,
         ),
     };
-    let source = source.map_err(|e| fail("open_tree", e))?;
+    let source = source.map_err(fail("open_tree"))?;
     if let Some(attr) = attr {
-        set_attr(&source, attr, recursive).map_err(|e| fail("mount_setattr", e))?;
+        set_attr(&source, attr, recursive).map_err(fail("mount_setattr"))?;
     }
     // SAFETY: both descriptors are open; empty paths with the EMPTY_PATH flags.
     let rc = unsafe {
@@ -253,7 +344,7 @@ fn apply_one(
             libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
         )
     };
-    check(rc, "move_mount").map_err(|e| fail("move_mount", e))?;
+    check(rc, "move_mount").map_err(fail("move_mount"))?;
     Ok(())
 }
 
@@ -271,7 +362,7 @@ fn open_target<Fd: std::os::fd::AsFd>(dir: Fd, path: &Path, extra: OFlag) -> nix
     openat2(dir, path, how)
 }
 
-fn clone(dir: RawFd, name: &std::ffi::CStr, flags: libc::c_int) -> Result<OwnedFd, String> {
+fn clone(dir: RawFd, name: &std::ffi::CStr, flags: libc::c_int) -> Result<OwnedFd, SysError> {
     // SAFETY: open_tree on an open descriptor and a NUL-terminated name.
     let rc = unsafe {
         libc::syscall(
@@ -284,7 +375,7 @@ fn clone(dir: RawFd, name: &std::ffi::CStr, flags: libc::c_int) -> Result<OwnedF
     check(rc, "open_tree").map(owned)
 }
 
-fn set_attr(mount: &OwnedFd, attr: u64, recursive: bool) -> Result<(), String> {
+fn set_attr(mount: &OwnedFd, attr: u64, recursive: bool) -> Result<(), SysError> {
     let attr = libc::mount_attr {
         attr_set: attr,
         attr_clr: 0,
@@ -309,15 +400,15 @@ fn set_attr(mount: &OwnedFd, attr: u64, recursive: bool) -> Result<(), String> {
 /// Enters a new user namespace in which the caller's `uid` and `gid` map to this
 /// process's ids (0), as bwrap's own second namespace would. Mapping uid 0 of the parent
 /// namespace needs `CAP_SETFCAP` there at the time of `unshare` (Linux 5.12 and later).
-fn map_caller(uid: u32, gid: u32) -> Result<(), String> {
+fn map_caller(uid: u32, gid: u32) -> Result<(), MountsError> {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
-        .map_err(|e| format!("cannot create the command's user namespace: {e}"))?;
+        .map_err(MountsError::UserNamespace)?;
     for (file, text) in [
         ("/proc/self/setgroups", "deny".to_string()),
         ("/proc/self/uid_map", format!("{uid} 0 1\n")),
         ("/proc/self/gid_map", format!("{gid} 0 1\n")),
     ] {
-        std::fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"))?;
+        std::fs::write(file, text).map_err(|error| MountsError::IdMap { file, error })?;
     }
     Ok(())
 }
