@@ -4,7 +4,7 @@
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::unistd::{pipe2, read, write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 
 /// Reads `fd` until end of file.
 pub(crate) fn read_to_end(fd: impl AsFd) -> Result<Vec<u8>, Errno> {
@@ -18,6 +18,17 @@ pub(crate) fn read_to_end(fd: impl AsFd) -> Result<Vec<u8>, Errno> {
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Reads a descriptor named on the command line (`--args`, `--seccomp`, ...) to its end and
+/// closes it: bwrap is handed such a descriptor to consume.
+pub(crate) fn read_numbered(fd: RawFd) -> Result<Vec<u8>, Errno> {
+    // SAFETY: no Rust object of this process owns `fd`; the borrow lasts for this read only
+    // and it stays open until the close below (a number that is not open makes the read
+    // fail with EBADF).
+    let data = read_to_end(unsafe { BorrowedFd::borrow_raw(fd) })?;
+    let _ = nix::unistd::close(fd);
+    Ok(data)
 }
 
 /// Writes all of `data` to `fd`, retrying on short writes.

@@ -7,6 +7,7 @@
 //! and exits.
 
 mod args;
+mod bpf;
 mod channels;
 mod diag;
 mod error;
@@ -78,13 +79,6 @@ pub fn run() -> ! {
     }
 }
 
-/// Reads a descriptor named on the command line (`--args`, `--seccomp`, ...) to its end.
-fn read_numbered_fd(fd: RawFd) -> Result<Vec<u8>, nix::errno::Errno> {
-    // SAFETY: the borrow lasts for this read only and nothing closes descriptors meanwhile;
-    // a number that names no open descriptor makes the read fail with EBADF.
-    fd::read_to_end(unsafe { BorrowedFd::borrow_raw(fd) })
-}
-
 /// Parses the command line and starts the sandbox; returns this process's exit status.
 fn launch() -> Result<i32, SetupError> {
     let argv: Vec<OsString> = std::env::args_os().collect();
@@ -100,7 +94,7 @@ fn launch() -> Result<i32, SetupError> {
         .unwrap_or(false)
         .then(|| nix::unistd::ttyname(std::io::stdout()).ok())
         .flatten();
-    let mut effects = args::Live::new(read_numbered_fd);
+    let mut effects = args::Live;
     let cfg = match args::command_line(&argv, &mut effects, real_uid, real_gid) {
         Ok(args::Parsed::Run(cfg)) => *cfg,
         Ok(args::Parsed::Help(text) | args::Parsed::Version(text)) => {

@@ -31,16 +31,7 @@ pub(crate) fn env_name_ok(var: &OsStr) -> bool {
 }
 
 /// The real effects on this process, for a single-threaded bwrap.
-pub(crate) struct Live {
-    read_to_end: fn(RawFd) -> Result<Vec<u8>, Errno>,
-}
-
-impl Live {
-    /// `read_to_end` reads a descriptor until end of file (the crate's fd helper).
-    pub(crate) fn new(read_to_end: fn(RawFd) -> Result<Vec<u8>, Errno>) -> Live {
-        Live { read_to_end }
-    }
-}
+pub(crate) struct Live;
 
 impl Effects for Live {
     fn warn(&mut self, message: &str) {
@@ -52,9 +43,7 @@ impl Effects for Live {
     }
 
     fn read_fd(&mut self, fd: RawFd) -> Result<Vec<u8>, Errno> {
-        let data = (self.read_to_end)(fd)?;
-        let _ = nix::unistd::close(fd);
-        Ok(data)
+        crate::fd::read_numbered(fd)
     }
 
     fn set_env(&mut self, var: &OsStr, value: &OsStr) {

@@ -11,9 +11,6 @@ use crate::diag::show;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 
-/// Bytes in one classic BPF instruction (`struct sock_filter`).
-const BPF_INSN_SIZE: usize = 8;
-
 impl Parser<'_> {
     /// `--argv0 VALUE`, refused when given twice.
     pub(super) fn argv0(&mut self, call: &Call) -> Result<(), Halt> {
@@ -99,7 +96,7 @@ impl Parser<'_> {
             return Err(ArgError::AddAfterSeccomp.into());
         }
         let program = self.effects.read_fd(fd).map_err(ArgError::ReadSeccomp)?;
-        if program.len() % BPF_INSN_SIZE != 0 {
+        if !crate::bpf::is_whole(&program) {
             return Err(ArgError::SeccompLength.into());
         }
         self.cfg.seccomp_programs.push(program);

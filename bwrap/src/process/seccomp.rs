@@ -5,21 +5,15 @@
 
 use crate::error::{SetupError, failed};
 use nix::errno::Errno;
-use std::os::fd::{BorrowedFd, RawFd};
+use std::os::fd::RawFd;
 
-/// Size of one classic BPF instruction (`struct sock_filter`).
-const INSN_SIZE: usize = 8;
+use crate::bpf::INSN_SIZE;
 
 /// Reads a whole cBPF program from `fd` (a descriptor number from the command line) and
 /// closes it.
 pub(crate) fn read_program(fd: RawFd) -> Result<Vec<u8>, SetupError> {
-    // SAFETY: `fd` is a descriptor number from the command line, handed to bwrap to read
-    // and close; no Rust object of this process owns it, and it stays open until the close
-    // below (a number that is not open makes the read fail with EBADF).
-    let data = crate::fd::read_to_end(unsafe { BorrowedFd::borrow_raw(fd) })
-        .map_err(failed("Can't read seccomp data"))?;
-    let _ = nix::unistd::close(fd);
-    if data.len() % INSN_SIZE != 0 {
+    let data = crate::fd::read_numbered(fd).map_err(failed("Can't read seccomp data"))?;
+    if !crate::bpf::is_whole(&data) {
         return Err(SetupError::msg(
             "Invalid seccomp data, must be multiple of 8",
         ));
