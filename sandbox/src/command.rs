@@ -16,7 +16,7 @@ use crate::proxy::{self, ProxyRoutes, host::HostBridges};
 use crate::run::placeholders::Placeholders;
 use crate::run::preflight::{self, ProcSupport};
 use crate::run::state::StateDir;
-use crate::run::{self, MOUNTS_FD, PROXY_DIR_FD, Prepared, READY_FD};
+use crate::run::{self, Early, MOUNTS_FD, PROXY_DIR_FD, Prepared, READY_FD};
 use crate::spawn::SpawnSettings;
 use crate::spawn::environ::{self, Enforcer};
 
@@ -288,24 +288,60 @@ impl SandboxCommand {
         let proxy = routes
             .as_ref()
             .zip(bridges.as_ref().map(|b| b.dir().to_path_buf()));
-        let mut prepared = self.prepare(resolved, bwrap, proc, &state, proxy)?;
-        let placeholders = Placeholders::acquire(&prepared.plan.placeholders)?;
-        for op in &mut prepared.plan.inner_mounts {
-            if op.identity.is_none() {
-                op.identity = placeholders.identity(&op.path);
-            }
-        }
-        if self.verbose {
-            notice(Notice::Plan(run::describe(&prepared)));
-        }
         let proxy_dir = bridges.as_ref().map(HostBridges::handle);
-        let status = run::execute(&prepared, placeholders, proxy_dir);
+        // With deny globs, bwrap starts on the plan without them while they are expanded
+        // (`run::early`); it is used only if the complete plan gives bwrap the same line.
+        let (early, bwrap) = match resolved.globs.is_empty() || proc != ProcMode::Fresh {
+            true => (None, bwrap),
+            false => {
+                let mut guess = resolved.clone();
+                guess.globs.clear();
+                let guess = self.prepare(guess, bwrap, proc, &state, proxy.clone())?;
+                Early::start(guess, proxy_dir)?
+            }
+        };
+        let mut prepared = match self.prepare(resolved, bwrap, proc, &state, proxy) {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                if let Some(early) = early {
+                    early.abandon();
+                }
+                return Err(e);
+            }
+        };
+        let status = match early.and_then(|early| early.confirm(&prepared)) {
+            Some((mut started, placeholders)) => {
+                placeholders.fill_identities(&mut prepared.plan.inner_mounts);
+                self.describe(&prepared, &mut notice);
+                match started.send_mounts(&prepared.plan.inner_mounts) {
+                    Ok(()) => started.finish(&prepared, placeholders),
+                    Err(e) => {
+                        started.abandon();
+                        placeholders.release();
+                        Err(e)
+                    }
+                }
+            }
+            None => {
+                let placeholders = Placeholders::acquire(&prepared.plan.placeholders)?;
+                placeholders.fill_identities(&mut prepared.plan.inner_mounts);
+                self.describe(&prepared, &mut notice);
+                run::execute(&prepared, placeholders, proxy_dir)
+            }
+        };
         if status.is_err()
             && let Some(warning) = launcher::after_failed_start(&prepared.bwrap, &cache)
         {
             notice(Notice::Warning(warning));
         }
         status
+    }
+
+    /// With [`verbose`](Self::verbose), the plan in plain words to `notice`.
+    fn describe(&self, prepared: &Prepared, notice: &mut impl FnMut(Notice)) {
+        if self.verbose {
+            notice(Notice::Plan(run::describe(prepared)));
+        }
     }
 
     fn launch_options(&self, resolved: &Resolved) -> LaunchOptions {

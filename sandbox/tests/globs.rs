@@ -85,6 +85,41 @@ fn too_many_glob_matches_fail_closed() {
     for_each_target(|t| {
         let out = run_sh(t, &f, Some(&policy), "touch RAN");
         assert_refused(&out, t, &["matched more than"], &f.ws().join("RAN"));
+        // bwrap started before the expansion failed: stopped without a word of its own.
+        assert!(!out.stderr.contains("inner stage"), "[{}] {out:?}", t.label);
+    });
+}
+
+#[test]
+fn a_glob_that_changes_the_bwrap_line_is_still_masked() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        f.write("a/sec/y", "SECRET_DIR");
+        f.write("a/sec/pub/x", "PUBLIC");
+        let carve_out = f.ws().join("a/sec/pub");
+        let policy = f.policy(
+            "p.toml",
+            &format!(
+                "{ENV_GLOB}\"**/sec\" = \"none\"\n\"{}\" = \"read\"\n",
+                carve_out.display()
+            ),
+        );
+        let out = run_sh(
+            t,
+            &f,
+            Some(&policy),
+            "cat a/sec/y 2>/dev/null; cat a/sec/pub/x; touch a/sec/pub/w 2>/dev/null; true",
+        );
+        assert_ok(&out, t);
+        assert_eq!(out.stdout, "PUBLIC", "[{}] {out:?}", t.label);
+        // The start made before the expansion (on a plan that had no mask for a/sec) was
+        // stopped silently and the run started again.
+        assert_eq!(out.stderr, "", "[{}] {out:?}", t.label);
+        assert!(
+            !carve_out.join("w").exists(),
+            "[{}] read-only carve-out",
+            t.label
+        );
     });
 }
 

@@ -2,7 +2,9 @@
 //! changed between the plan and the launch stops the run before the command starts.
 //!
 //! The change is made by a wrapper given as `--bwrap`: on the real start (the one with
-//! `--info-fd`) it swaps the planned file for another one, then runs the real bwrap.
+//! `--info-fd`) it waits until the mount list is there to read (the plan is complete: with
+//! deny globs bwrap starts while they are still being expanded, see `run::early`), swaps
+//! the planned file for another one, then runs the real bwrap.
 
 mod common;
 
@@ -10,11 +12,13 @@ use common::*;
 
 const POLICY: &str = "[filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"**/*.env\" = \"none\"\n";
 
-/// A `--bwrap` wrapper that runs `swap` (a shell snippet) before the real start.
+/// A `--bwrap` wrapper that runs `swap` (a shell snippet) before the real start, once the
+/// mount list can be read on its descriptor (6; perl's `select` waits without reading).
 fn wrapper(f: &Fixture, t: &Target, swap: &str) -> std::path::PathBuf {
     let path = f.aux().join("bwrap-wrapper");
+    let wait = "perl -e 'vec($r, 6, 1) = 1; select($r, undef, undef, undef)'";
     let script = format!(
-        "#!/bin/sh\ncase \" $* \" in *\" --info-fd \"*) {swap} ;; esac\nexec {} \"$@\"\n",
+        "#!/bin/sh\ncase \" $* \" in *\" --info-fd \"*) {wait} && {swap} ;; esac\nexec {} \"$@\"\n",
         t.bwrap.display()
     );
     write_executable(&path, &script);

@@ -193,6 +193,7 @@ pub fn main(args: &[OsString]) -> ! {
             run(&a)
         }) {
         Ok(code) => code,
+        Err(InnerError::Mounts(mounts::MountsError::CalledOff)) => crate::exit::FAILURE,
         Err(message) => {
             eprintln!("sandbox: inner stage: {message}");
             crate::exit::FAILURE

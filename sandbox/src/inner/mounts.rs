@@ -8,16 +8,19 @@
 //! (modes 000 and 555), then makes that mount read-only, `nosuid`, `nodev` and `noexec`
 //! with `mount_setattr`; every mask is an `open_tree(OPEN_TREE_CLONE)` of one of them
 //! (a clone keeps the mount's flags), moved with
-//! `move_mount` onto the target, opened with `openat2(RESOLVE_NO_SYMLINKS)` and checked
-//! against the `(st_dev, st_ino)` the planner recorded. A read-only carve-out is a
+//! `move_mount` onto the target, opened without following any symlink (its directory by
+//! `openat2(RESOLVE_NO_SYMLINKS)`, held for the next target in it, the name under it by
+//! `openat(O_NOFOLLOW)`) and checked against the `(st_dev, st_ino)` the planner recorded. A read-only carve-out is a
 //! recursive clone of the target itself, made read-only recursively, moved onto itself.
 //! Any failure stops the run before the command exists. Then the stage enters a new user
 //! namespace that maps the caller's uid and gid to its own (the command sees the same ids
 //! as without inner mounts), and drops every capability: effective, permitted,
 //! inheritable, ambient and bounding.
 
+use std::ffi::OsStr;
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
@@ -33,6 +36,10 @@ pub enum MountsError {
     /// The mount list descriptor could not be read.
     #[error("cannot read the mount list: {0}")]
     Read(std::io::Error),
+    /// The launcher closed the list without writing it: the launch was called off (see
+    /// `run::early`). Not reported: the launcher knows, and starts again or fails itself.
+    #[error("the launch was called off")]
+    CalledOff,
     /// The mount list is not what the launcher writes.
     #[error("bad mount list: {0}")]
     Parse(serde_json::Error),
@@ -52,6 +59,9 @@ pub enum MountsError {
         /// What differs.
         why: Change,
     },
+    /// A target is not an absolute, normal path (the planner writes only those).
+    #[error("{0}: not an absolute path without `.`, `..` or empty components")]
+    NotNormal(PathBuf),
     /// The plan recorded no identity for a target.
     #[error("{0}: no identity recorded for its mask")]
     NoIdentity(PathBuf),
@@ -140,6 +150,9 @@ pub fn apply(fd: RawFd) -> Result<(), MountsError> {
     let mut text = Vec::new();
     file.read_to_end(&mut text).map_err(MountsError::Read)?;
     drop(file);
+    if text.is_empty() {
+        return Err(MountsError::CalledOff);
+    }
     let payload: Payload = serde_json::from_slice(&text).map_err(MountsError::Parse)?;
     let [effective, ..] = super::caps::current().map_err(MountsError::Capabilities)?;
     if effective & (1 << CAP_SYS_ADMIN) == 0 {
@@ -247,35 +260,67 @@ struct Parent {
 }
 
 impl Parent {
-    /// Opens `path` (not following any symlink): through the held parent directory when
-    /// it is `path`'s parent, otherwise from `/` (and then holds `path`'s parent).
+    /// Opens `path` (absolute and normal, see [`is_normal`]; not following any symlink):
+    /// through the held parent directory when it is `path`'s parent, otherwise from `/`
+    /// (and then holds `path`'s parent). Paths are compared as bytes: thousands of them.
     fn open(&mut self, path: &Path) -> nix::Result<OwnedFd> {
-        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-            return open_target(nix::fcntl::AT_FDCWD, path, OFlag::empty());
-        };
-        if self.open.as_ref().is_none_or(|(held, _)| held != dir) {
+        let bytes = path.as_os_str().as_bytes();
+        let slash = bytes.iter().rposition(|&b| b == b'/').unwrap_or(0);
+        let (dir, name) = (&bytes[..slash.max(1)], &bytes[slash + 1..]);
+        if name.is_empty() {
+            return open_target(path, OFlag::empty());
+        }
+        let dir = Path::new(OsStr::from_bytes(dir));
+        if self
+            .open
+            .as_ref()
+            .is_none_or(|(held, _)| held.as_os_str() != dir.as_os_str())
+        {
             self.open = None;
-            let fd = open_target(nix::fcntl::AT_FDCWD, dir, OFlag::O_DIRECTORY)?;
+            let fd = open_target(dir, OFlag::O_DIRECTORY)?;
             self.open = Some((dir.to_path_buf(), fd));
         }
         let Some((_, fd)) = &self.open else {
             unreachable!("the parent was opened above")
         };
-        // One component, no symlink, and never above the held directory.
-        open_target(fd.as_fd(), Path::new(name), OFlag::empty())
+        // One component (a normal path's last: never `.` or `..`), not followed if it is a
+        // symlink: a plain `openat` is as strict as `openat2` here, and cheaper.
+        nix::fcntl::openat(
+            fd,
+            OsStr::from_bytes(name),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
     }
 
-    /// A mount was just placed on `path`: a held directory at or below it is now covered
-    /// (lookups through the old descriptor would miss the mount), so it is let go.
+    /// A mount was just placed on `path` (normal): a held directory at or below it is now
+    /// covered (lookups through the old descriptor would miss the mount), so it is let go.
     fn mounted_on(&mut self, path: &Path) {
         if self
             .open
             .as_ref()
-            .is_some_and(|(held, _)| held.starts_with(path))
+            .is_some_and(|(held, _)| at_or_below(held, path))
         {
             self.open = None;
         }
     }
+}
+
+/// Whether `path` is absolute and normal (no empty, `.` or `..` component, no trailing
+/// `/`), as the planner writes every target: then comparing bytes is comparing paths.
+fn is_normal(path: &Path) -> bool {
+    let bytes = path.as_os_str().as_bytes();
+    bytes == b"/"
+        || bytes.first() == Some(&b'/')
+            && bytes[1..]
+                .split(|&b| b == b'/')
+                .all(|c| !c.is_empty() && c != b"." && c != b"..")
+}
+
+/// Whether the normal path `inner` is `outer` or lies below it.
+fn at_or_below(inner: &Path, outer: &Path) -> bool {
+    let (inner, outer) = (inner.as_os_str().as_bytes(), outer.as_os_str().as_bytes());
+    outer == b"/" || inner.starts_with(outer) && inner.get(outer.len()).is_none_or(|&b| b == b'/')
 }
 
 fn apply_one(
@@ -287,6 +332,9 @@ fn apply_one(
         path: op.path.clone(),
         why,
     };
+    if !is_normal(&op.path) {
+        return Err(MountsError::NotNormal(op.path.clone()));
+    }
     let identity = op
         .identity
         .ok_or_else(|| MountsError::NoIdentity(op.path.clone()))?;
@@ -348,18 +396,13 @@ fn apply_one(
     Ok(())
 }
 
-/// `openat2` of `path` as an `O_PATH` descriptor (plus `extra`), following no symlink on
-/// the way, the last component included. A relative `path` is resolved under `dir` and
-/// may not leave it (`RESOLVE_BENEATH`); an absolute one from the root.
-fn open_target<Fd: std::os::fd::AsFd>(dir: Fd, path: &Path, extra: OFlag) -> nix::Result<OwnedFd> {
-    let mut resolve = ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS;
-    if path.is_relative() {
-        resolve |= ResolveFlag::RESOLVE_BENEATH;
-    }
+/// `openat2` of `path` (absolute, as the plan writes every target) as an `O_PATH`
+/// descriptor (plus `extra`), following no symlink on the way, the last component included.
+fn open_target(path: &Path, extra: OFlag) -> nix::Result<OwnedFd> {
     let how = OpenHow::new()
         .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | extra)
-        .resolve(resolve);
-    openat2(dir, path, how)
+        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    openat2(nix::fcntl::AT_FDCWD, path, how)
 }
 
 fn clone(dir: RawFd, name: &std::ffi::CStr, flags: libc::c_int) -> Result<OwnedFd, SysError> {
@@ -411,4 +454,46 @@ fn map_caller(uid: u32, gid: u32) -> Result<(), MountsError> {
         std::fs::write(file, text).map_err(|error| MountsError::IdMap { file, error })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{at_or_below, is_normal};
+    use std::path::Path;
+
+    #[test]
+    fn only_absolute_paths_without_dot_empty_or_parent_components_are_normal() {
+        for good in ["/", "/a", "/a/b.env", "/a/.git", "/a/..b"] {
+            assert!(is_normal(Path::new(good)), "{good}");
+        }
+        for bad in [
+            "", "a", "a/b", "/a/", "//a", "/a//b", "/a/./b", "/a/../b", "/a/.", "/..",
+        ] {
+            assert!(!is_normal(Path::new(bad)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn at_or_below_compares_whole_components() {
+        let yes = [
+            ("/a/b", "/a"),
+            ("/a", "/a"),
+            ("/a", "/"),
+            ("/", "/"),
+            ("/a/b/c", "/a/b"),
+        ];
+        for (inner, outer) in yes {
+            assert!(
+                at_or_below(Path::new(inner), Path::new(outer)),
+                "{inner} {outer}"
+            );
+        }
+        let no = [("/ab", "/a"), ("/a", "/a/b"), ("/", "/a"), ("/a-b/c", "/a")];
+        for (inner, outer) in no {
+            assert!(
+                !at_or_below(Path::new(inner), Path::new(outer)),
+                "{inner} {outer}"
+            );
+        }
+    }
 }

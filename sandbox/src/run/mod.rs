@@ -3,6 +3,7 @@
 mod argv;
 mod describe;
 mod diagnose;
+mod early;
 mod mounts;
 pub mod placeholders;
 pub(crate) mod preflight;
@@ -10,23 +11,26 @@ pub mod state;
 mod stderr;
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
-use nix::sys::signal::{SigmaskHow, kill, pthread_sigmask};
+use nix::sys::signal::{SigSet, SigmaskHow, kill, pthread_sigmask};
 use nix::unistd::Pid;
 
 use crate::SandboxError;
 use crate::launcher::Bwrap;
 use crate::plan::Plan;
+use crate::plan::mounts::MountOp;
 use crate::policy::Resolved;
 use crate::spawn::SpawnSettings;
 use crate::supervise;
 pub(crate) use argv::assemble;
 pub(crate) use describe::describe;
 use diagnose::diagnose;
+pub(crate) use early::Early;
 pub use placeholders::PlaceholderError;
 use placeholders::Placeholders;
 pub use preflight::PreflightError;
@@ -92,17 +96,53 @@ pub enum RunError {
     },
 }
 
-/// Runs a prepared sandbox: spawns bwrap with the descriptors the plan needs, forwards
-/// termination signals, waits, releases this run's placeholders and returns the command's
-/// status (128 + N for signal N). Fails if bwrap exits before the command started.
-/// bwrap inherits only 0, 1, 2, the launch's own descriptors ([`RESERVED_FDS`];
-/// `proxy_dir` becomes [`PROXY_DIR_FD`]) and `prepared.spawn.pass_fds`; it gets exactly
-/// `prepared.env` as its environment.
+/// How the inner stage gets its mount list on [`MOUNTS_FD`].
+pub(crate) enum MountList<'a> {
+    /// Written now into a sealed memfd (no descriptor when the list is empty).
+    Now(&'a [MountOp]),
+    /// A pipe, written by [`Started::send_mounts`] once the list is known: the inner
+    /// stage reads it to its end before anything else, so the command cannot start
+    /// before the whole list has arrived and been applied.
+    Later,
+}
+
+/// A bwrap spawned by [`start`], not yet waited for.
+pub(crate) struct Started {
+    child: std::process::Child,
+    ready_read: OwnedFd,
+    info_read: OwnedFd,
+    relay: stderr::Relay,
+    previous: SigSet,
+    mounts_pipe: Option<OwnedFd>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Runs a prepared sandbox: [`start`] and [`Started::finish`].
 pub(crate) fn execute(
     prepared: &Prepared,
     placeholders: Placeholders,
     proxy_dir: Option<BorrowedFd<'_>>,
 ) -> Result<i32, SandboxError> {
+    let list = MountList::Now(&prepared.plan.inner_mounts);
+    match start(prepared, list, proxy_dir) {
+        Ok(started) => started.finish(prepared, placeholders),
+        Err(e) => {
+            placeholders.release();
+            Err(e)
+        }
+    }
+}
+
+/// Spawns bwrap for `prepared` with the descriptors the plan needs, with the termination
+/// signals blocked (until [`Started::finish`] or [`Started::abandon`]). bwrap inherits
+/// only 0, 1, 2, the launch's own descriptors ([`RESERVED_FDS`]; `proxy_dir` becomes
+/// [`PROXY_DIR_FD`]) and `prepared.spawn.pass_fds`; it gets exactly `prepared.env` as its
+/// environment.
+pub(crate) fn start(
+    prepared: &Prepared,
+    list: MountList<'_>,
+    proxy_dir: Option<BorrowedFd<'_>>,
+) -> Result<Started, SandboxError> {
     let pid = std::process::id();
     let (ready_read, ready_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
         .map_err(|e| SandboxError::io("create a pipe", "(ready pipe)", e.into()))?;
@@ -110,9 +150,15 @@ pub(crate) fn execute(
     let (info_read, info_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
         .map_err(|e| SandboxError::io("create a pipe", "(info pipe)", e.into()))?;
     let info_write = high_fd(info_write)?;
-    let mounts = match prepared.plan.inner_mounts.is_empty() {
-        true => None,
-        false => Some(high_fd(mounts::sealed(&prepared.plan.inner_mounts)?)?),
+    let (mounts, mounts_pipe) = match list {
+        MountList::Now([]) => (None, None),
+        MountList::Now(ops) => (Some(high_fd(mounts::sealed(ops)?)?), None),
+        MountList::Later => {
+            let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| {
+                SandboxError::io("create a pipe", "(inner-stage mount list)", e.into())
+            })?;
+            (Some(high_fd(read)?), Some(write))
+        }
     };
     let (err_read, err_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
         .map_err(|e| SandboxError::io("create a pipe", "(bwrap stderr pipe)", e.into()))?;
@@ -179,35 +225,95 @@ pub(crate) fn execute(
     drop(err_write);
     drop(real_stderr);
     let relay = stderr::Relay::start(err_read);
-    let mut info = Vec::new();
-    let outcome = spawned
-        .map_err(|e| SandboxError::io("run", &prepared.bwrap.path().display().to_string(), e))
-        .and_then(|child| {
-            let bwrap = Pid::from_raw(child.id() as i32);
-            // Signals go to the inner stage (pid 1 of the sandbox), which passes them on to
-            // the command; before bwrap has reported its pid, to bwrap itself.
-            supervise::wait(bwrap, false, |signal| {
-                let target = sandbox_pid(&info_read, &mut info).unwrap_or(bwrap);
-                let _ = kill(target, signal);
-            })
-            .map_err(|e| RunError::Wait(e).into())
-        });
-    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
-    let bwrap_messages = relay.finish();
-    placeholders.release();
-    let outcome = outcome?;
-    let mut byte = [0u8; 1];
-    let started = matches!(nix::unistd::read(&ready_read, &mut byte), Ok(1));
-    match outcome {
-        supervise::Outcome::Signaled(_) => Ok(outcome.code()),
-        _ if started => Ok(outcome.code()),
-        _ => Err(RunError::NotStarted {
-            bwrap: prepared.bwrap.path().to_path_buf(),
-            status: outcome.code(),
-            diagnosis: diagnose(&bwrap_messages, &prepared.plan)
-                .unwrap_or_else(|| "see its message above".to_owned()),
+    match spawned {
+        Ok(child) => Ok(Started {
+            child,
+            ready_read,
+            info_read,
+            relay,
+            previous,
+            mounts_pipe,
+            writer: None,
+        }),
+        Err(e) => {
+            let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
+            relay.finish();
+            Err(SandboxError::io(
+                "run",
+                &prepared.bwrap.path().display().to_string(),
+                e,
+            ))
         }
-        .into()),
+    }
+}
+
+impl Started {
+    /// Writes the mount list for [`MountList::Later`] (with this process's uid and gid)
+    /// on a thread of its own, so that signals keep being forwarded while the inner stage
+    /// has not read it yet. A write that fails (bwrap already gone) leaves the inner stage
+    /// a list it refuses; [`Started::finish`] then reports why bwrap stopped.
+    pub(crate) fn send_mounts(&mut self, ops: &[MountOp]) -> Result<(), SandboxError> {
+        let Some(pipe) = self.mounts_pipe.take() else {
+            return Ok(());
+        };
+        let text = mounts::payload(ops)?;
+        self.writer = Some(std::thread::spawn(move || {
+            let _ = std::fs::File::from(pipe).write_all(&text);
+        }));
+        Ok(())
+    }
+
+    /// Calls off a launch whose command must not run: closes the mount list unwritten
+    /// (the inner stage then exits at once, without a message, before the command), waits
+    /// for bwrap, drops its messages and restores the signal mask. bwrap is not killed: a
+    /// C bwrap killed before it released its sandbox leaves that process waiting forever.
+    pub(crate) fn abandon(mut self) {
+        drop(self.mounts_pipe.take());
+        let _ = self.child.wait();
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.previous), None);
+        self.relay.finish();
+    }
+
+    /// Forwards termination signals, waits, releases this run's placeholders and returns
+    /// the command's status (128 + N for signal N). Fails if bwrap exits before the
+    /// command started.
+    pub(crate) fn finish(
+        mut self,
+        prepared: &Prepared,
+        placeholders: Placeholders,
+    ) -> Result<i32, SandboxError> {
+        // A list never sent is an empty one: the inner stage refuses it.
+        drop(self.mounts_pipe.take());
+        let bwrap = Pid::from_raw(self.child.id() as i32);
+        let mut info = Vec::new();
+        let info_read = &self.info_read;
+        // Signals go to the inner stage (pid 1 of the sandbox), which passes them on to
+        // the command; before bwrap has reported its pid, to bwrap itself.
+        let outcome = supervise::wait(bwrap, false, |signal| {
+            let target = sandbox_pid(info_read, &mut info).unwrap_or(bwrap);
+            let _ = kill(target, signal);
+        })
+        .map_err(RunError::Wait);
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.previous), None);
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+        let bwrap_messages = self.relay.finish();
+        placeholders.release();
+        let outcome = outcome?;
+        let mut byte = [0u8; 1];
+        let started = matches!(nix::unistd::read(&self.ready_read, &mut byte), Ok(1));
+        match outcome {
+            supervise::Outcome::Signaled(_) => Ok(outcome.code()),
+            _ if started => Ok(outcome.code()),
+            _ => Err(RunError::NotStarted {
+                bwrap: prepared.bwrap.path().to_path_buf(),
+                status: outcome.code(),
+                diagnosis: diagnose(&bwrap_messages, &prepared.plan)
+                    .unwrap_or_else(|| "see its message above".to_owned()),
+            }
+            .into()),
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The inner-stage mount list, written for the inner stage into a sealed memfd.
+//! The inner-stage mount list, written for the inner stage into a sealed memfd (or a pipe,
+//! see [`super::MountList::Later`]).
 
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
@@ -10,16 +11,24 @@ use crate::SandboxError;
 use crate::inner::mounts::Payload;
 use crate::plan::mounts::MountOp;
 
-/// A memfd holding the [`Payload`] for `ops` (with this process's uid and gid), sealed
-/// against every change, read from its start.
-pub fn sealed(ops: &[MountOp]) -> Result<OwnedFd, SandboxError> {
-    let io = |e: std::io::Error| SandboxError::io("write", "the inner-stage mount list", e);
+fn io(e: std::io::Error) -> SandboxError {
+    SandboxError::io("write", "the inner-stage mount list", e)
+}
+
+/// The [`Payload`] for `ops` (with this process's uid and gid), as the inner stage reads it.
+pub fn payload(ops: &[MountOp]) -> Result<Vec<u8>, SandboxError> {
     let payload = Payload {
         uid: nix::unistd::geteuid().as_raw(),
         gid: nix::unistd::getegid().as_raw(),
         ops: ops.to_vec(),
     };
-    let text = serde_json::to_vec(&payload).map_err(|e| io(e.into()))?;
+    serde_json::to_vec(&payload).map_err(|e| io(e.into()))
+}
+
+/// A memfd holding the [`Payload`] for `ops` (with this process's uid and gid), sealed
+/// against every change, read from its start.
+pub fn sealed(ops: &[MountOp]) -> Result<OwnedFd, SandboxError> {
+    let text = payload(ops)?;
     let fd = memfd_create(
         c"sandbox-mounts",
         MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING,

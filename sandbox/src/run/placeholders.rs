@@ -39,7 +39,7 @@ use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
 use nix::sys::stat::{FileStat, Mode, fstat, fstatat, mkdirat};
 
 pub use crate::placeholder_mark::PLACEHOLDER_MODE;
-use crate::plan::mounts::Identity;
+use crate::plan::mounts::{Identity, MountOp};
 
 /// How often the acquire step is retried when a concurrent run removes the name between
 /// opening and locking it (each retry means another run finished in that window).
@@ -121,6 +121,9 @@ pub struct Placeholders {
     wake: Option<OwnedFd>,
     done: Option<OwnedFd>,
     identities: Vec<(PathBuf, Identity)>,
+    /// The janitor's parent, which exits as soon as it has forked the janitor: reaped when
+    /// this value goes, so the launch does not wait for it.
+    _intermediate: Option<Intermediate>,
 }
 
 impl Placeholders {
@@ -132,6 +135,7 @@ impl Placeholders {
                 wake: None,
                 done: None,
                 identities: Vec::new(),
+                _intermediate: None,
             });
         }
         let mut held = Vec::with_capacity(paths.len());
@@ -142,7 +146,7 @@ impl Placeholders {
                     // What this launch already made must not outlive it: a janitor whose
                     // wake pipe is closed at once releases those placeholders right away.
                     if !held.is_empty() {
-                        let _ = spawn_janitor(held);
+                        drop(spawn_janitor(held));
                     }
                     return Err(e);
                 }
@@ -154,12 +158,13 @@ impl Placeholders {
             let (dev, ino, dir) = (st.st_dev, st.st_ino, true);
             identities.push((path.clone(), Identity { dev, ino, dir }));
         }
-        let (wake, done) =
+        let (wake, done, intermediate) =
             spawn_janitor(held).map_err(|e| error(&paths[0], PlaceholderProblem::Janitor(e)))?;
         Ok(Placeholders {
             wake: Some(wake),
             done: Some(done),
             identities,
+            _intermediate: Some(intermediate),
         })
     }
 
@@ -169,6 +174,14 @@ impl Placeholders {
             .iter()
             .find(|(p, _)| p == path)
             .map(|(_, id)| *id)
+    }
+
+    /// Gives each op in `ops` without an identity the one of the placeholder acquired at
+    /// its path, if any (the placeholders' masks).
+    pub fn fill_identities(&self, ops: &mut [MountOp]) {
+        for op in ops.iter_mut().filter(|op| op.identity.is_none()) {
+            op.identity = self.identity(&op.path);
+        }
     }
 
     /// Wakes the janitor and waits until it has removed every placeholder no other run
@@ -326,9 +339,24 @@ struct Raw {
     busy: bool,
 }
 
+/// The intermediate child of [`spawn_janitor`], reaped when dropped (it exits right after
+/// its fork, so the wait is short).
+struct Intermediate(libc::pid_t);
+
+impl Drop for Intermediate {
+    fn drop(&mut self) {
+        let mut status = 0;
+        // SAFETY: waits for this process's own child, which exits at once.
+        while unsafe { libc::waitpid(self.0, &mut status, 0) } < 0 && Errno::last() == Errno::EINTR
+        {
+        }
+    }
+}
+
 /// Forks the janitor (through an intermediate child, so it is nobody's zombie) holding
-/// `held`; returns the write end of its wake pipe and the read end of its done pipe.
-fn spawn_janitor(held: Vec<Held>) -> io::Result<(OwnedFd, OwnedFd)> {
+/// `held`; returns the write end of its wake pipe, the read end of its done pipe and the
+/// intermediate child, to be reaped later.
+fn spawn_janitor(held: Vec<Held>) -> io::Result<(OwnedFd, OwnedFd, Intermediate)> {
     let flags = OFlag::O_CLOEXEC;
     let (wake_r, wake_w) = nix::unistd::pipe2(flags)?;
     let (done_r, done_w) = nix::unistd::pipe2(flags)?;
@@ -353,7 +381,7 @@ fn spawn_janitor(held: Vec<Held>) -> io::Result<(OwnedFd, OwnedFd)> {
     // both `raw` and `keep` were built before the fork, and every descriptor they name is
     // open in this process until the fork returns.
     match unsafe { libc::fork() } {
-        -1 => return Err(io::Error::last_os_error()),
+        -1 => Err(io::Error::last_os_error()),
         // SAFETY: the child of the fork above, under the same conditions.
         0 => unsafe {
             libc::setsid();
@@ -368,18 +396,13 @@ fn spawn_janitor(held: Vec<Held>) -> io::Result<(OwnedFd, OwnedFd)> {
             janitor(&mut raw, wake_r.as_raw_fd(), done_w.as_raw_fd())
         },
         child => {
-            let mut status = 0;
-            // SAFETY: waits for the intermediate child, which exits at once.
-            while unsafe { libc::waitpid(child, &mut status, 0) } < 0
-                && Errno::last() == Errno::EINTR
-            {}
+            // The janitor holds its own copies of the locked descriptors (and the locks).
+            drop(held);
+            drop(wake_r);
+            drop(done_w);
+            Ok((wake_w, done_r, Intermediate(child)))
         }
     }
-    // The janitor holds its own copies of the locked descriptors (and so the locks).
-    drop(held);
-    drop(wake_r);
-    drop(done_w);
-    Ok((wake_w, done_r))
 }
 
 /// Closes every descriptor from 3 up except those in `keep` (sorted).
