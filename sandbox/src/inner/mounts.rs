@@ -10,8 +10,9 @@
 //! (a clone keeps the mount's flags), moved with
 //! `move_mount` onto the target, opened without following any symlink (its directory by
 //! `openat2(RESOLVE_NO_SYMLINKS)`, held for the next target in it, the name under it by
-//! `openat(O_NOFOLLOW)`) and checked against the `(st_dev, st_ino)` the planner recorded. A read-only carve-out is a
-//! recursive clone of the target itself, made read-only recursively, moved onto itself.
+//! `openat(O_NOFOLLOW)`) and checked against the `(st_dev, st_ino)` the planner recorded.
+//! A read-only carve-out is a recursive clone of the target itself, made read-only
+//! recursively, moved onto itself.
 //! Any failure stops the run before the command exists. Then the stage enters a new user
 //! namespace that maps the caller's uid and gid to its own (the command sees the same ids
 //! as without inner mounts), and drops every capability: effective, permitted,

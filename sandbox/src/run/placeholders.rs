@@ -169,7 +169,7 @@ impl Placeholders {
     }
 
     /// The identity of the placeholder acquired at `path`, for its inner-stage mask.
-    pub fn identity(&self, path: &Path) -> Option<Identity> {
+    fn identity(&self, path: &Path) -> Option<Identity> {
         self.identities
             .iter()
             .find(|(p, _)| p == path)
