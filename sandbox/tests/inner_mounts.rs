@@ -121,3 +121,109 @@ fn a_target_turned_into_a_symlink_during_launch_stops_the_run() {
         format!("mv {0} {0}.orig && ln -s {0}.orig {0}", d.display())
     });
 }
+
+/// More matches than the inner stage mounts on one thread (`inner::mounts::lookahead`
+/// opens the targets on a second one): `d<NN>/s<N>.env` secrets and `d<NN>/k<N>.txt` files
+/// to keep, in directories that do not match whole.
+fn many_matches(f: &Fixture) -> Vec<String> {
+    let mut secrets = Vec::new();
+    for d in 0..30 {
+        for n in 0..4 {
+            let rel = format!("d{d:02}/s{n}.env");
+            f.write(&rel, &format!("SECRET-{d}-{n}"));
+            secrets.push(rel);
+            f.write(&format!("d{d:02}/k{n}.txt"), "KEEP");
+        }
+    }
+    secrets
+}
+
+#[test]
+fn many_masks_are_all_in_place_and_the_rest_stays_readable() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        many_matches(&f);
+        f.policy("p.toml", POLICY);
+        f.give_to(t.user);
+        let plain = wrapper(&f, t, "true");
+        let script = "cat d*/*.env 2>/dev/null; grep -l KEEP d*/k*.txt | wc -l; touch ran";
+        let out = run_with(t, &f, &plain, script);
+        assert_ok(&out, t);
+        assert!(!out.stdout.contains("SECRET"), "[{}] {out:?}", t.label);
+        assert_eq!(out.stdout.trim(), "120", "[{}] {out:?}", t.label);
+        assert!(
+            f.ws().join("ran").exists(),
+            "[{}] positive control",
+            t.label
+        );
+        // Under a descriptor limit too low for the second thread's window, one thread
+        // mounts them all the same.
+        f.policy("p.toml", &format!("{POLICY}\n[limits]\nopen_files = 48\n"));
+        let limited = run_with(t, &f, &plain, "cat d*/*.env 2>/dev/null; touch ran2");
+        assert_ok(&limited, t);
+        assert!(
+            !limited.stdout.contains("SECRET"),
+            "[{}] {limited:?}",
+            t.label
+        );
+        assert!(
+            f.ws().join("ran2").exists(),
+            "[{}] positive control",
+            t.label
+        );
+    });
+}
+
+#[test]
+fn a_target_replaced_among_many_stops_the_run() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        let secrets = many_matches(&f);
+        f.policy("p.toml", POLICY);
+        f.give_to(t.user);
+        // Late in the list, so that the second thread is well ahead of the mounts.
+        let victim = f.ws().join(&secrets[97]);
+        let swap = format!("mv {0} {0}.orig && echo REPLACED > {0}", victim.display());
+        let swapping = wrapper(&f, t, &swap);
+        let out = run_with(t, &f, &swapping, "cat d*/*.env; touch ran");
+        let victim = victim.display().to_string();
+        let needles = ["changed during launch", victim.as_str()];
+        assert_refused(&out, t, &needles, &f.ws().join("ran"));
+        assert!(!out.stdout.contains("SECRET"), "[{}] {out:?}", t.label);
+        assert!(!out.stdout.contains("REPLACED"), "[{}] {out:?}", t.label);
+    });
+}
+
+#[test]
+fn the_callers_umask_reaches_the_command() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        f.write("d/a.env", "SECRET");
+        f.policy("p.toml", POLICY);
+        f.give_to(t.user);
+        let policy = f.aux().join("p.toml");
+        let mut c = command_as(t.user, "sh");
+        c.args(["-c", "umask 027 && exec \"$@\"", "sh", sandbox_bin(), "run"])
+            .arg("--bwrap")
+            .arg(&t.bwrap)
+            .arg("--policy")
+            .arg(&policy)
+            .arg("--cwd")
+            .arg(f.ws())
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "cat d/a.env 2>/dev/null; umask; touch made",
+            ]);
+        let out = to_output(c.output().unwrap());
+        assert_ok(&out, t);
+        assert!(!out.stdout.contains("SECRET"), "[{}] {out:?}", t.label);
+        assert_eq!(out.stdout.trim(), "0027", "[{}] {out:?}", t.label);
+        let mode = std::fs::metadata(f.ws().join("made"))
+            .unwrap()
+            .permissions();
+        let mode = std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777;
+        assert_eq!(mode, 0o640, "[{}] {out:?}", t.label);
+    });
+}

@@ -204,7 +204,11 @@ fn collect_rules(
     for glob in &resolved.globs {
         let origin = format!("{}{}", pins::GLOB_ORIGIN, glob.key);
         let search_root = symlink::secure_path(&glob.search_root, &writable, &origin)?;
-        for found in glob::expand(glob, &search_root, resolved.glob_scan_max_depth)? {
+        let found = glob::expand(glob, &search_root, resolved.glob_scan_max_depth)?;
+        // Sized once: growing re-hashes every path so far (thousands of matches).
+        rules.reserve(found.len());
+        seen.reserve(found.len());
+        for found in found {
             if let Some(identity) = found.identity {
                 seen.insert(found.path.clone(), identity);
             }
@@ -214,10 +218,11 @@ fn collect_rules(
     for (path, what) in &options.hidden {
         add(&mut rules, path.clone(), Access::None, what);
     }
-    let mut rules: Vec<Rule> = rules.into_values().collect();
-    // By depth, then path; each depth counted once (thousands of glob rules).
-    rules.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-    rules.sort_by_cached_key(|r| depth(&r.path));
+    // By depth, then path, in one sort; each depth counted once (thousands of glob rules).
+    let mut by_depth: Vec<(usize, Rule)> =
+        rules.into_values().map(|r| (depth(&r.path), r)).collect();
+    by_depth.sort_unstable_by(|(da, a), (db, b)| da.cmp(db).then_with(|| a.path.cmp(&b.path)));
+    let rules = by_depth.into_iter().map(|(_, r)| r).collect();
     Ok((rules, links, seen))
 }
 

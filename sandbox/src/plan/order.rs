@@ -80,12 +80,15 @@ pub fn emit(
         .map(|r| seen.get(&r.path).copied().or_else(|| st.identity(&r.path)))
         .collect();
     // Missing writable roots are ignored and do not enclose anything.
-    let effective: HashMap<&Path, usize> = rules
-        .iter()
-        .enumerate()
-        .filter(|(i, r)| !(r.access == Access::Write && present[*i].is_none()))
-        .map(|(i, r)| (r.path.as_path(), i))
-        .collect();
+    // Sized once: growing re-hashes every path so far (thousands of glob rules).
+    let mut effective: HashMap<&Path, usize> = HashMap::with_capacity(rules.len());
+    effective.extend(
+        rules
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| !(r.access == Access::Write && present[*i].is_none()))
+            .map(|(i, r)| (r.path.as_path(), i)),
+    );
     let enclosing = |path: &Path| {
         path.ancestors()
             .skip(1)

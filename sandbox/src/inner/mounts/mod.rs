@@ -12,7 +12,8 @@
 //! `openat2(RESOLVE_NO_SYMLINKS)`, held for the next target in it, the name under it by
 //! `openat(O_NOFOLLOW)`) and checked against the `(st_dev, st_ino)` the planner recorded.
 //! A read-only carve-out is a recursive clone of the target itself, made read-only
-//! recursively, moved onto itself.
+//! recursively, moved onto itself. With many operations a second thread opens and checks
+//! the targets ahead of the mounts, in the same order (`lookahead.rs`).
 //! Any failure stops the run before the command exists. Then the stage enters a new user
 //! namespace that maps the caller's uid and gid to its own (the command sees the same ids
 //! as without inner mounts), and drops every capability: effective, permitted,
@@ -20,15 +21,18 @@
 
 use std::ffi::OsStr;
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
 use nix::sys::stat::fstat;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::mounts::{Action, MountOp};
+
+mod lookahead;
 
 /// Why the inner-stage mounts could not all be applied (the run stops before the command).
 #[derive(Debug, thiserror::Error)]
@@ -159,24 +163,33 @@ pub fn apply(fd: RawFd) -> Result<(), MountsError> {
     if effective & (1 << CAP_SYS_ADMIN) == 0 {
         return Err(MountsError::NoSysAdmin);
     }
-    // Made at the first mask: a run with read-only carve-outs only needs no tmpfs.
-    let mut sources = None;
-    let mut parent = Parent::default();
-    for op in &payload.ops {
-        apply_one(&mut sources, &mut parent, op)?;
-        parent.mounted_on(&op.path);
+    let mounter = Mounter::default();
+    match lookahead::window(payload.ops.len()) {
+        Some(window) => lookahead::apply(&payload.ops, window, &mounter)?,
+        None => {
+            let mut parent = Parent::default();
+            for op in &payload.ops {
+                let target = parent.open_checked(op)?;
+                drop(mounter.mount(op, target.as_fd(), None)?);
+                parent.mounted_on(&op.path);
+            }
+        }
     }
-    drop(parent);
-    drop(sources);
+    drop(mounter);
     if payload.uid != 0 || payload.gid != 0 {
         map_caller(payload.uid, payload.gid)?;
     }
     super::caps::drop_all().map_err(MountsError::DropCapabilities)
 }
 
-/// The detached tmpfs the masks are cloned from.
+/// The detached tmpfs the masks are cloned from, and its three entries held open: a mask
+/// is a clone of one of them by descriptor, with no name to look up each time.
 struct Sources {
-    mount: OwnedFd,
+    /// The tree itself: closing its descriptor would dissolve it under the entries.
+    _tree: OwnedFd,
+    file: OwnedFd,
+    dir_000: OwnedFd,
+    dir_555: OwnedFd,
 }
 
 fn check(rc: libc::c_long, call: &'static str) -> Result<libc::c_long, SysError> {
@@ -233,7 +246,8 @@ impl Sources {
                 "fsmount",
             )?);
             let m = mount.as_raw_fd();
-            libc::umask(0);
+            // Modes 0 need no umask; 0555 is set after the umask (which stays the caller's,
+            // for the command) had its say.
             let file = libc::openat(
                 m,
                 c"file".as_ptr(),
@@ -244,10 +258,25 @@ impl Sources {
             libc::close(file);
             check(libc::mkdirat(m, c"d000".as_ptr(), 0).into(), "mkdirat")?;
             check(libc::mkdirat(m, c"d555".as_ptr(), 0o555).into(), "mkdirat")?;
-            libc::umask(0o022);
+            check(
+                libc::fchmodat(m, c"d555".as_ptr(), 0o555, 0).into(),
+                "fchmodat",
+            )?;
             // Set once on the source: every clone inherits the mount's flags.
             set_attr(&mount, MASK_ATTR, false)?;
-            Ok(Sources { mount })
+            let entry = |name: &std::ffi::CStr| {
+                check(
+                    libc::openat(m, name.as_ptr(), libc::O_PATH | libc::O_CLOEXEC).into(),
+                    "opening a mask source",
+                )
+                .map(owned)
+            };
+            Ok(Sources {
+                file: entry(c"file")?,
+                dir_000: entry(c"d000")?,
+                dir_555: entry(c"d555")?,
+                _tree: mount,
+            })
         }
     }
 }
@@ -324,77 +353,115 @@ fn at_or_below(inner: &Path, outer: &Path) -> bool {
     outer == b"/" || inner.starts_with(outer) && inner.get(outer.len()).is_none_or(|&b| b == b'/')
 }
 
-fn apply_one(
-    sources: &mut Option<Sources>,
-    parent: &mut Parent,
-    op: &MountOp,
-) -> Result<(), MountsError> {
-    let changed = |why: Change| MountsError::Changed {
-        path: op.path.clone(),
-        why,
-    };
-    if !is_normal(&op.path) {
-        return Err(MountsError::NotNormal(op.path.clone()));
-    }
-    let identity = op
-        .identity
-        .ok_or_else(|| MountsError::NoIdentity(op.path.clone()))?;
-    let target = parent
-        .open(&op.path)
-        .map_err(|e| changed(Change::Open(e)))?;
-    let st = fstat(&target).map_err(|e| changed(Change::Stat(e)))?;
-    let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
-    if st.st_dev != identity.dev || st.st_ino != identity.ino || is_dir != identity.dir {
-        return Err(changed(Change::OtherFile));
-    }
-    let fail = |step: &'static str| {
-        move |error: SysError| MountsError::Mask {
+impl Parent {
+    /// Opens `op`'s target (see [`Parent::open`]) and checks it is the planned inode, of a
+    /// kind its action fits.
+    fn open_checked(&mut self, op: &MountOp) -> Result<OwnedFd, MountsError> {
+        let changed = |why: Change| MountsError::Changed {
             path: op.path.clone(),
-            step,
-            error,
+            why,
+        };
+        if !is_normal(&op.path) {
+            return Err(MountsError::NotNormal(op.path.clone()));
         }
-    };
-    let (source, attr, recursive) = match op.action {
-        Action::MaskFile | Action::MaskDir { .. } => {
-            let name = match op.action {
-                Action::MaskFile if !is_dir => c"file",
-                Action::MaskDir { mode: 0o000 } if is_dir => c"d000",
-                Action::MaskDir { mode: 0o555 } if is_dir => c"d555",
-                _ => return Err(changed(Change::Kind)),
-            };
-            let sources = match sources {
-                Some(sources) => sources,
-                None => sources.insert(Sources::new().map_err(MountsError::Source)?),
-            };
-            (clone(sources.mount.as_raw_fd(), name, 0), None, false)
+        let identity = op
+            .identity
+            .ok_or_else(|| MountsError::NoIdentity(op.path.clone()))?;
+        let target = self.open(&op.path).map_err(|e| changed(Change::Open(e)))?;
+        let st = fstat(&target).map_err(|e| changed(Change::Stat(e)))?;
+        let is_dir = st.st_mode & libc::S_IFMT == libc::S_IFDIR;
+        if st.st_dev != identity.dev || st.st_ino != identity.ino || is_dir != identity.dir {
+            return Err(changed(Change::OtherFile));
         }
-        Action::ReadOnly => (
-            clone(
-                target.as_raw_fd(),
-                c"",
-                libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
-            ),
-            Some(libc::MOUNT_ATTR_RDONLY),
-            true,
-        ),
-    };
-    let source = source.map_err(fail("open_tree"))?;
-    if let Some(attr) = attr {
-        set_attr(&source, attr, recursive).map_err(fail("mount_setattr"))?;
+        match op.action {
+            Action::MaskFile if is_dir => Err(changed(Change::Kind)),
+            Action::MaskDir { .. } if !is_dir => Err(changed(Change::Kind)),
+            _ => Ok(target),
+        }
     }
-    // SAFETY: both descriptors are open; empty paths with the EMPTY_PATH flags.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            source.as_raw_fd(),
-            c"".as_ptr(),
-            target.as_raw_fd(),
-            c"".as_ptr(),
-            libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
-        )
-    };
-    check(rc, "move_mount").map_err(fail("move_mount"))?;
-    Ok(())
+}
+
+/// Mounts what an operation asks for on its target, the mask sources made at the first mask
+/// (a run with read-only carve-outs only needs no tmpfs). Shared by the threads of
+/// `lookahead.rs`: either may make a mask's clone, one attaches them all.
+#[derive(Default)]
+struct Mounter {
+    sources: OnceLock<Sources>,
+}
+
+impl Mounter {
+    /// A detached clone of the mask `op` asks for (a file, or a directory of mode 000 or
+    /// 555), to be attached by [`Mounter::mount`].
+    fn mask(&self, op: &MountOp) -> Result<OwnedFd, MountsError> {
+        let sources = match self.sources.get() {
+            Some(sources) => sources,
+            None => {
+                let made = Sources::new().map_err(MountsError::Source)?;
+                self.sources.get_or_init(|| made)
+            }
+        };
+        let source = match op.action {
+            Action::MaskFile => &sources.file,
+            Action::MaskDir { mode: 0o000 } => &sources.dir_000,
+            Action::MaskDir { mode: 0o555 } => &sources.dir_555,
+            Action::MaskDir { .. } | Action::ReadOnly => {
+                return Err(MountsError::Changed {
+                    path: op.path.clone(),
+                    why: Change::Kind,
+                });
+            }
+        };
+        clone(source.as_raw_fd(), c"", libc::AT_EMPTY_PATH).map_err(|error| MountsError::Mask {
+            path: op.path.clone(),
+            step: "open_tree",
+            error,
+        })
+    }
+
+    /// Mounts `op` on `target` (opened and checked by [`Parent::open_checked`]), a mask
+    /// from `mask` if [`Mounter::mask`] already made it; returns the attached mount's
+    /// descriptor, which may be closed at any time.
+    fn mount(
+        &self,
+        op: &MountOp,
+        target: BorrowedFd<'_>,
+        mask: Option<OwnedFd>,
+    ) -> Result<OwnedFd, MountsError> {
+        let fail = |step: &'static str| {
+            move |error: SysError| MountsError::Mask {
+                path: op.path.clone(),
+                step,
+                error,
+            }
+        };
+        let source = match (op.action, mask) {
+            (Action::ReadOnly, _) => {
+                let tree = clone(
+                    target.as_raw_fd(),
+                    c"",
+                    libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
+                )
+                .map_err(fail("open_tree"))?;
+                set_attr(&tree, libc::MOUNT_ATTR_RDONLY, true).map_err(fail("mount_setattr"))?;
+                tree
+            }
+            (_, Some(mask)) => mask,
+            (_, None) => self.mask(op)?,
+        };
+        // SAFETY: both descriptors are open; empty paths with the EMPTY_PATH flags.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_move_mount,
+                source.as_raw_fd(),
+                c"".as_ptr(),
+                target.as_raw_fd(),
+                c"".as_ptr(),
+                libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+            )
+        };
+        check(rc, "move_mount").map_err(fail("move_mount"))?;
+        Ok(source)
+    }
 }
 
 /// `openat2` of `path` (absolute, as the plan writes every target) as an `O_PATH`
@@ -445,8 +512,7 @@ fn set_attr(mount: &OwnedFd, attr: u64, recursive: bool) -> Result<(), SysError>
 /// process's ids (0), as bwrap's own second namespace would. Mapping uid 0 of the parent
 /// namespace needs `CAP_SETFCAP` there at the time of `unshare` (Linux 5.12 and later).
 fn map_caller(uid: u32, gid: u32) -> Result<(), MountsError> {
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
-        .map_err(MountsError::UserNamespace)?;
+    unshare_user().map_err(MountsError::UserNamespace)?;
     for (file, text) in [
         ("/proc/self/setgroups", "deny".to_string()),
         ("/proc/self/uid_map", format!("{uid} 0 1\n")),
@@ -455,6 +521,22 @@ fn map_caller(uid: u32, gid: u32) -> Result<(), MountsError> {
         std::fs::write(file, text).map_err(|error| MountsError::IdMap { file, error })?;
     }
     Ok(())
+}
+
+/// `unshare(CLONE_NEWUSER)`, which a multithreaded process may not do. The thread
+/// `lookahead` joined has left this process's code, but the kernel may still be tearing it
+/// down (`pthread_join` returns when the thread has released its memory, before it leaves the
+/// thread group), and until then the call fails with `EINVAL`: so that one is retried, a
+/// bounded number of times.
+fn unshare_user() -> nix::Result<()> {
+    let unshare = || nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER);
+    for _ in 0..10_000 {
+        match unshare() {
+            Err(nix::errno::Errno::EINVAL) => std::thread::yield_now(),
+            done => return done,
+        }
+    }
+    unshare()
 }
 
 #[cfg(test)]
