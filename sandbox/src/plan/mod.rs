@@ -219,9 +219,15 @@ fn collect_rules(
         add(&mut rules, path.clone(), Access::None, what);
     }
     // By depth, then path, in one sort; each depth counted once (thousands of glob rules).
+    // Paths of one depth are compared as bytes: none lies under another, so any fixed order
+    // among them gives the same mounts, and bytes compare faster than components.
     let mut by_depth: Vec<(usize, Rule)> =
         rules.into_values().map(|r| (depth(&r.path), r)).collect();
-    by_depth.sort_unstable_by(|(da, a), (db, b)| da.cmp(db).then_with(|| a.path.cmp(&b.path)));
+    by_depth.sort_unstable_by(|(da, a), (db, b)| {
+        let (a, b) = (a.path.as_os_str(), b.path.as_os_str());
+        da.cmp(db)
+            .then_with(|| a.as_encoded_bytes().cmp(b.as_encoded_bytes()))
+    });
     let rules = by_depth.into_iter().map(|(_, r)| r).collect();
     Ok((rules, links, seen))
 }

@@ -80,67 +80,72 @@ pub fn emit(
         .map(|r| seen.get(&r.path).copied().or_else(|| st.identity(&r.path)))
         .collect();
     // Missing writable roots are ignored and do not enclose anything.
+    let effective_rule: Vec<bool> = rules
+        .iter()
+        .zip(&present)
+        .map(|(r, p)| !(r.access == Access::Write && p.is_none()))
+        .collect();
     // Sized once: growing re-hashes every path so far (thousands of glob rules).
     let mut effective: HashMap<&Path, usize> = HashMap::with_capacity(rules.len());
     effective.extend(
-        rules
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| !(r.access == Access::Write && present[*i].is_none()))
-            .map(|(i, r)| (r.path.as_path(), i)),
+        (0..rules.len())
+            .filter(|&i| effective_rule[i])
+            .map(|i| (rules[i].path.as_path(), i)),
     );
     let enclosing = |path: &Path| {
         path.ancestors()
             .skip(1)
             .find_map(|a| effective.get(a).copied())
     };
-    let mut visible_below: HashSet<usize> = HashSet::new();
-    for rule in rules.iter().filter(|r| r.access != Access::None) {
-        for a in rule.path.ancestors().skip(1) {
-            if let Some(&j) = effective.get(a)
-                && rules[j].access == Access::None
-            {
-                visible_below.insert(j);
-            }
+    // Each rule's closest enclosing rule, looked up once: the passes below consult it for
+    // every rule (thousands of glob rules), and its chain is the rule's effective ancestors.
+    let parent: Vec<Option<usize>> = rules.iter().map(|r| enclosing(&r.path)).collect();
+    let chain = |i: usize| std::iter::successors(parent[i], |&j| parent[j]);
+    let mut visible_below = vec![false; rules.len()];
+    for (i, _) in rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.access != Access::None)
+    {
+        for j in chain(i).filter(|&j| rules[j].access == Access::None) {
+            visible_below[j] = true;
         }
     }
     // A rule equal to what encloses it mounts nothing, so it is no anchor: pins reach up
     // to the closest rule that is a mount (or the base), through such rules.
     let access_of = |j: Option<usize>| j.map_or(root, |j| rules[j].access);
-    let mounts =
-        |j: usize| present[j].is_some() && rules[j].access != access_of(enclosing(&rules[j].path));
+    let mounts = |j: usize| present[j].is_some() && rules[j].access != access_of(parent[j]);
     let writable_above = |i: usize| {
-        let parent = enclosing(&rules[i].path);
-        if access_of(parent) != Access::Write {
+        if access_of(parent[i]) != Access::Write {
             return None;
         }
-        let mut anchor = parent;
+        let mut anchor = parent[i];
         while let Some(j) = anchor.filter(|&j| !mounts(j)) {
-            anchor = enclosing(&rules[j].path);
+            anchor = parent[j];
         }
         Some(anchor.map_or_else(|| PathBuf::from("/"), |j| rules[j].path.clone()))
     };
     let pins = pins::pins(
         rules,
-        |i| effective.contains_key(rules[i].path.as_path()),
+        |i| effective_rule[i],
         writable_above,
         |dir| st.kind(dir) == Some(true),
         |dir| effective.get(dir).is_some_and(|&j| mounts(j)),
     );
     // Rules with another rule or a recreated symlink beneath them stay with bwrap, which
     // applies them in order before what lies beneath; the others (leaves) may go inner.
-    let mut below: HashSet<usize> = HashSet::new();
-    let beneath = rules
-        .iter()
-        .filter(|r| effective.contains_key(r.path.as_path()))
-        .map(|r| r.path.as_path())
-        .chain(links.iter().map(|(link, _)| link.as_path()));
-    for path in beneath {
-        below.extend(path.ancestors().skip(1).filter_map(|a| effective.get(a)));
+    // The closest rule above each is enough: the rules above that one are above a rule too.
+    let mut below = vec![false; rules.len()];
+    let above_rules = (0..rules.len())
+        .filter(|&i| effective_rule[i])
+        .filter_map(|i| parent[i]);
+    let above_links = links.iter().filter_map(|(link, _)| enclosing(link));
+    for j in above_rules.chain(above_links) {
+        below[j] = true;
     }
     let mut pending = pins.iter().peekable();
     for (i, rule) in rules.iter().enumerate() {
-        if !effective.contains_key(rule.path.as_path()) {
+        if !effective_rule[i] {
             continue;
         }
         // Pins go after every rule as shallow as they are and before any deeper one.
@@ -148,7 +153,7 @@ pub fn emit(
         while let Some(pin) = pending.next_if(|p| depth(p) < d) {
             st.ops.push(Op::bind(pin));
         }
-        let outer = enclosing(&rule.path);
+        let outer = parent[i];
         let outer_access = outer.map_or(root, |j| rules[j].access);
         let (identity, is_dir) = match present[i] {
             Some(identity) => (identity, identity.dir),
@@ -165,7 +170,7 @@ pub fn emit(
         if let Some(j) = outer.filter(|&j| rules[j].access == Access::None) {
             st.dir_chain(&rules[j].path, &rule.path, is_dir);
         }
-        let leaf = !below.contains(&i);
+        let leaf = !below[i];
         let inner_action = match rule.access {
             Access::Read => Some(Action::ReadOnly),
             Access::None if is_dir => Some(Action::MaskDir { mode: 0o000 }),
@@ -186,11 +191,7 @@ pub fn emit(
             Access::Write => st.ops.push(Op::bind(&rule.path)),
             Access::Read => st.ops.push(Op::ro_bind(&rule.path)),
             Access::None if is_dir => {
-                let mode = if visible_below.contains(&i) {
-                    0o111
-                } else {
-                    0o000
-                };
+                let mode = if visible_below[i] { 0o111 } else { 0o000 };
                 st.ops.push(Op::tmpfs_with_mode(&rule.path, mode));
                 st.remount.push(rule.path.clone());
             }
