@@ -122,9 +122,8 @@ fn a_target_turned_into_a_symlink_during_launch_stops_the_run() {
     });
 }
 
-/// More matches than the inner stage mounts on one thread (`inner::mounts::lookahead`
-/// opens the targets on a second one): `d<NN>/s<N>.env` secrets and `d<NN>/k<N>.txt` files
-/// to keep, in directories that do not match whole.
+/// Many matches: `d<NN>/s<N>.env` secrets and `d<NN>/k<N>.txt` files to keep, in
+/// directories that do not match whole (so each secret is a mask of its own).
 fn many_matches(f: &Fixture) -> Vec<String> {
     let mut secrets = Vec::new();
     for d in 0..30 {
@@ -156,8 +155,8 @@ fn many_masks_are_all_in_place_and_the_rest_stays_readable() {
             "[{}] positive control",
             t.label
         );
-        // Under a descriptor limit too low for the second thread's window, one thread
-        // mounts them all the same.
+        // Under a low descriptor limit they are all mounted the same (the stage holds a
+        // few descriptors at a time, not one per mask).
         f.policy("p.toml", &format!("{POLICY}\n[limits]\nopen_files = 48\n"));
         let limited = run_with(t, &f, &plain, "cat d*/*.env 2>/dev/null; touch ran2");
         assert_ok(&limited, t);
@@ -181,7 +180,7 @@ fn a_target_replaced_among_many_stops_the_run() {
         let secrets = many_matches(&f);
         f.policy("p.toml", POLICY);
         f.give_to(t.user);
-        // Late in the list, so that the second thread is well ahead of the mounts.
+        // Late in the list: 97 masks are in place when the swapped target is reached.
         let victim = f.ws().join(&secrets[97]);
         let swap = format!("mv {0} {0}.orig && echo REPLACED > {0}", victim.display());
         let swapping = wrapper(&f, t, &swap);

@@ -12,8 +12,8 @@
 //! `openat2(RESOLVE_NO_SYMLINKS)`, held for the next target in it, the name under it by
 //! `openat(O_NOFOLLOW)`) and checked against the `(st_dev, st_ino)` the planner recorded.
 //! A read-only carve-out is a recursive clone of the target itself, made read-only
-//! recursively, moved onto itself. With many operations a second thread opens and checks
-//! the targets ahead of the mounts, in the same order (`lookahead.rs`).
+//! recursively, moved onto itself. One thread does it all, in the list's order: a second
+//! one that opened the targets ahead made the whole run slower (see sandbox/README.md).
 //! Any failure stops the run before the command exists. Then the stage enters a new user
 //! namespace that maps the caller's uid and gid to its own (the command sees the same ids
 //! as without inner mounts), and drops every capability: effective, permitted,
@@ -21,18 +21,15 @@
 
 use std::ffi::OsStr;
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
 use nix::sys::stat::fstat;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::mounts::{Action, MountOp};
-
-mod lookahead;
 
 /// Why the inner-stage mounts could not all be applied (the run stops before the command).
 #[derive(Debug, thiserror::Error)]
@@ -163,18 +160,14 @@ pub fn apply(fd: RawFd) -> Result<(), MountsError> {
     if effective & (1 << CAP_SYS_ADMIN) == 0 {
         return Err(MountsError::NoSysAdmin);
     }
-    let mounter = Mounter::default();
-    match lookahead::window(payload.ops.len()) {
-        Some(window) => lookahead::apply(&payload.ops, window, &mounter)?,
-        None => {
-            let mut parent = Parent::default();
-            for op in &payload.ops {
-                let target = parent.open_checked(op)?;
-                drop(mounter.mount(op, target.as_fd(), None)?);
-                parent.mounted_on(&op.path);
-            }
-        }
+    let mut mounter = Mounter::default();
+    let mut parent = Parent::default();
+    for op in &payload.ops {
+        let target = parent.open_checked(op)?;
+        mounter.mount(op, &target)?;
+        parent.mounted_on(&op.path);
     }
+    drop(parent);
     drop(mounter);
     if payload.uid != 0 || payload.gid != 0 {
         map_caller(payload.uid, payload.gid)?;
@@ -382,23 +375,18 @@ impl Parent {
 }
 
 /// Mounts what an operation asks for on its target, the mask sources made at the first mask
-/// (a run with read-only carve-outs only needs no tmpfs). Shared by the threads of
-/// `lookahead.rs`: either may make a mask's clone, one attaches them all.
+/// (a run with read-only carve-outs only needs no tmpfs).
 #[derive(Default)]
 struct Mounter {
-    sources: OnceLock<Sources>,
+    sources: Option<Sources>,
 }
 
 impl Mounter {
-    /// A detached clone of the mask `op` asks for (a file, or a directory of mode 000 or
-    /// 555), to be attached by [`Mounter::mount`].
-    fn mask(&self, op: &MountOp) -> Result<OwnedFd, MountsError> {
-        let sources = match self.sources.get() {
+    /// A detached clone of the mask `op` asks for: a file, or a directory of mode 000 or 555.
+    fn mask(&mut self, op: &MountOp) -> Result<OwnedFd, MountsError> {
+        let sources = match &mut self.sources {
             Some(sources) => sources,
-            None => {
-                let made = Sources::new().map_err(MountsError::Source)?;
-                self.sources.get_or_init(|| made)
-            }
+            none => none.insert(Sources::new().map_err(MountsError::Source)?),
         };
         let source = match op.action {
             Action::MaskFile => &sources.file,
@@ -418,15 +406,8 @@ impl Mounter {
         })
     }
 
-    /// Mounts `op` on `target` (opened and checked by [`Parent::open_checked`]), a mask
-    /// from `mask` if [`Mounter::mask`] already made it; returns the attached mount's
-    /// descriptor, which may be closed at any time.
-    fn mount(
-        &self,
-        op: &MountOp,
-        target: BorrowedFd<'_>,
-        mask: Option<OwnedFd>,
-    ) -> Result<OwnedFd, MountsError> {
+    /// Mounts `op` on `target`, opened and checked by [`Parent::open_checked`].
+    fn mount(&mut self, op: &MountOp, target: &OwnedFd) -> Result<(), MountsError> {
         let fail = |step: &'static str| {
             move |error: SysError| MountsError::Mask {
                 path: op.path.clone(),
@@ -434,8 +415,8 @@ impl Mounter {
                 error,
             }
         };
-        let source = match (op.action, mask) {
-            (Action::ReadOnly, _) => {
+        let source = match op.action {
+            Action::ReadOnly => {
                 let tree = clone(
                     target.as_raw_fd(),
                     c"",
@@ -445,8 +426,7 @@ impl Mounter {
                 set_attr(&tree, libc::MOUNT_ATTR_RDONLY, true).map_err(fail("mount_setattr"))?;
                 tree
             }
-            (_, Some(mask)) => mask,
-            (_, None) => self.mask(op)?,
+            Action::MaskFile | Action::MaskDir { .. } => self.mask(op)?,
         };
         // SAFETY: both descriptors are open; empty paths with the EMPTY_PATH flags.
         let rc = unsafe {
@@ -460,7 +440,7 @@ impl Mounter {
             )
         };
         check(rc, "move_mount").map_err(fail("move_mount"))?;
-        Ok(source)
+        Ok(())
     }
 }
 
@@ -512,7 +492,8 @@ fn set_attr(mount: &OwnedFd, attr: u64, recursive: bool) -> Result<(), SysError>
 /// process's ids (0), as bwrap's own second namespace would. Mapping uid 0 of the parent
 /// namespace needs `CAP_SETFCAP` there at the time of `unshare` (Linux 5.12 and later).
 fn map_caller(uid: u32, gid: u32) -> Result<(), MountsError> {
-    unshare_user().map_err(MountsError::UserNamespace)?;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
+        .map_err(MountsError::UserNamespace)?;
     for (file, text) in [
         ("/proc/self/setgroups", "deny".to_string()),
         ("/proc/self/uid_map", format!("{uid} 0 1\n")),
@@ -521,22 +502,6 @@ fn map_caller(uid: u32, gid: u32) -> Result<(), MountsError> {
         std::fs::write(file, text).map_err(|error| MountsError::IdMap { file, error })?;
     }
     Ok(())
-}
-
-/// `unshare(CLONE_NEWUSER)`, which a multithreaded process may not do. The thread
-/// `lookahead` joined has left this process's code, but the kernel may still be tearing it
-/// down (`pthread_join` returns when the thread has released its memory, before it leaves the
-/// thread group), and until then the call fails with `EINVAL`: so that one is retried, a
-/// bounded number of times.
-fn unshare_user() -> nix::Result<()> {
-    let unshare = || nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER);
-    for _ in 0..10_000 {
-        match unshare() {
-            Err(nix::errno::Errno::EINVAL) => std::thread::yield_now(),
-            done => return done,
-        }
-    }
-    unshare()
 }
 
 #[cfg(test)]
