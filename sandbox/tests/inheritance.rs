@@ -81,6 +81,40 @@ fn descriptors_the_caller_left_open_do_not_reach_the_command() {
     });
 }
 
+/// The launcher opens `/dev/null` on standard descriptors its caller left closed before it
+/// opens anything else, so no file or pipe of its own becomes the command's stdin or stderr
+/// (nor takes the launcher's error messages).
+#[test]
+fn closed_standard_descriptors_become_dev_null() {
+    for_each_target(|t| {
+        let f = Fixture::new();
+        f.give_to(t.user);
+        let mut c = command_as(t.user, "sh");
+        c.args([
+            "-c",
+            "exec 0<&- 2>&-; exec \"$@\"",
+            "sh",
+            sandbox_bin(),
+            "run",
+        ])
+        .arg("--bwrap")
+        .arg(&t.bwrap)
+        .arg("--cwd")
+        .arg(f.ws())
+        .args(["--", "sh", "-c"])
+        .arg("stat -L -c '%F %t:%T' /proc/self/fd/0 /proc/self/fd/2; echo ran");
+        let out = to_output(c.output().unwrap());
+        assert_ok(&out, t);
+        let null = "character special file 1:3";
+        assert_eq!(
+            out.stdout.lines().collect::<Vec<_>>(),
+            [null, null, "ran"],
+            "[{}] {out:?}",
+            t.label
+        );
+    });
+}
+
 #[test]
 fn pass_fd_hands_over_exactly_the_named_descriptors() {
     for_each_target(|t| {
