@@ -231,7 +231,7 @@ fn run(args: &InnerArgs) -> Result<i32, InnerError> {
     match unsafe { fork() }.map_err(InnerError::Fork)? {
         ForkResult::Child => {
             let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&previous), None);
-            // Rust's runtime ignores SIGPIPE in this process, and an ignored signal stays
+            // This executable ignores SIGPIPE (main.rs), and an ignored signal stays
             // ignored across exec: the command gets the default, as under bare bwrap.
             // SAFETY: signal() is async-signal-safe and SIG_DFL installs no handler.
             unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
