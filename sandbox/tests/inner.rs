@@ -73,6 +73,9 @@ else:
     call("socket_inet", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
     call("socket_vsock", lambda: raw("socket", 40, socket.SOCK_STREAM, 0))
     call("socketpair_vsock", lambda: raw("socketpair", 40, socket.SOCK_STREAM, 0, (ctypes.c_int * 2)()))
+    # The x32 ABI (bit 30 of the number): every call denied, allowed ones (getpid) included.
+    call("x32_getpid", lambda: raw("syscall", 0x40000000 | 39))
+    call("x32_ptrace", lambda: raw("syscall", 0x40000000 | 521, 0, 0, None, None))
 "#;
 
 fn probe(
@@ -125,13 +128,13 @@ fn restricted_network_denies_socket_calls_and_unix_datagrams_with_eperm_but_sock
 }
 
 #[test]
-fn ptrace_process_vm_and_io_uring_are_denied_in_every_mode() {
+fn ptrace_process_vm_io_uring_and_x32_are_denied_in_every_mode() {
     for_each_target(|t| {
         let f = Fixture::new();
         let enabled = f.policy("enabled.toml", NETWORK_ENABLED);
         for (policy, inet) in [(None, "1"), (Some(enabled.as_path()), "0")] {
             let results = probe(t, &f, policy, "always");
-            assert_eq!(results.len(), 9, "[{}] {results:?}", t.label);
+            assert_eq!(results.len(), 11, "[{}] {results:?}", t.label);
             for (name, value) in results {
                 let want = if name == "socket_inet" { inet } else { "1" };
                 assert_eq!(

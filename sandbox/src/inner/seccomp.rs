@@ -18,13 +18,16 @@
 //! proxy mode denies `socket` for every family but `AF_INET`/`AF_INET6` (no `AF_UNIX`: see
 //! [`crate::proxy`]) and `socketpair` for every family but `AF_UNIX` and for datagram
 //! pairs; the new network namespace limits IP to loopback and the proxy bridges. Syscalls of another architecture
-//! (the i386 ABI on x86_64) kill the process.
+//! (the i386 ABI on x86_64) kill the process, and on x86_64 every call of the x32 ABI (its
+//! numbers have bit 30 set) is denied with `EPERM`: one test ahead of the rules, instead of
+//! an x32 twin of each denied call, halves the program (the kernel's cost to install a filter
+//! grows with its length: about 0.6 µs an instruction on the VMs measured, 190 µs for 284).
 
 use std::collections::BTreeMap;
 
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
+    SeccompRule, TargetArch, sock_filter,
 };
 
 use crate::policy::NetworkMode;
@@ -81,9 +84,7 @@ pub fn program(mode: NetworkMode) -> Result<BpfProgram, SeccompError> {
     })?;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let mut deny = |nr: libc::c_long, rule: Vec<SeccompRule>| {
-        for nr in aliases(nr) {
-            rules.insert(nr, rule.clone());
-        }
+        rules.insert(nr, rule);
     };
     for &nr in ALWAYS_DENIED.iter().chain(KEYRING_DENIED) {
         deny(nr, Vec::new());
@@ -140,10 +141,71 @@ pub fn program(mode: NetworkMode) -> Result<BpfProgram, SeccompError> {
         arch,
     )
     .map_err(|e| SeccompError(e.to_string()))?;
-    filter
+    let rules: BpfProgram = filter
         .try_into()
-        .map_err(|e: seccompiler::BackendError| SeccompError(e.to_string()))
+        .map_err(|e: seccompiler::BackendError| SeccompError(e.to_string()))?;
+    Ok(with_abi_check(rules))
 }
+
+/// `AUDIT_ARCH_X86_64`: the `arch` of a native x86_64 system call in `seccomp_data`.
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+
+/// The x32 ABI's bit in a system call number.
+#[cfg(target_arch = "x86_64")]
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+/// `rules` (which start by checking the architecture themselves, see the tests) after a
+/// prologue that denies every x32 call: `A = arch; if A != x86_64 goto rules; A = nr;
+/// if A & X32 return EPERM; rules`. BPF jumps are relative, so the rules' own jumps are
+/// unchanged. Elsewhere the rules alone.
+fn with_abi_check(rules: BpfProgram) -> BpfProgram {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let code = |c: u32| c as u16;
+        let op = |c: u32, k: u32, jt: u8, jf: u8| sock_filter {
+            code: code(c),
+            jt,
+            jf,
+            k,
+        };
+        let load = |offset: u32| op(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, offset, 0, 0);
+        let mut program = vec![
+            load(SECCOMP_DATA_ARCH),
+            // Not x86_64: on to the rules, which kill it.
+            op(
+                libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
+                AUDIT_ARCH_X86_64,
+                0,
+                3,
+            ),
+            load(SECCOMP_DATA_NR),
+            // No x32 bit: on to the rules.
+            op(
+                libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K,
+                X32_SYSCALL_BIT,
+                0,
+                1,
+            ),
+            op(
+                libc::BPF_RET | libc::BPF_K,
+                libc::SECCOMP_RET_ERRNO | (libc::EPERM as u32 & libc::SECCOMP_RET_DATA),
+                0,
+                0,
+            ),
+        ];
+        program.extend(rules);
+        program
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        rules
+    }
+}
+
+/// Offsets in `struct seccomp_data`: the system call number, then the architecture.
+const SECCOMP_DATA_NR: u32 = 0;
+const SECCOMP_DATA_ARCH: u32 = 4;
 
 /// Rules matching a `socket`/`socketpair` call whose type (second argument) makes an
 /// `AF_UNIX` datagram socket: `SOCK_DGRAM`, or `SOCK_RAW`, which `AF_UNIX` treats as
@@ -166,32 +228,6 @@ fn unix_datagram_rules() -> Result<Vec<SeccompRule>, SeccompError> {
         .collect()
 }
 
-/// The syscall number and, on x86_64, its x32-ABI numbers (harmless where x32 is off).
-fn aliases(nr: libc::c_long) -> Vec<i64> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        const X32: i64 = 0x4000_0000;
-        // x32 has its own numbers for calls whose structures differ.
-        let own = match nr {
-            libc::SYS_ptrace => Some(521),
-            libc::SYS_recvmmsg => Some(537),
-            libc::SYS_sendmmsg => Some(538),
-            libc::SYS_process_vm_readv => Some(539),
-            libc::SYS_process_vm_writev => Some(540),
-            libc::SYS_setsockopt => Some(541),
-            libc::SYS_getsockopt => Some(542),
-            _ => None,
-        };
-        let mut all = vec![nr, nr | X32];
-        all.extend(own.map(|n| n | X32));
-        all
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        vec![nr]
-    }
-}
-
 /// Installs the filter on the calling thread (inherited by children). `no_new_privs` must
 /// already be set.
 pub fn install(mode: NetworkMode) -> Result<(), SeccompError> {
@@ -203,6 +239,34 @@ pub fn install(mode: NetworkMode) -> Result<(), SeccompError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The prologue jumps into the rules at their first instruction, which must therefore
+    /// load the architecture itself (seccompiler's programs start by checking it).
+    #[test]
+    fn the_rules_check_the_architecture_first() {
+        for mode in [
+            NetworkMode::Restricted,
+            NetworkMode::Enabled,
+            NetworkMode::Proxy,
+        ] {
+            let program = program(mode).unwrap();
+            let prologue = if cfg!(target_arch = "x86_64") { 5 } else { 0 };
+            let first = &program[prologue];
+            assert_eq!(
+                (u32::from(first.code), first.k),
+                (
+                    libc::BPF_LD | libc::BPF_W | libc::BPF_ABS,
+                    SECCOMP_DATA_ARCH
+                ),
+                "{mode:?}"
+            );
+            assert!(
+                program.len() < 160,
+                "{mode:?}: {} instructions",
+                program.len()
+            );
+        }
+    }
 
     #[test]
     fn programs_build_for_every_mode() {
