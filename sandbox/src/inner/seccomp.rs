@@ -162,9 +162,8 @@ const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 fn with_abi_check(rules: BpfProgram) -> BpfProgram {
     #[cfg(target_arch = "x86_64")]
     {
-        let code = |c: u32| c as u16;
-        let op = |c: u32, k: u32, jt: u8, jf: u8| sock_filter {
-            code: code(c),
+        let op = |code: u32, k: u32, jt: u8, jf: u8| sock_filter {
+            code: code as u16,
             jt,
             jf,
             k,
@@ -203,8 +202,11 @@ fn with_abi_check(rules: BpfProgram) -> BpfProgram {
     }
 }
 
-/// Offsets in `struct seccomp_data`: the system call number, then the architecture.
+/// The offset of the system call number in `struct seccomp_data`.
+#[cfg(target_arch = "x86_64")]
 const SECCOMP_DATA_NR: u32 = 0;
+
+/// The offset of the architecture in `struct seccomp_data`.
 const SECCOMP_DATA_ARCH: u32 = 4;
 
 /// Rules matching a `socket`/`socketpair` call whose type (second argument) makes an
