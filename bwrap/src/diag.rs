@@ -32,8 +32,13 @@ pub(crate) fn warn(msg: &str) {
 /// Prints `err` as an error (`<3>` level) and exits with status 1: the one exit of a failed
 /// bwrap process (monitor, sandbox, `--pidns` helper or init alike).
 pub(crate) fn fatal(err: &SetupError) -> ! {
-    emit(3, &err.to_string());
+    error(err);
     std::process::exit(1)
+}
+
+/// Prints `err` as an error (`<3>` level), for a process that ends on its own afterwards.
+pub(crate) fn error(err: &SetupError) {
+    emit(3, &err.to_string());
 }
 
 /// Renders a byte path or argument for a message.

@@ -21,10 +21,8 @@ fn to_cstring(arg: &std::ffi::OsStr) -> Result<CString, SetupError> {
     CString::new(arg.as_bytes()).map_err(|_| SetupError::msg("argument contains a NUL byte"))
 }
 
-/// The channel ends the command process brings to its exec, and its capabilities.
+/// The channel end the command process brings to its exec, and its capabilities.
 pub(crate) struct CommandEnds {
-    /// Init's status channel, closed here (the command has no use for it).
-    pub(crate) status: Option<OwnedFd>,
     /// `--json-status-fd`: "x" is written right before the exec, "f" if it failed.
     pub(crate) exec_report: Option<OwnedFd>,
     /// The capabilities the command gets.
@@ -32,17 +30,19 @@ pub(crate) struct CommandEnds {
 }
 
 /// Final preparation and exec of COMMAND; returns only with the reason it failed.
+///
+/// It owns and drops nothing of the caller's, so that it can run in a process sharing the
+/// caller's memory (`super::start_command`). `/proc` and init's status channel need no
+/// closing here: they are close-on-exec.
 pub(crate) fn run_command(
-    launch: Launch,
-    last: CommandEnds,
+    launch: &Launch,
+    last: &CommandEnds,
     programs: &[Vec<u8>],
 ) -> Result<Infallible, SetupError> {
-    let Launch { cfg, host, .. } = launch;
-    drop(host.proc_fd);
+    let cfg = &launch.cfg;
     if let Some(fd) = cfg.sync_fd.filter(|_| !cfg.as_pid_1) {
         let _ = nix::unistd::close(fd);
     }
-    drop(last.status);
     let mut chld = SigSet::empty();
     chld.add(Signal::SIGCHLD);
     sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&chld), None).map_err(failed("sigprocmask"))?;
@@ -60,12 +60,12 @@ pub(crate) fn run_command(
     if let Some(argv0) = &cfg.argv0 {
         argv[0] = to_cstring(argv0)?;
     }
-    let report = last.exec_report;
-    if let Some(fd) = &report {
+    let report = &last.exec_report;
+    if let Some(fd) = report {
         let _ = write_all(fd, b"x");
     }
     let err = nix::unistd::execvp(&file, &argv).unwrap_err();
-    if let Some(fd) = &report {
+    if let Some(fd) = report {
         let _ = write_all(fd, b"f");
     }
     Err(SetupError::sys(

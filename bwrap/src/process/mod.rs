@@ -13,7 +13,7 @@ use crate::error::{SetupError, failed};
 use crate::{fd, setup};
 use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::sys::stat::{Mode, umask};
-use nix::unistd::{ForkResult, chdir, fork, setsid};
+use nix::unistd::{Pid, chdir, setsid};
 use std::ffi::OsString;
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
 
@@ -114,20 +114,36 @@ pub(crate) fn sandbox_main(launch: Launch, mut ends: SandboxEnds) -> Result<i32,
     if cfg.new_session && setsid().is_err() {
         return Err(SetupError::sys("setsid", nix::errno::Errno::last()));
     }
-    if cfg.needs_init() {
-        // SAFETY: single-threaded, so fork leaves no lock held by another thread.
-        match unsafe { fork() } {
-            Ok(ForkResult::Parent { child }) => init::run(&launch, ends.status, child, &programs),
-            Ok(ForkResult::Child) => {}
-            Err(e) => return Err(SetupError::sys("Can't fork for pid 1", e)),
-        }
-    }
     let last = exec::CommandEnds {
-        status: ends.status,
         exec_report: ends.exec_report,
         requested,
     };
-    match exec::run_command(launch, last, &programs)? {}
+    if cfg.needs_init() {
+        let command = start_command(&launch, &last, &programs)?;
+        init::run(&launch, ends.status, command, &programs)
+    }
+    match exec::run_command(&launch, &last, &programs)? {}
+}
+
+/// Starts the command process beside init without copying this process's memory
+/// (`uapi::vfork`): it runs [`exec::run_command`] and ends in the command's exec or, with
+/// the error printed, in status 1. Returns once it has done either.
+fn start_command(
+    launch: &Launch,
+    last: &exec::CommandEnds,
+    programs: &[Vec<u8>],
+) -> Result<Pid, SetupError> {
+    let mut child = || {
+        let Err(err) = exec::run_command(launch, last, programs);
+        crate::diag::error(&err);
+        1
+    };
+    // SAFETY: this process is single-threaded and installs no signal handlers. The child
+    // only borrows launch, last and programs; what it allocates stays allocated here once
+    // it has exec'd (a few command-line strings); it ends in exec or by returning (a panic
+    // aborts: it cannot unwind out of the child's `extern "C"` entry).
+    unsafe { uapi::vfork::spawn_shared(&mut child) }
+        .map_err(|e| SetupError::sys("Can't fork for pid 1", e))
 }
 
 /// With `--pidns`: enter the pid namespace, fork the real sandbox process into it (in a

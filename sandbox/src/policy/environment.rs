@@ -86,21 +86,20 @@ impl EnvPolicy {
         &self,
         vars: impl IntoIterator<Item = (OsString, OsString)>,
     ) -> Vec<(OsString, OsString)> {
-        // Patterns were checked when parsing; a failure here cannot happen.
-        let include = globs(&self.include).unwrap_or_else(|_| GlobSet::empty());
-        let exclude = globs(&self.exclude).unwrap_or_else(|_| GlobSet::empty());
+        let include = matcher(&self.include);
+        let exclude = matcher(&self.exclude);
         let core = |name: &str| CORE.contains(&name) || name.starts_with("LC_");
         let mut out: BTreeMap<OsString, OsString> = BTreeMap::new();
         for (key, value) in vars {
             let name = key.to_string_lossy();
-            let included = include.is_match(name.as_ref());
+            let included = include(name.as_ref());
             let inherited = match self.inherit {
                 Inherit::All => true,
                 Inherit::Core => core(&name),
                 Inherit::None => false,
             };
             let credential = CREDENTIALS.contains(&name.as_ref()) && !included;
-            if (inherited || included) && !credential && !exclude.is_match(name.as_ref()) {
+            if (inherited || included) && !credential && !exclude(name.as_ref()) {
                 out.insert(key, value);
             }
         }
@@ -109,6 +108,16 @@ impl EnvPolicy {
         }
         out.into_iter().collect()
     }
+}
+
+/// Whether a name matches any of `patterns`. No patterns (the usual case) match nothing
+/// without building a glob set: matching through one costs a run the CPU-feature detection
+/// of the string search behind it (`cpuid` instructions, which trap to the hypervisor in a
+/// VM, ~0.1 ms).
+fn matcher(patterns: &[String]) -> impl Fn(&str) -> bool {
+    // Patterns were checked when parsing; a failure here cannot happen.
+    let set = (!patterns.is_empty()).then(|| globs(patterns).unwrap_or_else(|_| GlobSet::empty()));
+    move |name| set.as_ref().is_some_and(|set| set.is_match(name))
 }
 
 fn globs(patterns: &[String]) -> Result<GlobSet, globset::Error> {
