@@ -175,9 +175,9 @@ fn command_has_no_new_privs_no_capabilities_and_one_more_seccomp_filter() {
 
 #[test]
 fn command_starts_with_sigpipe_at_its_default() {
-    // The sandbox executable ignores SIGPIPE (as Rust's runtime would); the command must not inherit that: a
-    // writer into a closed pipe dies of SIGPIPE silently, as on the host, instead of
-    // failing with EPIPE ("Broken pipe").
+    // The sandbox executable ignores SIGPIPE (as Rust's runtime would); the command must
+    // not inherit that: a writer into a closed pipe dies of SIGPIPE silently, as on the
+    // host, instead of failing with EPIPE ("Broken pipe").
     for_each_target(|t| {
         let f = Fixture::new();
         let out = run_sh(

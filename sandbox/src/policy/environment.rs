@@ -115,8 +115,11 @@ impl EnvPolicy {
 /// of the string search behind it (`cpuid` instructions, which trap to the hypervisor in a
 /// VM, ~0.1 ms).
 fn matcher(patterns: &[String]) -> impl Fn(&str) -> bool {
-    // Patterns were checked when parsing; a failure here cannot happen.
-    let set = (!patterns.is_empty()).then(|| globs(patterns).unwrap_or_else(|_| GlobSet::empty()));
+    // Patterns were checked when parsing; a failure here cannot happen (it would match
+    // nothing).
+    let set = (!patterns.is_empty())
+        .then(|| globs(patterns).ok())
+        .flatten();
     move |name| set.as_ref().is_some_and(|set| set.is_match(name))
 }
 
